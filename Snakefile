@@ -1,0 +1,22 @@
+# spectroparallax: Hogg, Eilers & Rix (2019) spectrophotometric parallaxes as a Snakemake workflow.
+# Run:  snakemake --cores 2 --config survey=mock        (offline mock survey)
+#       snakemake --cores 8                              (the paper: APOGEE DR14 x Gaia DR2)
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/mock.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

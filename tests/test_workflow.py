@@ -1,0 +1,53 @@
+"""The Snakemake workflow as users call it: dry runs, lint, and config validation."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+
+def snakemake(repo, *args, cwd=None):
+    """Run the snakemake CLI of this interpreter's environment on the repository's Snakefile."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), *args]
+    return subprocess.run(cmd, cwd=cwd or repo, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("survey", ["mock", "dr14"])
+def test_dry_run_lists_the_dag(repo, survey):
+    out = snakemake(repo, "-n", "--config", f"survey={survey}")
+    assert out.returncode == 0, out.stdout + out.stderr
+    if survey == "mock":
+        assert "mock_survey" in out.stdout
+
+
+def test_lint_is_clean(repo):
+    out = snakemake(repo, "--lint")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Lints for" not in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def _bad_config(tmp_path, config, edit):
+    bad = yaml.safe_load(yaml.safe_dump(config))
+    edit(bad)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit, named",
+    [
+        (lambda c: c["mock"].update(n_starz=5), "n_starz"),
+        (lambda c: c["sample"]["training"].update(parallax_error_max="0.1 mas"), "parallax_error_max"),
+        (lambda c: c.update(survey="dr15"), "survey"),
+    ],
+    ids=["misspelled-key", "string-for-number", "unknown-survey"],
+)
+def test_bad_config_stops_with_the_key_named(repo, tmp_path, config, edit, named):
+    path = _bad_config(tmp_path, config, edit)
+    out = snakemake(repo, "-n", "--configfile", str(path))
+    assert out.returncode != 0
+    message = out.stdout + out.stderr
+    assert "Error validating config" in message, message
+    assert named in message, message
