@@ -1,0 +1,108 @@
+"""The feature vectors of HER19 eq. 11 and their uncertainties.
+
+x_n = [1, G, BP, RP, J, H, K, W1, W2, ln f_1 .. ln f_L]: Gaia DR2, 2MASS and AllWISE magnitudes
+and the logarithm of the pseudo-continuum-normalized flux in the L kept APOGEE pixels. Feature
+uncertainties (for eq. 5) are the catalogue errors, 1.0857 sigma_F / F for the Gaia magnitudes, and
+sigma_f / f for ln f.
+"""
+
+import numpy as np
+from astropy.table import Table
+
+#: Photometric features in the order of eq. 11, with the parent-table columns of value and error.
+#: Gaia magnitudes take their error from the flux error (None here), see :func:`photometry`.
+BANDS = {
+    "G": ("phot_g_mean_mag", None),
+    "BP": ("phot_bp_mean_mag", None),
+    "RP": ("phot_rp_mean_mag", None),
+    "J": ("J", "J_ERR"),
+    "H": ("H", "H_ERR"),
+    "K": ("K", "K_ERR"),
+    "W1": ("w1mpro", "w1mpro_error"),
+    "W2": ("w2mpro", "w2mpro_error"),
+}
+_GAIA_FLUX = {"G": "phot_g_mean_flux", "BP": "phot_bp_mean_flux", "RP": "phot_rp_mean_flux"}
+#: 2.5 / ln(10): converts a fractional flux error into a magnitude error [mag].
+MAG_PER_LN_FLUX = 2.5 / np.log(10.0)
+
+
+def photometry(parent: Table) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes and their errors, shape (n, 8) [mag], in the order of :data:`BANDS`."""
+    mags = np.empty((len(parent), len(BANDS)))
+    errs = np.empty_like(mags)
+    for j, (band, (value, error)) in enumerate(BANDS.items()):
+        mags[:, j] = np.ma.filled(np.ma.asarray(parent[value], dtype=float), np.nan)
+        if error is None:
+            flux = np.ma.filled(np.ma.asarray(parent[_GAIA_FLUX[band]], dtype=float), np.nan)
+            flux_err = np.ma.filled(np.ma.asarray(parent[_GAIA_FLUX[band] + "_error"], dtype=float), np.nan)
+            errs[:, j] = MAG_PER_LN_FLUX * flux_err / flux
+        else:
+            errs[:, j] = np.ma.filled(np.ma.asarray(parent[error], dtype=float), np.nan)
+    bad = ~np.isfinite(mags) | ~np.isfinite(errs) | (errs <= 0)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"star {parent['APOGEE_ID'][row]}: {list(BANDS)[col]} magnitude or error is missing or "
+            f"non-positive ({bad.sum()} entries in all); the Parent Sample cuts should have removed it"
+        )
+    return mags, errs
+
+
+def log_flux(flux: np.ndarray, err: np.ndarray, clip: tuple[float, float], ln_err_max: float):
+    """ln of the normalized flux clipped to ``clip``, and its error sigma_f / f capped at ``ln_err_max``.
+
+    Masked pixels arrive from the normalization with flux 1 and a huge error; the cap keeps such a
+    pixel from dominating the propagated uncertainty (eq. 5) while still marking it as uninformative.
+    Returns float32 arrays of the input shape.
+    """
+    clipped = np.clip(flux, clip[0], clip[1])
+    ln_f = np.log(clipped, dtype=np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ln_err = np.minimum(err / clipped, ln_err_max).astype(np.float32)
+    ln_err[~np.isfinite(ln_err)] = ln_err_max
+    return ln_f, ln_err
+
+
+def design_matrix(parent: Table, flux, err, clip, ln_err_max):
+    """Feature matrix X (n, 9 + L) and feature errors, float32 (eq. 11).
+
+    ``flux`` and ``err`` are the normalized spectra of the parent stars (same row order) restricted
+    to the kept pixels, shape (n, L). The constant feature has zero error.
+    """
+    flux = np.asarray(flux)
+    if flux.shape[0] != len(parent):
+        raise ValueError(f"{flux.shape[0]} spectra for {len(parent)} parent stars: rows must match")
+    mags, mag_err = photometry(parent)
+    ln_f, ln_err = log_flux(flux, np.asarray(err), clip, ln_err_max)
+    n = len(parent)
+    X = np.empty((n, 1 + mags.shape[1] + ln_f.shape[1]), dtype=np.float32)
+    X_err = np.empty_like(X)
+    X[:, 0], X_err[:, 0] = 1.0, 0.0
+    X[:, 1 : 1 + mags.shape[1]], X_err[:, 1 : 1 + mags.shape[1]] = mags, mag_err
+    X[:, 1 + mags.shape[1] :], X_err[:, 1 + mags.shape[1] :] = ln_f, ln_err
+    return X, X_err
+
+
+def feature_index(pixels: np.ndarray, wavelengths: np.ndarray) -> Table:
+    """Name every column of the design matrix: the constant, the bands, then one row per pixel.
+
+    ``pixels`` are the kept APOGEE pixel indices and ``wavelengths`` their vacuum wavelengths
+    [Angstrom]; ``penalized`` marks the spectral columns (the P operator of eq. 3).
+    """
+    n_phot = len(BANDS)
+    names = ["offset", *BANDS] + [f"lnf_{w:.2f}" for w in wavelengths]
+    kind = ["offset"] + ["photometry"] * n_phot + ["spectrum"] * len(pixels)
+    table = Table(
+        {
+            "feature": np.arange(len(names)),
+            "name": names,
+            "kind": kind,
+            "pixel": np.concatenate([np.full(1 + n_phot, -1), pixels]).astype(np.int32),
+            "wavelength": np.concatenate([np.full(1 + n_phot, np.nan), wavelengths]),
+            "penalized": np.array(kind) == "spectrum",
+        }
+    )
+    table["wavelength"].unit = "Angstrom"
+    table["pixel"].description = "APOGEE apStar pixel index (-1 for non-spectral features)"
+    table["penalized"].description = "L1-regularized in eq. 3 (the P operator)"
+    return table
