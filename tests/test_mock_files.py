@@ -1,0 +1,144 @@
+"""The mock survey's files: formats, headers, defects and spectra against the truth (small survey)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from spectroparallax import apogee_grid, sas
+from spectroparallax.columns import ALLSTAR_COLUMNS, GAIA_COLUMNS
+from spectroparallax.mock import instrument_continuum, true_normalized_flux, write_mock_survey
+
+N_SMALL = 300
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory, config):
+    out = tmp_path_factory.mktemp("mock")
+    paths = write_mock_survey(out, config["apogee"], N_SMALL, SEED, missing_spectrum_fraction=0.02)
+    allstar = Table.read(paths["allstar"], hdu=1)
+    truth = Table.read(paths["truth"])
+    gaia = Table.read(paths["gaia"])
+    return paths, allstar, truth, gaia, config["apogee"]
+
+
+def _spec_path(survey, i):
+    paths, allstar, _, _, apogee = survey
+    return paths["sas"] / sas.aspcapstar_relpath(apogee, allstar["APOGEE_ID"][i], allstar["LOCATION_ID"][i])
+
+
+def test_tables_have_the_archive_columns(survey):
+    paths, allstar, truth, gaia, _ = survey
+    assert allstar.colnames == list(ALLSTAR_COLUMNS)
+    for name, (dtype, _, _) in ALLSTAR_COLUMNS.items():
+        want = np.dtype(dtype)
+        got = allstar[name].dtype
+        assert got.kind == want.kind or (want.kind == "U" and got.kind == "S"), name
+        assert got.itemsize == want.itemsize or want.kind == "U", name
+    assert gaia.colnames == list(GAIA_COLUMNS)
+    assert str(gaia["phot_g_mean_flux"].unit) == "electron / s"
+    assert len(truth) == len(allstar) == N_SMALL
+    assert np.all(np.char.strip(truth["APOGEE_ID"].astype(str)) == np.char.strip(allstar["APOGEE_ID"].astype(str)))
+    files = np.char.strip(allstar["FILE"].astype(str))
+    assert np.all(files == np.char.add(np.char.add("apStar-r8-", np.char.strip(allstar["APOGEE_ID"].astype(str))), ".fits"))
+    assert set(np.char.strip(allstar["TELESCOPE"].astype(str))) == {"apo25m"}
+
+
+@pytest.mark.filterwarnings("ignore:Error validating header")
+def test_spectrum_files_exist_exactly_as_the_truth_says(survey):
+    _, allstar, truth, _, _ = survey
+    status = np.asarray(truth["spectrum_status"]).astype(str)
+    assert np.sum(status == "unreadable") == 1
+    assert np.sum(status == "missing") >= 1
+    for i in range(len(allstar)):
+        path = _spec_path(survey, i)
+        assert path.exists() == (status[i] in ("ok", "unreadable")), (i, status[i])
+        if status[i] == "unreadable":
+            with pytest.raises(Exception):
+                with fits.open(path) as h:
+                    h[2].data.sum()
+    # No temporary files left behind by the atomic writes.
+    assert not list(Path(_spec_path(survey, 0)).parents[1].rglob(".*"))
+
+
+@pytest.fixture(scope="module")
+def spectra(survey):
+    _, allstar, truth, _, _ = survey
+    ok = np.flatnonzero(np.asarray(truth["spectrum_status"]).astype(str) == "ok")
+    flux, err, hdr = [], [], None
+    for i in ok:
+        with fits.open(_spec_path(survey, i)) as h:
+            assert h[0].header["OBJID"].strip() == allstar["APOGEE_ID"][i].strip()
+            flux.append(h[1].data.astype(float))
+            err.append(h[2].data.astype(float))
+            assert h[1].data.dtype == np.dtype(">f4") and h[1].data.shape == (apogee_grid.N_PIXELS,)
+            hdr = h[1].header
+    return ok, np.array(flux), np.array(err), hdr
+
+
+def test_spectrum_headers_gaps_and_edges(spectra, survey):
+    ok, flux, err, hdr = spectra
+    truth = survey[2]
+    assert hdr["CRVAL1"] == 4.179 and hdr["CDELT1"] == 6e-6 and hdr["CRPIX1"] == 1
+    assert hdr["CTYPE1"] == "LOG-LINEAR"
+    gap = apogee_grid.chip_of_pixel() < 0
+    assert np.all(flux[:, gap] == 0) and np.all(err[:, gap] == 1e10)
+    zero_in_chip = np.sum((flux == 0) & ~gap, axis=1)
+    assert np.array_equal(zero_in_chip, np.asarray(truth["edge_zero_pixels"][ok]).sum(axis=1))
+    assert np.array_equal(np.isnan(flux).sum(axis=1), np.asarray(truth["n_nan_pixels"][ok]))
+    assert np.any(truth["n_nan_pixels"][ok] > 0)
+    # A coverage threshold anywhere between 10 and 90 percent keeps 7405 of the 7451 in-chip pixels.
+    coverage = np.mean((flux != 0) & ~gap, axis=0)
+    assert np.sum(coverage > 0.1) == np.sum(coverage > 0.9) == 7405
+
+
+def test_flux_over_true_continuum_matches_the_true_spectrum_within_noise(spectra, survey):
+    ok, flux, err, _ = spectra
+    t = survey[2][ok]
+    cont = instrument_continuum(t["continuum_coeffs"])
+    f_true = true_normalized_flux(t["teff"], t["logg"], t["fe_h"], t["alpha_m"])
+    good = (err < 1e9) & np.isfinite(flux)
+    cpix = np.zeros(apogee_grid.N_PIXELS, bool)
+    cpix[apogee_grid.continuum_pixels()] = True
+    chi = (flux / cont - f_true) / (err / cont)
+    # At continuum pixels the truth is exactly 1: flux / continuum - 1 is pure noise.
+    c = good & cpix
+    assert np.all(f_true[:, cpix] == 1.0)
+    assert np.mean(chi[c] ** 2) == pytest.approx(1.0, abs=0.03)
+    assert np.mean(chi[good] ** 2) == pytest.approx(1.0, abs=0.03)
+    # The continuum is not flat: dividing by it matters (a few percent across each chip).
+    assert np.median(np.ptp(cont[:, apogee_grid.chip_of_pixel() == 0], axis=1)) > 0.01
+
+
+def test_gaia_votable_rows_and_masks(survey):
+    _, allstar, truth, gaia, _ = survey
+    distinct = ~np.asarray(truth["is_duplicate_row"])
+    assert len(gaia) == np.sum(np.asarray(truth["in_gaia"])[distinct])
+    names = set(np.char.add("2M", np.asarray(gaia["tmass_designation"]).astype(str)))
+    ids = np.char.strip(np.asarray(truth["APOGEE_ID"]).astype(str))
+    assert names == set(ids[np.asarray(truth["in_gaia"])])
+    assert len(np.unique(np.asarray(gaia["source_id"]))) == len(gaia)
+
+
+def test_spectra_logg_range_knob_skips_other_rows(tmp_path, config):
+    paths = write_mock_survey(tmp_path, config["apogee"], 120, 3, spectra_logg_range=[0.0, 2.2])
+    allstar = Table.read(paths["allstar"], hdu=1)
+    truth = Table.read(paths["truth"])
+    status = np.asarray(truth["spectrum_status"]).astype(str)
+    inside = (allstar["LOGG"] > 0.0) & (allstar["LOGG"] <= 2.2)
+    assert np.all((status == "not_written") == ~inside)
+    written = sorted(p.name for p in paths["sas"].rglob("aspcapStar-*.fits"))
+    assert len(written) == np.sum(np.isin(status, ["ok", "unreadable"]))
+
+
+def test_same_seed_writes_identical_spectra(tmp_path, config):
+    a = write_mock_survey(tmp_path / "a", config["apogee"], 100, 9, spectra_logg_range=[0.0, 1.0])
+    b = write_mock_survey(tmp_path / "b", config["apogee"], 100, 9, spectra_logg_range=[0.0, 1.0])
+    fa = sorted(a["sas"].rglob("aspcapStar-*.fits"))
+    fb = sorted(b["sas"].rglob("aspcapStar-*.fits"))
+    assert fa and [p.relative_to(a["sas"]) for p in fa] == [p.relative_to(b["sas"]) for p in fb]
+    for p, q in zip(fa[:5], fb[:5]):
+        assert p.read_bytes() == q.read_bytes()

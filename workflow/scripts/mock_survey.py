@@ -1,0 +1,20 @@
+"""Rule mock_survey: simulate the offline mock survey and write it in the archives' formats."""
+
+import logging
+from pathlib import Path
+
+from spectroparallax.mock import write_mock_survey
+from spectroparallax.mock.survey import survey_paths
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+apogee = snakemake.params.apogee
+knobs = dict(snakemake.params.mock)
+n_stars, seed = knobs.pop("n_stars"), knobs.pop("seed")
+
+out_dir = Path(snakemake.output.truth).parent
+expected = survey_paths(out_dir, apogee)
+for key in ("sas", "gaia", "truth"):
+    if Path(snakemake.output[key]) != expected[key]:
+        raise ValueError(f"rule mock_survey: output {key}={snakemake.output[key]} is not where the mock "
+                         f"writes it ({expected[key]}); keep the rule's outputs in one folder")
+write_mock_survey(out_dir, apogee, n_stars, seed, **knobs)
