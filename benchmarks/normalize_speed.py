@@ -1,0 +1,119 @@
+"""Benchmark: vectorized continuum normalization against a per-star, per-chip Chebyshev.fit loop.
+
+Builds realistic synthetic APOGEE spectra (smooth positive continuum per chip, Gaussian absorption
+lines placed away from the continuum pixels, Gaussian noise, a few NaN / zero-error / very noisy
+pixels, pipeline-style chip gaps), normalizes the same spectra with
+:func:`spectroparallax.normalize.normalize` and with the straightforward loop
+:func:`spectroparallax.normalize.normalize_reference`, and prints the speed-up and the largest
+difference between the outputs. Last line: one JSON object.
+
+    python benchmarks/normalize_speed.py [--n-spectra 1000] [--n-loop 100]
+
+The loop is timed on the first ``--n-loop`` spectra and scaled per spectrum; its outputs are
+compared with ours on those spectra. Each is timed as the best of ``--repeats`` runs. BLAS is
+limited to one thread (set before numpy loads): on a small shared machine a multi-threaded BLAS
+spends most of its time waiting on the tiny matrix products of both methods.
+"""
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from spectroparallax import apogee_grid  # noqa: E402
+from spectroparallax.normalize import normalize, normalize_reference  # noqa: E402
+
+# Choices of this benchmark (the pipeline takes the normalization options from config.yaml).
+OPTIONS = dict(degree=2, max_normalized_error=0.3, bad_pixel_error=1e3, min_continuum_pixels=20, grow=1)
+
+
+def synthetic_spectra(n, rng):
+    """Return (flux, err) float32 (n, 8575) apStar-like spectra in arbitrary flux units."""
+    wl = apogee_grid.wavelength()
+    chip = apogee_grid.chip_of_pixel()
+    cont_pix = apogee_grid.continuum_pixels()
+    # Line centres on non-continuum pixels of the chips, at least 3 pixels from any continuum pixel.
+    near_cont = np.zeros(apogee_grid.N_PIXELS, bool)
+    for s in range(-3, 4):
+        near_cont[np.clip(cont_pix + s, 0, apogee_grid.N_PIXELS - 1)] = True
+    centres = rng.choice(np.flatnonzero((chip >= 0) & ~near_cont), 300, replace=False)
+    depth = rng.uniform(0.05, 0.5, (n, centres.size))
+    line_profile = np.exp(-0.5 * ((np.arange(-4, 5)[None, :]) / 1.2) ** 2)  # (1, 9) in pixels
+    absorption = np.zeros((n, apogee_grid.N_PIXELS))
+    for j, c in enumerate(centres):  # 300 lines, vectorized over stars
+        lo, hi = max(c - 4, 0), min(c + 5, apogee_grid.N_PIXELS)
+        absorption[:, lo:hi] += depth[:, j:j + 1] * line_profile[:, (lo - c + 4):(hi - c + 4)]
+    # Smooth positive continuum: a random quadratic in the chip coordinate, times a star's level.
+    continuum = np.ones((n, apogee_grid.N_PIXELS))
+    for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
+        m = chip == k
+        x = (2 * wl[m] - (lo + hi)) / (hi - lo)
+        a = rng.normal(0, [0.1, 0.05], (n, 2))
+        continuum[:, m] = 1 + a[:, :1] * x + a[:, 1:] * (2 * x**2 - 1)
+    continuum *= rng.lognormal(np.log(500), 1.0, (n, 1))
+    snr = rng.uniform(30, 300, (n, 1))
+    true = continuum * np.exp(-absorption)
+    err = continuum / snr * rng.uniform(0.8, 1.2, true.shape)
+    flux = true + err * rng.standard_normal(true.shape)
+    # DR14 apStar-style gaps, and a few bad pixels per star.
+    flux[:, chip < 0], err[:, chip < 0] = 0.0, 1e10
+    rows = np.repeat(np.arange(n), 6)
+    cols = rng.choice(np.flatnonzero(chip >= 0), rows.size)
+    kind = np.tile(np.arange(6), n)
+    flux[rows[kind == 0], cols[kind == 0]] = np.nan
+    err[rows[kind == 1], cols[kind == 1]] = 0.0
+    err[rows[kind == 2], cols[kind == 2]] *= 1e3
+    return flux.astype(np.float32), err.astype(np.float32)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-spectra", type=int, default=1000)
+    parser.add_argument("--n-loop", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    flux, err = synthetic_spectra(args.n_spectra, rng)
+
+    def best_time(fn, n):
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - t0)
+        return min(times) / n, result
+
+    normalize(flux[:10], err[:10], **OPTIONS)  # warm the cached chip geometry
+    t_ours, ours = best_time(lambda: normalize(flux, err, **OPTIONS), args.n_spectra)
+    n_loop = min(args.n_loop, args.n_spectra)
+    t_loop, (ref_flux, ref_err, ref_status) = best_time(
+        lambda: normalize_reference(flux[:n_loop], err[:n_loop], **OPTIONS), n_loop
+    )
+
+    max_abs_diff = float(max(np.abs(ours.flux[:n_loop] - ref_flux).max(), np.abs(ours.err[:n_loop] - ref_err).max()))
+    same_status = bool((ours.chip_status[:n_loop] == ref_status).all())
+    n_masked = ours.mask[:, apogee_grid.chip_of_pixel() >= 0].sum(axis=1)
+    print(f"masked in-chip pixels per spectrum: median {np.median(n_masked):.0f}; chip fits ok: "
+          f"{(ours.chip_status == 'ok').mean():.3f}")
+    print(f"vectorized: {t_ours * 1e6:.1f} us/spectrum over {args.n_spectra} spectra")
+    print(f"loop      : {t_loop * 1e6:.1f} us/spectrum over {n_loop} spectra")
+    print(f"max |difference| of normalized flux and err: {max_abs_diff:.3g}; same chip status: {same_status}")
+    print(json.dumps({
+        "speedup": round(t_loop / t_ours, 1),
+        "max_abs_diff": max_abs_diff,
+        "same_status": same_status,
+        "us_per_spectrum": round(t_ours * 1e6, 1),
+        "n_spectra": args.n_spectra,
+        "n_loop": n_loop,
+    }))
+
+
+if __name__ == "__main__":
+    main()
