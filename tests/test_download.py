@@ -1,0 +1,219 @@
+"""SAS downloads against a loopback file server with injected faults, and the local-mirror mode."""
+
+import socket
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from localservers import SASServer
+
+from spectroparallax import download, sas
+from spectroparallax.errors import ArchiveError, ArchiveUnreachable
+
+DR14 = {"release": "dr14", "apred": "r8", "aspcap": "l31c", "results": "l31c.2"}
+N_PIX = 8575
+FAST = {"backoff": 0.0, "timeout": 10.0, "progress": False, "chunk_size": 4096}
+
+
+def write_aspcapstar(path, seed):
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fits.HDUList([
+        fits.PrimaryHDU(),
+        fits.ImageHDU(rng.normal(1.0, 0.05, N_PIX).astype("f4")),
+        fits.ImageHDU(rng.uniform(0.005, 0.02, N_PIX).astype("f4")),
+        fits.ImageHDU(np.ones(N_PIX, "f4")),
+    ]).writeto(path)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A small SAS tree: 4 stars in 2 fields; returns (root, ids, locations)."""
+    root = tmp_path / "sas"
+    ids = [f"2M0000000{i}+0000000{i}" for i in range(4)]
+    locs = [4424, 4424, 5000, 5000]
+    for i, (a, loc) in enumerate(zip(ids, locs)):
+        write_aspcapstar(root / sas.aspcapstar_relpath(DR14, a, loc), seed=i)
+    return root, ids, locs
+
+
+def jobs_for(server, tmp_path, ids, locs):
+    return download.aspcapstar_jobs(DR14, ids, locs, server.url, tmp_path / "out")
+
+
+def urlpath(job):
+    return "/" + job[1].split("/", 3)[3]
+
+
+def assert_identical(tree_root, job):
+    assert job[2].read_bytes() == (tree_root / urlpath(job).lstrip("/")).read_bytes()
+    assert not download._part_path(job[2]).exists()
+
+
+def test_shard_downloads_and_manifest(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids, locs)
+        manifest = download.download_files(jobs, tmp_path / "manifest.ecsv", threads=2, **FAST)
+    for job in jobs:
+        assert_identical(root, job)
+    written = Table.read(tmp_path / "manifest.ecsv")
+    assert list(written.colnames) == list(download.MANIFEST_COLUMNS)
+    assert list(written["APOGEE_ID"]) == ids
+    assert list(written["status"]) == ["downloaded"] * 4
+    assert list(written["bytes"]) == [job[2].stat().st_size for job in jobs]
+    assert list(manifest["path"]) == [str(job[2]) for job in jobs]
+
+
+def test_resume_after_connection_dropped_mid_file(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids[:1], locs[:1])
+        srv.faults[urlpath(jobs[0])] = ["drop"]
+        download.download_files(jobs, threads=1, **FAST)
+        gets = srv.gets(urlpath(jobs[0]))
+    assert_identical(root, jobs[0])
+    size = jobs[0][2].stat().st_size
+    assert [g["fault"] for g in gets] == ["drop", None]
+    assert gets[0]["range"] is None
+    start = int(gets[1]["range"].removeprefix("bytes=").removesuffix("-"))
+    assert 0 < start <= size // 2  # resumed from what had arrived, not from 0
+
+
+def test_server_error_then_success(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids[:1], locs[:1])
+        srv.faults[urlpath(jobs[0])] = ["500", "503"]
+        manifest = download.download_files(jobs, threads=1, **FAST)
+        assert len(srv.gets(urlpath(jobs[0]))) == 3
+    assert manifest["status"][0] == "downloaded"
+    assert_identical(root, jobs[0])
+
+
+def test_404_is_recorded_not_raised(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, [ids[0], "2M99999999+9999999"], [locs[0], 4424])
+        manifest = download.download_files(jobs, tmp_path / "m.ecsv", threads=2, **FAST)
+        assert len(srv.gets(urlpath(jobs[1]))) == 1  # a 404 is not retried
+    row = Table.read(tmp_path / "m.ecsv")[1]
+    assert (row["APOGEE_ID"], row["status"], row["bytes"]) == ("2M99999999+9999999", "missing", 0)
+    assert "404" in row["reason"]
+    assert manifest["status"][0] == "downloaded"
+    assert not jobs[1][2].exists() and not download._part_path(jobs[1][2]).exists()
+
+
+def test_corrupt_download_is_removed_and_fetched_again(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids[:1], locs[:1])
+        srv.faults[urlpath(jobs[0])] = ["corrupt"]
+        download.download_files(jobs, threads=1, **FAST)
+        gets = srv.gets(urlpath(jobs[0]))
+    assert [g["fault"] for g in gets] == ["corrupt", None]
+    assert gets[1]["range"] is None  # the bad bytes were thrown away, not resumed
+    assert_identical(root, jobs[0])
+
+
+def test_truncated_body_and_ignored_range_are_recovered(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids[:2], locs[:2])
+        srv.faults[urlpath(jobs[0])] = ["short"]  # Content-Length says less than the file
+        srv.faults[urlpath(jobs[1])] = ["drop", "ignore_range"]  # resume answered with the whole file
+        download.download_files(jobs, threads=2, **FAST)
+        assert len(srv.gets(urlpath(jobs[0]))) == 2
+        assert srv.gets(urlpath(jobs[1]))[1]["range"] is not None
+    for job in jobs:
+        assert_identical(root, job)
+
+
+def test_rerun_fetches_nothing_and_replaces_invalid_files(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids, locs)
+        download.download_files(jobs, **FAST)
+        n = len(srv.requests)
+        manifest = download.download_files(jobs, **FAST)
+        assert len(srv.requests) == n
+        assert list(manifest["status"]) == ["present"] * 4
+        # A truncated file on disk is not "present": it is fetched again.
+        data = jobs[2][2].read_bytes()
+        jobs[2][2].write_bytes(data[: len(data) // 3])
+        manifest = download.download_files(jobs, **FAST)
+        assert [r["path"] for r in srv.requests[n:]] == [urlpath(jobs[2])]
+    assert list(manifest["status"]) == ["present", "present", "downloaded", "present"]
+    assert_identical(root, jobs[2])
+
+
+def test_check_aspcapstar_rejects_wrong_shapes(tmp_path):
+    good = tmp_path / "good.fits"
+    write_aspcapstar(good, 0)
+    assert download.check_aspcapstar(good) is None
+    assert "shape" in download.check_aspcapstar(good, n_pixels=100)
+    short = tmp_path / "short.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones(10, "f4"))]).writeto(short)
+    assert "HDUs" in download.check_aspcapstar(short)
+    (tmp_path / "text.fits").write_text("not fits")
+    assert "FITS" in download.check_aspcapstar(tmp_path / "text.fits")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_host_raises_one_line_and_leaves_nothing(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
+    jobs = download.aspcapstar_jobs(DR14, ["2M00000000+0000000", "2M00000001+0000001"], [1, 1], url,
+                                    tmp_path / "out")
+    with pytest.raises(ArchiveUnreachable) as info:
+        download.download_files(jobs, tmp_path / "m.ecsv", retries=1, threads=1, **FAST)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith("SDSS SAS: host unreachable")
+    assert url in msg and "apogee.sas_root" in msg and "survey=mock" in msg
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_persistent_server_errors_raise_after_retries(tree, tmp_path):
+    root, ids, locs = tree
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids[:2], locs[:2])
+        srv.faults[urlpath(jobs[1])] = ["500"] * 3
+        with pytest.raises(ArchiveError) as info:
+            download.download_files(jobs, tmp_path / "m.ecsv", retries=2, **FAST)
+        assert len(srv.gets(urlpath(jobs[1]))) == 3
+        assert not isinstance(info.value, ArchiveUnreachable)
+        assert "\n" not in str(info.value) and ids[1] in str(info.value) and "HTTP 500" in str(info.value)
+        assert not (tmp_path / "m.ecsv").exists()
+        srv.faults[urlpath(jobs[1])] = ["500"] * 3
+        manifest = download.download_files(jobs, retries=2, allow_failures=True, **FAST)
+    assert list(manifest["status"]) == ["present", "failed"]
+
+
+def test_download_file_retries_a_large_file(tree, tmp_path):
+    root, ids, locs = tree
+    rel = sas.aspcapstar_relpath(DR14, ids[0], locs[0])
+    with SASServer(root) as srv:
+        srv.faults["/" + str(rel)] = ["drop", "drop"]
+        dest = download.download_file(sas.url(srv.url, rel), tmp_path / "big.fits", backoff=0.0, chunk_size=4096,
+                                      progress=False)
+        assert len(srv.gets("/" + str(rel))) == 3
+    assert dest.read_bytes() == (root / rel).read_bytes()
+
+
+def test_resolve_local_reads_in_place_and_records_missing(tree, tmp_path):
+    root, ids, locs = tree
+    bad = root / sas.aspcapstar_relpath(DR14, ids[3], locs[3])
+    bad.write_bytes(bad.read_bytes()[:5000])
+    rel = download.aspcapstar_relpaths(DR14, ids + ["2M99999999+9999999"], locs + [4424])
+    manifest = download.resolve_local(rel, root, tmp_path / "m.ecsv")
+    assert list(Table.read(tmp_path / "m.ecsv")["status"]) == ["present"] * 3 + ["corrupt", "missing"]
+    assert manifest["path"][0] == str(root / rel[0][1])  # in place: no copy
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ArchiveError, match="sas_root"):
+        download.resolve_local(rel, tmp_path / "nowhere")
