@@ -14,6 +14,9 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mock.smk"
+include: "workflow/rules/archive.smk"
+include: "workflow/rules/spectra.smk"
+include: "workflow/rules/samples.smk"
 
 
 rule all:

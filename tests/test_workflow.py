@@ -7,18 +7,25 @@ import pytest
 import yaml
 
 
-def snakemake(repo, *args, cwd=None):
-    """Run the snakemake CLI of this interpreter's environment on the repository's Snakefile."""
+def snakemake(repo, *args, workdir=None):
+    """Run the snakemake CLI of this interpreter's environment on the repository's Snakefile,
+    in ``workdir`` (a fresh folder, so outputs of earlier runs don't change the DAG)."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), *args]
-    return subprocess.run(cmd, cwd=cwd or repo, capture_output=True, text=True, timeout=300)
+    if workdir is not None:
+        cmd += ["--directory", str(workdir)]
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("survey", ["mock", "dr14"])
-def test_dry_run_lists_the_dag(repo, survey):
-    out = snakemake(repo, "-n", "--config", f"survey={survey}")
+def test_dry_run_lists_the_dag(repo, tmp_path, survey):
+    out = snakemake(repo, "-n", "--configfile", str(repo / "config.yaml"), "--config", f"survey={survey}",
+                    workdir=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
-    if survey == "mock":
-        assert "mock_survey" in out.stdout
+    jobs = dict(line.split() for line in out.stdout.splitlines()
+                if len(line.split()) == 2 and line.split()[1].isdigit())
+    assert jobs.get("aspcapstar_shard") == "4" and jobs.get("gaia_chunk") == "10"   # config.yaml's shards
+    assert ("mock_survey" in jobs) == (survey == "mock")
+    assert ("download_allstar" in jobs) == (survey == "dr14")
 
 
 def test_lint_is_clean(repo):
@@ -46,7 +53,7 @@ def _bad_config(tmp_path, config, edit):
 )
 def test_bad_config_stops_with_the_key_named(repo, tmp_path, config, edit, named):
     path = _bad_config(tmp_path, config, edit)
-    out = snakemake(repo, "-n", "--configfile", str(path))
+    out = snakemake(repo, "-n", "--configfile", str(path), workdir=tmp_path)
     assert out.returncode != 0
     message = out.stdout + out.stderr
     assert "Error validating config" in message, message

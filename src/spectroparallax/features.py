@@ -106,3 +106,31 @@ def feature_index(pixels: np.ndarray, wavelengths: np.ndarray) -> Table:
     table["pixel"].description = "APOGEE apStar pixel index (-1 for non-spectral features)"
     table["penalized"].description = "L1-regularized in eq. 3 (the P operator)"
     return table
+
+
+def gather_spectra(parent: Table, shard_stars: list[Table], load, pixels: np.ndarray):
+    """Normalized flux and error of the parent stars, in parent order, at the kept ``pixels``.
+
+    ``shard_stars[k]`` lists shard k's rows (APOGEE_ID, LOCATION_ID); ``load(k)`` returns that
+    shard's (flux, err) arrays, e.g. memory maps. Returns float32 (n_parent, len(pixels)) arrays.
+    """
+    where = {}
+    for k, stars in enumerate(shard_stars):
+        for row, (star, loc) in enumerate(zip(np.char.strip(np.asarray(stars["APOGEE_ID"], dtype=str)),
+                                              stars["LOCATION_ID"])):
+            where[(star, int(loc))] = (k, row)
+    keys = list(zip(np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str)), np.asarray(parent["LOCATION_ID"], int)))
+    missing = [key for key in keys if key not in where]
+    if missing:
+        raise ValueError(f"{len(missing)} parent stars have no normalized spectrum, e.g. {missing[0]}; "
+                         "rerun the normalize_shard rules")
+    flux = np.empty((len(parent), len(pixels)), dtype=np.float32)
+    err = np.empty_like(flux)
+    shard_of = np.array([where[key][0] for key in keys], dtype=int)
+    row_of = np.array([where[key][1] for key in keys], dtype=int)
+    for k in np.unique(shard_of):
+        mine = np.flatnonzero(shard_of == k)
+        shard_flux, shard_err = load(k)
+        flux[mine] = shard_flux[row_of[mine]][:, pixels]
+        err[mine] = shard_err[row_of[mine]][:, pixels]
+    return flux, err

@@ -18,7 +18,7 @@ from .columns import ALLSTAR_MISSING
 from .cutflow import CutFlow
 
 #: allStar header keyword holding the number of rows before the logg reduction (see allstar.py).
-NROWS_KEYWORD = "NALLSTAR"
+NROWS_KEYWORD = "NROWSIN"
 
 
 def _float(column) -> np.ndarray:
@@ -58,7 +58,7 @@ def _best_gaia_match(gaia: Table) -> Table:
     gaia = gaia[order]
     _, first = np.unique(gaia["tmass_designation"], return_index=True)
     best = gaia[np.sort(first)]
-    best.meta["N_SHARED_TMASS"] = len(gaia) - len(best)
+    best.meta["NSHARE2M"] = len(gaia) - len(best)
     return best
 
 
@@ -137,7 +137,7 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
 
     parent = stars[flow.alive]
     parent.remove_column("_row")
-    parent.meta = {"N_SHARED_TMASS": gaia.meta["N_SHARED_TMASS"]}
+    parent.meta = {"NSHARE2M": gaia.meta["NSHARE2M"]}
     return parent, flow
 
 

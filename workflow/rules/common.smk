@@ -1,5 +1,10 @@
 # Shared names and input functions for every rule file.
+import sys
 from pathlib import Path
+
+# The Snakefile itself uses the package too (SAS paths), from this checkout.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from spectroparallax import sas
 
 # Rule scripts `import spectroparallax` through workflow/scripts/spectroparallax, a link to
 # src/spectroparallax (Snakemake puts a script's folder on sys.path), so the checkout's package is
@@ -12,9 +17,35 @@ DATA = f"resources/{SURVEY}"
 MOCK_SAS = "resources/mock/sas"
 
 
+N_SHARDS = config["apogee"]["download_shards"]
+N_CHUNKS = config["gaia"]["query_chunks"]
+ALLSTAR_REL = str(sas.allstar_relpath(config["apogee"]))
+# Where downloaded SAS files go (mirroring the SAS layout).
+DOWNLOAD_ROOT = f"{DATA}/sas"
+
+
+def sas_root():
+    """The SAS tree files are read from: the mock's, a user's mirror, or our download folder."""
+    if SURVEY == "mock":
+        return MOCK_SAS
+    return config["apogee"]["sas_root"] or DOWNLOAD_ROOT
+
+
+def local_sas():
+    """True when no file has to be downloaded."""
+    return SURVEY == "mock" or config["apogee"]["sas_root"] is not None
+
+
+def allstar_source(wildcards):
+    if SURVEY == "mock":
+        return MOCK_SAS  # the mock_survey rule writes the whole tree
+    return f"{sas_root()}/{ALLSTAR_REL}"
+
+
 def all_targets():
     """Final products of the workflow, for the rule `all` (grows with the pipeline)."""
     targets = []
     if SURVEY == "mock":
         targets += rules.mock_survey.output
+    targets += rules.design_matrix.output
     return targets

@@ -1,0 +1,121 @@
+"""The workflow end to end on a small mock survey, checked against the mock's truth.
+
+One Snakemake run (module fixture) on the default mock survey (config.yaml's mock section, as
+users get it) from the simulator to the design matrix; the tests then compare the cut-flow, the
+samples and the normalized spectra with resources/mock/truth.fits.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from astropy.table import Table, join
+
+from spectroparallax import samples
+from spectroparallax.mock import true_normalized_flux
+
+@pytest.fixture(scope="module")
+def run(repo, config, tmp_path_factory):
+    """Run the workflow on the default mock survey in a scratch folder."""
+    work = tmp_path_factory.mktemp("mock_run")
+    cfg = yaml.safe_load(yaml.safe_dump(config))
+    cfg["survey"] = "mock"
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(work),
+         "--configfile", str(work / "config.yaml"), "--cores", "2", "design_matrix"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    return work, cfg
+
+
+def _cutflow(work, sample="parent"):
+    table = Table.read(work / "results/samples/cutflow.csv")
+    return {row["cut"]: row["removed"] for row in table if row["sample"] == sample}
+
+
+def _removed(flow, prefix):
+    (n,) = [v for k, v in flow.items() if k.startswith(prefix)]
+    return n
+
+
+def test_cutflow_agrees_with_the_truth(run):
+    work, cfg = run
+    truth = Table.read(work / "resources/mock/truth.fits")
+    allstar = Table.read(work / "resources/mock/allstar.fits")
+    flow = _cutflow(work)
+    n_stars = cfg["mock"]["n_stars"]
+    assert flow["allStar rows"] == 0 and len(truth) == n_stars
+
+    in_logg = join(allstar["APOGEE_ID", "LOCATION_ID"], truth, keys=["APOGEE_ID", "LOCATION_ID"])
+    assert _removed(flow, "logg outside") == n_stars - len(in_logg)
+    status = np.char.strip(np.asarray(in_logg["spectrum_status"], dtype=str))
+    assert _removed(flow, "no readable spectrum") == (status != "ok").sum() > 0
+
+    readable = in_logg[status == "ok"]
+    n_unique = len(np.unique(readable["APOGEE_ID"]))
+    assert _removed(flow, "repeat observation") == len(readable) - n_unique > 0
+
+    # One row per star is left; those without Gaia are exactly the truth's.
+    first = np.unique(np.asarray(readable["APOGEE_ID"]), return_index=True)[1]
+    assert _removed(flow, "no Gaia DR2 source") == (~np.asarray(readable["in_gaia"][first], bool)).sum()
+    assert _removed(flow, "Gaia phot_variable_flag") > 0
+
+
+def test_parent_sample_stars_are_giants_with_truth(run):
+    work, _ = run
+    parent = Table.read(work / "results/samples/parent.fits")
+    truth = Table.read(work / "resources/mock/truth.fits")
+    joined = join(parent["APOGEE_ID", "LOCATION_ID", "LOGG"], truth, keys=["APOGEE_ID", "LOCATION_ID"])
+    assert len(joined) == len(parent)
+    assert np.all((joined["LOGG"] > 0) & (joined["LOGG"] <= 2.2))
+    assert len(np.unique(parent["APOGEE_ID"])) == len(parent)
+
+
+def test_training_sets_keep_negative_parallaxes_and_folds_are_seeded(run):
+    work, cfg = run
+    parent = Table.read(work / "results/samples/parent.fits")
+    training = np.asarray(parent["training"], bool)
+    assert (np.asarray(parent["parallax"])[training] < 0).sum() > 0
+    assert 0.5 < training.mean() < 0.8
+    again = samples.fold_labels(parent["APOGEE_ID"], cfg["model"]["n_folds"], cfg["model"]["split_seed"])
+    assert np.array_equal(np.asarray(parent["fold"], dtype=str), again)
+
+
+def test_normalized_spectra_match_the_truth_within_the_noise(run):
+    work, cfg = run
+    stars = Table.read(work / "results/spectra/shard_0/stars.ecsv")
+    flux = np.load(work / "results/spectra/shard_0/flux.npy", mmap_mode="r")
+    err = np.load(work / "results/spectra/shard_0/err.npy", mmap_mode="r")
+    truth = Table.read(work / "resources/mock/truth.fits")
+    allstar = Table.read(work / "resources/mock/allstar.fits")
+    rows = join(stars["APOGEE_ID", "LOCATION_ID", "spectrum_status"], allstar["APOGEE_ID", "LOCATION_ID", "SNR"],
+                keys=["APOGEE_ID", "LOCATION_ID"])
+    rows.rename_column("spectrum_status", "pipeline_status")
+    rows = join(rows, truth, keys=["APOGEE_ID", "LOCATION_ID"])
+    order = {(a, l): i for i, (a, l) in enumerate(zip(stars["APOGEE_ID"], stars["LOCATION_ID"]))}
+    good = rows[(rows["pipeline_status"] == "ok") & (rows["SNR"] > 200)]
+    assert len(good) >= 5
+    idx = np.array([order[(a, l)] for a, l in zip(good["APOGEE_ID"], good["LOCATION_ID"])])
+    model = true_normalized_flux(good["teff"], good["logg"], good["fe_h"], good["alpha_m"],
+                                 n_lines=cfg["mock"]["n_lines"], line_seed=cfg["mock"]["line_seed"])
+    f, e = flux[idx], err[idx]
+    used = e < cfg["spectra"]["max_normalized_error"]
+    pull = (f - model)[used] / e[used]
+    assert abs(np.median(pull)) < 0.1
+    assert 0.8 < np.std(pull) < 1.3
+
+
+def test_design_matrix_matches_samples_and_pixels(run):
+    work, _ = run
+    parent = Table.read(work / "results/samples/parent.fits")
+    pixels = Table.read(work / "results/spectra/pixels.ecsv")
+    X = np.load(work / "results/features/X.npy", mmap_mode="r")
+    index = Table.read(work / "results/features/features.ecsv")
+    assert X.shape == (len(parent), 9 + len(pixels)) == (len(parent), len(index))
+    assert X.dtype == np.float32 and np.isfinite(X).all()
+    assert 7300 < len(pixels) <= 7451
+    assert np.allclose(X[:, 1], parent["phot_g_mean_mag"])
