@@ -12,11 +12,18 @@ configfile: "config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+wildcard_constraints:
+    fold="[A-Z]",
+    lam=r"[0-9.eE+-]+",
+    offset=r"[0-9.eE+-]+",
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mock.smk"
 include: "workflow/rules/archive.smk"
 include: "workflow/rules/spectra.smk"
 include: "workflow/rules/samples.smk"
+include: "workflow/rules/model.smk"
 
 
 rule all:

@@ -1,0 +1,79 @@
+"""Held-out statistics for choosing lambda and the parallax offset (HER19 sec. 3 and 5).
+
+Every parent star of fold k gets its spectrophotometric parallax from the model trained on the
+training stars of the other folds (for two folds: A-trained predicts B and vice versa), so no star's
+own astrometry touches its estimate.
+"""
+
+import numpy as np
+
+
+def robust_scatter(x) -> float:
+    """Half the 16-84 percentile range of ``x`` (a robust standard deviation); NaN if empty."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan")
+    p16, p84 = np.percentile(x, [16, 84])
+    return 0.5 * (p84 - p16)
+
+
+def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
+    """chi^2 of eq. 2 [dimensionless]: sum ((gaia - spec) / gaia_error)^2 over the given stars.
+
+    ``gaia_parallax`` already includes the offset [mas]; ``spec_parallax`` is out-of-fold [mas].
+    """
+    r = (np.asarray(gaia_parallax) - np.asarray(spec_parallax)) / np.asarray(gaia_error)
+    return float(np.sum(r * r))
+
+
+def fractional_residuals(gaia_parallax, spec_parallax) -> np.ndarray:
+    """(spec - Gaia) / Gaia for the stars given; use only on high parallax / error stars, where Gaia
+    is far from zero (this is a summary statistic, never a fitting input)."""
+    gaia_parallax = np.asarray(gaia_parallax, dtype=float)
+    return (np.asarray(spec_parallax) - gaia_parallax) / gaia_parallax
+
+
+def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float) -> dict:
+    """Cross-validation figures for one (lambda, offset) setting.
+
+    Returns chi2 (held-out, over the training-quality stars), n_chi2, and the robust fractional
+    scatter and median bias of (spec - Gaia)/Gaia over training stars with Gaia parallax / error
+    >= ``snr_min`` (n_high_snr).
+    """
+    gaia_parallax, gaia_error = np.asarray(gaia_parallax, float), np.asarray(gaia_error, float)
+    spec_parallax, training = np.asarray(spec_parallax, float), np.asarray(training, bool)
+    use = training & np.isfinite(spec_parallax)
+    high = use & (gaia_parallax / gaia_error >= snr_min)
+    frac = fractional_residuals(gaia_parallax[high], spec_parallax[high])
+    return {
+        "chi2": held_out_chi2(gaia_parallax[use], gaia_error[use], spec_parallax[use]),
+        "n_chi2": int(use.sum()),
+        "scatter_high_snr": robust_scatter(frac),
+        "bias_high_snr": float(np.median(frac)) if frac.size else float("nan"),
+        "n_high_snr": int(high.sum()),
+    }
+
+
+def choose(table) -> int:
+    """Row index of the setting with the lowest held-out chi^2."""
+    chi2 = np.asarray(table["chi2"], dtype=float)
+    if not np.isfinite(chi2).any():
+        raise ValueError("no cross-validation setting has a finite held-out chi2")
+    return int(np.nanargmin(chi2))
+
+
+def out_of_fold(fold_labels, models: dict, X, X_err, predict):
+    """Spectrophotometric parallax and error of every star from the model not trained on its fold.
+
+    ``models[k]`` is theta of the model that held out fold k; ``predict(theta, X, X_err)`` is
+    :func:`spectroparallax.model.predict`. Returns float64 arrays (n,) [mas].
+    """
+    fold_labels = np.asarray(fold_labels, dtype=str)
+    spec = np.full(len(fold_labels), np.nan)
+    spec_err = np.full(len(fold_labels), np.nan)
+    for fold, theta in models.items():
+        rows = np.flatnonzero(fold_labels == fold)
+        if rows.size:
+            spec[rows], spec_err[rows] = predict(theta, X[rows], X_err[rows])
+    return spec, spec_err

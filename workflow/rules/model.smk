@@ -1,0 +1,60 @@
+# Training per (held-out fold, lambda, offset), cross-validation, and the catalog (HER19 sec. 3, 5).
+
+
+rule train:
+    input:
+        X="results/features/X.npy",
+        index="results/features/features.ecsv",
+        parent="results/samples/parent.fits",
+    output:
+        MODEL,
+    params:
+        burn_in_snr=config["model"]["burn_in_snr"],
+    log:
+        "logs/train/heldout_{fold}_lambda_{lam}_offset_{offset}.log",
+    conda:
+        "../../envs/science.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule crossval:
+    input:
+        models=MODELS,
+        X="results/features/X.npy",
+        X_err="results/features/X_err.npy",
+        parent="results/samples/parent.fits",
+    output:
+        table="results/crossval/crossval.csv",
+        best="results/crossval/best.yaml",
+    params:
+        settings=SETTINGS,
+        folds=FOLDS,
+        snr_min=config["model"]["burn_in_snr"],
+    log:
+        "logs/crossval.log",
+    conda:
+        "../../envs/science.yaml"
+    script:
+        "../scripts/crossval.py"
+
+
+rule catalog:
+    input:
+        best="results/crossval/best.yaml",
+        models=MODELS,
+        X="results/features/X.npy",
+        X_err="results/features/X_err.npy",
+        parent="results/samples/parent.fits",
+    output:
+        fits="results/catalog/spectrophotometric_parallaxes.fits",
+        csv="results/catalog/spectrophotometric_parallaxes.csv",
+    params:
+        folds=FOLDS,
+        model=lambda wildcards: MODEL,
+    log:
+        "logs/catalog.log",
+    conda:
+        "../../envs/science.yaml"
+    script:
+        "../scripts/catalog.py"

@@ -1,0 +1,32 @@
+"""Rule crossval: held-out chi^2 and high-S/N scatter for every (lambda, offset); pick the best."""
+
+import logging
+
+import numpy as np
+import yaml
+from astropy.table import Table
+
+from spectroparallax import atomic, crossval, model, model_io
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+parent = Table.read(snakemake.input.parent)
+X = np.load(snakemake.input.X, mmap_mode="r")
+X_err = np.load(snakemake.input.X_err, mmap_mode="r")
+parallax = np.asarray(parent["parallax"], float)
+error = np.asarray(parent["parallax_error"], float)
+
+models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.smk
+rows = []
+for lam, offset in snakemake.params.settings:
+    thetas = {fold: np.asarray(model_io.read_model(next(models))["theta"]) for fold in snakemake.params.folds}
+    spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
+    stats = crossval.summarize(parallax + offset, error, spec, parent["training"], snakemake.params.snr_min)
+    rows.append({"lambda": lam, "offset": offset, **stats})
+table = Table(rows=rows)
+table["offset"].unit = "mas"
+best = table[crossval.choose(table)]
+atomic.write_table(table, snakemake.output.table)
+atomic.write_text(yaml.safe_dump({"lambda": float(best["lambda"]), "offset": float(best["offset"]),
+                                  "chi2": float(best["chi2"]), "scatter_high_snr": float(best["scatter_high_snr"])}),
+                  snakemake.output.best)
+logging.info("%s\nchosen: lambda %g, offset %g mas", "\n".join(table.pformat(max_width=-1)), best["lambda"], best["offset"])
