@@ -335,20 +335,18 @@ def normalize_reference(
                 usable = np.isfinite(f) & np.isfinite(e) & (e > 0)
                 valid = usable[cont - idx[0]] & (fc > 0)
                 level = np.median(flux[i, cont][valid]) if valid.any() else np.float32(0)
-                bad = ~(usable & (err[i, idx] <= thr * level))
-                good = ~grown(bad)[cont - idx[0]]
-                if good.sum() < min_continuum_pixels:
+                c2, fitted = level, True
+                for _ in range(2):  # pass 1 masks against the flat level, pass 2 against the first fit
+                    bad = ~(usable & (err[i, idx] <= thr * c2))
+                    good = ~grown(bad)[cont - idx[0]]
+                    if good.sum() < min_continuum_pixels:
+                        fitted = False
+                        break
+                    c2 = Chebyshev.fit(wl[cont][good], fc[good], degree, w=1 / ec[good], domain=[lo, hi])(wl[idx])
+                    c2 = c2.astype(np.float32)
+                if not fitted:
                     status[i, k] = FIT_TOO_FEW
                     continue
-                c1 = Chebyshev.fit(wl[cont][good], fc[good], degree, w=1 / ec[good], domain=[lo, hi])(wl[idx])
-                c1 = c1.astype(np.float32)
-                bad = ~(usable & (err[i, idx] <= thr * c1))
-                good = ~grown(bad)[cont - idx[0]]
-                if good.sum() < min_continuum_pixels:
-                    status[i, k] = FIT_TOO_FEW
-                    continue
-                c2 = Chebyshev.fit(wl[cont][good], fc[good], degree, w=1 / ec[good], domain=[lo, hi])(wl[idx])
-                c2 = c2.astype(np.float32)
                 if not (c2 > 0).all():
                     status[i, k] = FIT_NONPOSITIVE
                     continue
