@@ -26,7 +26,8 @@ include: "workflow/rules/samples.smk"
 include: "workflow/rules/model.smk"
 
 
+# The catalog; everything else it needs (the mock survey, downloads, models) follows from it.
 rule all:
     input:
-        all_targets(),
+        rules.catalog.output,
     default_target: True

@@ -50,3 +50,12 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     atomic.write_table(Table({"a": [1, 2]}), target)
     assert Table.read(target)["a"].tolist() == [1, 2]
     assert [p.name for p in tmp_path.iterdir()] == ["out.fits"]
+
+
+def test_as_float_turns_masked_and_allstar_missing_into_nan():
+    from astropy.table import MaskedColumn
+
+    from spectroparallax.columns import as_float
+
+    col = MaskedColumn([1.5, -9999.0, 3.0], mask=[False, False, True])
+    assert np.array_equal(as_float(col), [1.5, np.nan, np.nan], equal_nan=True)

@@ -6,6 +6,8 @@ import numpy as np
 import yaml
 from astropy.table import Table
 
+from .columns import as_float
+
 #: Flag values of the catalog's ``flag`` column.
 FLAG_OK = 0
 FLAG_NO_PREDICTION = 1  # the feature vector gave no finite prediction (see the log)
@@ -25,8 +27,8 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     spec = np.asarray(spec, dtype=float)
     spec_err = np.asarray(spec_err, dtype=float)
     bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
-    gaia = np.ma.filled(np.ma.asarray(parent["parallax"], dtype=float), np.nan)
-    gaia_err = np.ma.filled(np.ma.asarray(parent["parallax_error"], dtype=float), np.nan)
+    gaia = as_float(parent["parallax"])
+    gaia_err = as_float(parent["parallax_error"])
     cat = Table()
     cat["2MASS_ID"] = np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str))
     cat["source_id"] = np.asarray(parent["source_id"], dtype=np.int64)

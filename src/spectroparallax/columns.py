@@ -6,6 +6,8 @@ description). Missing values follow each archive's habit: -9999 in APOGEE allSta
 in Gaia Archive results.
 """
 
+import numpy as np
+
 #: DR14 allStar columns the pipeline reads (a subset of the file's ~150 columns).
 ALLSTAR_COLUMNS = {
     "APOGEE_ID": ("U18", "", "2MASS-style star identifier, 2M + designation"),
@@ -71,3 +73,10 @@ GAIA_COLUMNS = {
 
 #: allStar's missing-value sentinel.
 ALLSTAR_MISSING = -9999.0
+
+
+def as_float(column):
+    """A table column as float64 with NaN for masked entries (Gaia nulls) and allStar -9999s."""
+    values = np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+    values[values == ALLSTAR_MISSING] = np.nan
+    return values

@@ -9,6 +9,8 @@ sigma_f / f for ln f.
 import numpy as np
 from astropy.table import Table
 
+from .columns import as_float
+
 #: Photometric features in the order of eq. 11, with the parent-table columns of value and error.
 #: Gaia magnitudes take their error from the flux error (None here), see :func:`photometry`.
 BANDS = {
@@ -31,13 +33,12 @@ def photometry(parent: Table) -> tuple[np.ndarray, np.ndarray]:
     mags = np.empty((len(parent), len(BANDS)))
     errs = np.empty_like(mags)
     for j, (band, (value, error)) in enumerate(BANDS.items()):
-        mags[:, j] = np.ma.filled(np.ma.asarray(parent[value], dtype=float), np.nan)
+        mags[:, j] = as_float(parent[value])
         if error is None:
-            flux = np.ma.filled(np.ma.asarray(parent[_GAIA_FLUX[band]], dtype=float), np.nan)
-            flux_err = np.ma.filled(np.ma.asarray(parent[_GAIA_FLUX[band] + "_error"], dtype=float), np.nan)
-            errs[:, j] = MAG_PER_LN_FLUX * flux_err / flux
+            flux = as_float(parent[_GAIA_FLUX[band]])
+            errs[:, j] = MAG_PER_LN_FLUX * as_float(parent[_GAIA_FLUX[band] + "_error"]) / flux
         else:
-            errs[:, j] = np.ma.filled(np.ma.asarray(parent[error], dtype=float), np.nan)
+            errs[:, j] = as_float(parent[error])
     bad = ~np.isfinite(mags) | ~np.isfinite(errs) | (errs <= 0)
     if bad.any():
         row, col = np.argwhere(bad)[0]

@@ -14,18 +14,11 @@ import string
 import numpy as np
 from astropy.table import Table, join
 
-from .columns import ALLSTAR_MISSING
+from .columns import as_float
 from .cutflow import CutFlow
 
 #: allStar header keyword holding the number of rows before the logg reduction (see allstar.py).
 NROWS_KEYWORD = "NROWSIN"
-
-
-def _float(column) -> np.ndarray:
-    """A (possibly masked) column as float64 with NaN for masked and allStar -9999 entries."""
-    values = np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
-    values[values == ALLSTAR_MISSING] = np.nan
-    return values
 
 
 def _strip(column) -> np.ndarray:
@@ -53,7 +46,7 @@ def _best_gaia_match(gaia: Table) -> Table:
     neighbour, keep the brightest in G (the likeliest counterpart of a luminous giant)."""
     gaia = gaia.copy()
     gaia["tmass_designation"] = _strip(gaia["tmass_designation"])
-    g = _float(gaia["phot_g_mean_mag"])
+    g = as_float(gaia["phot_g_mean_mag"])
     order = np.lexsort((np.where(np.isfinite(g), g, np.inf), gaia["tmass_designation"]))
     gaia = gaia[order]
     _, first = np.unique(gaia["tmass_designation"], return_index=True)
@@ -90,7 +83,7 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
     stars["_row"] = np.arange(len(stars))
 
     flow = CutFlow(np.ones(len(stars), dtype=bool), start_label="allStar rows")
-    logg = _float(stars["LOGG"])
+    logg = as_float(stars["LOGG"])
     flow.apply(
         f"logg outside ({sample_cfg['logg_min']}, {sample_cfg['logg_max']}] or missing",
         (logg > sample_cfg["logg_min"]) & (logg <= sample_cfg["logg_max"]),
@@ -121,13 +114,13 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
     flow.apply("missing Gaia G, BP or RP photometry (or non-positive flux error)", phot["gaia"])
     flow.apply("missing 2MASS J, H or K (or non-positive error)", phot["tmass"])
     flow.apply("missing AllWISE W1 or W2 (or non-positive error)", phot["wise"])
-    flow.apply("BP - RP not finite", np.isfinite(_float(stars["bp_rp"])))
+    flow.apply("BP - RP not finite", np.isfinite(as_float(stars["bp_rp"])))
     flow.apply("Gaia phot_variable_flag VARIABLE", _strip(stars["phot_variable_flag"]) != "VARIABLE")
 
     cuts = sample_cfg["colour_cuts"]
-    j, h, k = (_float(stars[b]) for b in ("J", "H", "K"))
-    bp_rp = _float(stars["phot_bp_mean_mag"]) - _float(stars["phot_rp_mean_mag"])
-    w2 = _float(stars["w2mpro"])
+    j, h, k = (as_float(stars[b]) for b in ("J", "H", "K"))
+    bp_rp = as_float(stars["phot_bp_mean_mag"]) - as_float(stars["phot_rp_mean_mag"])
+    w2 = as_float(stars["w2mpro"])
     with np.errstate(invalid="ignore"):
         flow.apply(
             f"eq. 6: J - K >= {cuts['jk_intercept']} + {cuts['jk_slope']} (BP - RP)",
@@ -143,7 +136,7 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
 
 def _best_rows(stars: Table, alive: np.ndarray) -> np.ndarray:
     """Mask keeping, per APOGEE_ID among the alive rows, the row with the highest SNR."""
-    snr = np.where(alive, np.nan_to_num(_float(stars["SNR"]), nan=-np.inf), -np.inf)
+    snr = np.where(alive, np.nan_to_num(as_float(stars["SNR"]), nan=-np.inf), -np.inf)
     order = np.lexsort((-snr, stars["APOGEE_ID"]))
     ids = np.asarray(stars["APOGEE_ID"])[order]
     first = np.ones(len(ids), dtype=bool)
@@ -156,16 +149,16 @@ def _best_rows(stars: Table, alive: np.ndarray) -> np.ndarray:
 def _photometry_present(stars: Table) -> dict:
     """Masks of complete photometry with positive uncertainties, per survey."""
     def good(value, error):
-        v, e = _float(stars[value]), _float(stars[error])
+        v, e = as_float(stars[value]), as_float(stars[error])
         with np.errstate(invalid="ignore"):
             return np.isfinite(v) & np.isfinite(e) & (e > 0)
 
     gaia = np.ones(len(stars), dtype=bool)
     for band in ("g", "bp", "rp"):
-        mag = _float(stars[f"phot_{band}_mean_mag"])
+        mag = as_float(stars[f"phot_{band}_mean_mag"])
         gaia &= np.isfinite(mag) & good(f"phot_{band}_mean_flux", f"phot_{band}_mean_flux_error")
         with np.errstate(invalid="ignore"):
-            gaia &= _float(stars[f"phot_{band}_mean_flux"]) > 0
+            gaia &= as_float(stars[f"phot_{band}_mean_flux"]) > 0
     tmass = good("J", "J_ERR") & good("H", "H_ERR") & good("K", "K_ERR")
     wise = good("w1mpro", "w1mpro_error") & good("w2mpro", "w2mpro_error")
     return {"gaia": gaia, "tmass": tmass, "wise": wise}
@@ -180,11 +173,11 @@ def training_set(parent: Table, training_cfg: dict, fold: str | None = None) -> 
     in_fold = np.ones(len(parent), dtype=bool) if fold is None else np.asarray(parent["fold"]) == fold
     flow = CutFlow(in_fold, start_label=f"Parent Sample{'' if fold is None else ' ' + fold}")
 
-    parallax = _float(parent["parallax"])
-    error = _float(parent["parallax_error"])
-    vpu = _float(parent["visibility_periods_used"])
-    chi2 = _float(parent["astrometric_chi2_al"])
-    n_good = _float(parent["astrometric_n_good_obs_al"])
+    parallax = as_float(parent["parallax"])
+    error = as_float(parent["parallax_error"])
+    vpu = as_float(parent["visibility_periods_used"])
+    chi2 = as_float(parent["astrometric_chi2_al"])
+    n_good = as_float(parent["astrometric_n_good_obs_al"])
     with np.errstate(invalid="ignore", divide="ignore"):
         ruwe_like = chi2 / np.sqrt(n_good - 5)
         flow.apply("no Gaia parallax", np.isfinite(parallax) & np.isfinite(error) & (error > 0))

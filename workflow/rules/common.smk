@@ -49,12 +49,3 @@ FOLDS = [chr(ord("A") + k) for k in range(config["model"]["n_folds"])]
 SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in config["model"]["offset_grid"]]
 MODEL = "results/models/heldout_{fold}/lambda_{lam}_offset_{offset}.fits"
 MODELS = [MODEL.format(fold=fold, lam=lam, offset=off) for lam, off in SETTINGS for fold in FOLDS]
-
-
-def all_targets():
-    """Final products of the workflow, for the rule `all` (grows with the pipeline)."""
-    targets = []
-    if SURVEY == "mock":
-        targets += rules.mock_survey.output
-    targets += rules.catalog.output
-    return targets

@@ -7,13 +7,14 @@ import yaml
 from astropy.table import Table
 
 from spectroparallax import atomic, crossval, model, model_io
+from spectroparallax.columns import as_float
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
 parent = Table.read(snakemake.input.parent)
 X = np.load(snakemake.input.X, mmap_mode="r")
 X_err = np.load(snakemake.input.X_err, mmap_mode="r")
-parallax = np.asarray(parent["parallax"], float)
-error = np.asarray(parent["parallax_error"], float)
+parallax = as_float(parent["parallax"])
+error = as_float(parent["parallax_error"])
 
 models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.smk
 rows = []

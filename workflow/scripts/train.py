@@ -6,6 +6,7 @@ import numpy as np
 from astropy.table import Table
 
 from spectroparallax import model, model_io
+from spectroparallax.columns import as_float
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
 fold, lam, offset = snakemake.wildcards.fold, float(snakemake.wildcards.lam), float(snakemake.wildcards.offset)
@@ -14,8 +15,8 @@ parent = Table.read(snakemake.input.parent)
 index = Table.read(snakemake.input.index)
 X = np.load(snakemake.input.X, mmap_mode="r")
 rows = np.flatnonzero(np.asarray(parent["training"], bool) & (np.asarray(parent["fold"], dtype=str) != fold))
-y = np.asarray(parent["parallax"], float)[rows] + offset          # Gaia parallax plus the offset [mas]
-ivar = 1.0 / np.asarray(parent["parallax_error"], float)[rows] ** 2
+y = as_float(parent["parallax"])[rows] + offset          # Gaia parallax plus the offset [mas]
+ivar = 1.0 / as_float(parent["parallax_error"])[rows] ** 2
 result = model.fit(np.asarray(X[rows]), y, ivar, np.asarray(index["penalized"], bool), lam,
                    burn_in_snr=snakemake.params.burn_in_snr)
 model_io.write_model(snakemake.output[0], result.theta, index, result,
