@@ -13,7 +13,7 @@ import pytest
 import yaml
 from astropy.table import Table, join
 
-from spectroparallax import crossval, samples
+from spectroparallax import samples, stats
 from spectroparallax.mock import true_normalized_flux
 
 @pytest.fixture(scope="module")
@@ -142,5 +142,5 @@ def test_catalog_has_every_parent_star_with_units_and_out_of_fold_values(run):
     true_plx = dict(zip(ids[first], np.asarray(truth["parallax_true"])[first]))
     truth_plx = np.array([true_plx[i] for i in np.asarray(cat["2MASS_ID"]).astype(str)])
     frac = (np.asarray(cat["spec_parallax"]) - truth_plx) / truth_plx
-    assert crossval.robust_scatter(frac) < 0.2
+    assert stats.robust_scatter(frac) < 0.2
     assert abs(np.median(frac)) < 0.05

@@ -7,15 +7,7 @@ own astrometry touches its estimate.
 
 import numpy as np
 
-
-def robust_scatter(x) -> float:
-    """Half the 16-84 percentile range of ``x`` (a robust standard deviation); NaN if empty."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return float("nan")
-    p16, p84 = np.percentile(x, [16, 84])
-    return 0.5 * (p84 - p16)
+from .stats import fractional_residuals, median_or_nan, robust_scatter  # noqa: F401 (re-exported)
 
 
 def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
@@ -25,13 +17,6 @@ def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
     """
     r = (np.asarray(gaia_parallax) - np.asarray(spec_parallax)) / np.asarray(gaia_error)
     return float(np.sum(r * r))
-
-
-def fractional_residuals(gaia_parallax, spec_parallax) -> np.ndarray:
-    """(spec - Gaia) / Gaia for the stars given; use only on high parallax / error stars, where Gaia
-    is far from zero (this is a summary statistic, never a fitting input)."""
-    gaia_parallax = np.asarray(gaia_parallax, dtype=float)
-    return (np.asarray(spec_parallax) - gaia_parallax) / gaia_parallax
 
 
 def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float) -> dict:
@@ -50,7 +35,7 @@ def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float
         "chi2": held_out_chi2(gaia_parallax[use], gaia_error[use], spec_parallax[use]),
         "n_chi2": int(use.sum()),
         "scatter_high_snr": robust_scatter(frac),
-        "bias_high_snr": float(np.median(frac)) if frac.size else float("nan"),
+        "bias_high_snr": median_or_nan(frac),
         "n_high_snr": int(high.sum()),
     }
 

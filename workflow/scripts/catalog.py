@@ -6,7 +6,7 @@ import numpy as np
 import yaml
 from astropy.table import Table
 
-from spectroparallax import atomic, catalog, crossval, model, model_io
+from spectroparallax import atomic, catalog, crossval, model, model_io, stats
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
 best = yaml.safe_load(open(snakemake.input.best))
@@ -26,4 +26,4 @@ pull = (cat["Gaia_parallax"] - cat["spec_parallax"]) / np.hypot(cat["Gaia_parall
 logging.info("catalog: %d stars, %d without a prediction; lambda %g, offset %g mas", len(cat),
              (cat["flag"] != 0).sum(), lam, offset)
 logging.info("robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2), training stars: %.3f",
-             crossval.robust_scatter(np.ma.filled(pull[train], np.nan)))
+             stats.robust_scatter(np.ma.filled(pull[train], np.nan)))

@@ -1,0 +1,122 @@
+"""Summary statistics of a spectrophotometric-parallax catalog (HER19 sec. 5, Figs. 2 and 5).
+
+One set of functions for the cross-validation, the figures, the report and the
+``spectroparallax summary`` command, so every quoted number is computed the same way. They work
+on our catalog and on the published one (``data_HoggEilersRix2018.fits``), which share the column
+names ``Gaia_parallax`` (Gaia DR2 plus the offset), ``Gaia_parallax_err``, ``spec_parallax``,
+``spec_parallax_err`` [mas], ``training_set`` (0/1) and ``sample``.
+"""
+
+import numpy as np
+
+#: The paper's parallax offset [mas], added to Gaia DR2 in the published catalog (HER19 sec. 5).
+PUBLISHED_OFFSET = 0.048
+
+
+def robust_scatter(x) -> float:
+    """Half the 16-84 percentile range of ``x`` (a robust standard deviation); NaN if empty."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan")
+    p16, p84 = np.percentile(x, [16, 84])
+    return 0.5 * (p84 - p16)
+
+
+def median_or_nan(x) -> float:
+    """Median of the finite values of ``x``; NaN if there are none."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
+
+
+def fractional_residuals(gaia_parallax, spec_parallax) -> np.ndarray:
+    """(spec - Gaia) / Gaia [dimensionless] for the stars given.
+
+    Use only on high parallax / error stars, where Gaia is far from zero: this is a summary
+    statistic of the paper's Fig. 2, never a fitting input.
+    """
+    gaia_parallax = np.asarray(gaia_parallax, dtype=float)
+    return (np.asarray(spec_parallax, dtype=float) - gaia_parallax) / gaia_parallax
+
+
+def normalized_residuals(gaia_parallax, gaia_error, spec_parallax, spec_error) -> np.ndarray:
+    """(Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) [dimensionless]; unit width if the
+    uncertainties are right (HER19 sec. 5)."""
+    gaia_parallax, spec_parallax = np.asarray(gaia_parallax, float), np.asarray(spec_parallax, float)
+    return (gaia_parallax - spec_parallax) / np.hypot(np.asarray(gaia_error, float), np.asarray(spec_error, float))
+
+
+def _filled(column) -> np.ndarray:
+    """A catalog column as float64 with masked entries as NaN."""
+    return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+
+
+def catalog_arrays(cat) -> dict:
+    """The summary columns of a catalog (ours or the published one) as plain float / bool arrays."""
+    return {
+        "gaia": _filled(cat["Gaia_parallax"]),
+        "gaia_err": _filled(cat["Gaia_parallax_err"]),
+        "spec": _filled(cat["spec_parallax"]),
+        "spec_err": _filled(cat["spec_parallax_err"]),
+        "training": np.asarray(np.ma.filled(np.ma.asarray(cat["training_set"]), 0)).astype(int) == 1,
+        "sample": np.char.strip(np.asarray(cat["sample"], dtype=str)),
+    }
+
+
+def high_snr(gaia_parallax, gaia_error, training, snr_min: float = 20.0) -> np.ndarray:
+    """Training stars with Gaia parallax / error >= ``snr_min`` (the paper's Fig. 2 right panel).
+
+    ``gaia_parallax`` is the catalog's (offset included), as in the paper.
+    """
+    gaia_parallax, gaia_error = np.asarray(gaia_parallax, float), np.asarray(gaia_error, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(training, bool) & (gaia_parallax / gaia_error >= snr_min)
+
+
+def scatter_and_bias(gaia_parallax, spec_parallax) -> tuple[float, float]:
+    """Robust fractional scatter and median bias of (spec - Gaia) / Gaia over the stars given."""
+    frac = fractional_residuals(gaia_parallax, spec_parallax)
+    return robust_scatter(frac), median_or_nan(frac)
+
+
+def summary(cat, offset: float | None = None, snr_min: float = 20.0) -> dict:
+    """Headline statistics of a catalog (what ``spectroparallax summary`` prints).
+
+    ``offset`` [mas] is the one added to Gaia in ``Gaia_parallax``; by default the catalog header's
+    ``PLXOFFST`` or, for the published catalog (no header keyword), the paper's 0.048 mas.
+    Returns a flat dict of plain Python numbers:
+
+    - ``n_stars``, ``n_with_prediction``, ``n_sample_<k>`` and ``n_training_<k>`` per sample label;
+    - ``n_high_snr`` and, over those stars, ``scatter_high_snr`` / ``bias_high_snr`` with the
+      catalog's Gaia parallax and ``scatter_high_snr_no_offset`` / ``bias_high_snr_no_offset``
+      with the offset removed (Gaia DR2 as published by Gaia);
+    - ``normalized_residual_width``: robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 +
+      sigma_spec^2) over the training stars (1 if the uncertainties are right);
+    - ``median_fractional_uncertainty``: median of spec_parallax_err / spec_parallax;
+    - ``fraction_more_precise_than_gaia``: fraction of stars with both uncertainties whose
+      spec_parallax_err < Gaia_parallax_err.
+    """
+    if offset is None:
+        offset = float(getattr(cat, "meta", {}).get("PLXOFFST", PUBLISHED_OFFSET))
+    a = catalog_arrays(cat)
+    out = {"offset": float(offset), "snr_min": float(snr_min), "n_stars": int(len(a["gaia"])),
+           "n_with_prediction": int(np.isfinite(a["spec"]).sum())}
+    for label in sorted(set(a["sample"].tolist())):
+        in_sample = a["sample"] == label
+        out[f"n_sample_{label}"] = int(in_sample.sum())
+        out[f"n_training_{label}"] = int((in_sample & a["training"]).sum())
+    high = high_snr(a["gaia"], a["gaia_err"], a["training"], snr_min) & np.isfinite(a["spec"])
+    out["n_high_snr"] = int(high.sum())
+    out["scatter_high_snr"], out["bias_high_snr"] = scatter_and_bias(a["gaia"][high], a["spec"][high])
+    out["scatter_high_snr_no_offset"], out["bias_high_snr_no_offset"] = scatter_and_bias(
+        a["gaia"][high] - offset, a["spec"][high])
+    train = a["training"] & np.isfinite(a["spec"]) & np.isfinite(a["gaia"])
+    out["normalized_residual_width"] = robust_scatter(
+        normalized_residuals(a["gaia"][train], a["gaia_err"][train], a["spec"][train], a["spec_err"][train]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["median_fractional_uncertainty"] = median_or_nan(a["spec_err"] / a["spec"])
+        both = np.isfinite(a["spec_err"]) & np.isfinite(a["gaia_err"])
+        out["fraction_more_precise_than_gaia"] = (
+            float(np.mean(a["spec_err"][both] < a["gaia_err"][both])) if both.any() else float("nan"))
+    return out
