@@ -25,3 +25,31 @@ def test_choose_lowest_chi2():
     assert crossval.choose({"chi2": [3.0, np.nan, 1.0, 2.0]}) == 2
     with pytest.raises(ValueError):
         crossval.choose({"chi2": [np.nan]})
+
+
+def test_high_predicted_snr_bias_does_not_select_on_gaia_noise():
+    # Stars with identical features (prediction 1.0 mas) and Gaia errors 0.04 mas: the Gaia
+    # parallaxes scatter by 8 percent around the truth (= the prediction). Selecting on Gaia
+    # parallax / error >= 26 keeps the upward-scattered ones and biases (spec - Gaia)/Gaia low;
+    # selecting on spec / error >= 20 keeps everyone and shows no bias.
+    rng = np.random.default_rng(3)
+    n = 20_000
+    gaia = 1.0 + 0.08 * rng.standard_normal(n)
+    err = np.full(n, 0.04)
+    spec = np.ones(n)
+    s = crossval.summarize(gaia, err, spec, np.ones(n, bool), snr_min=26)
+    assert s["n_high_pred_snr"] == 0
+    s = crossval.summarize(gaia, err, spec, np.ones(n, bool), snr_min=25)
+    assert s["n_high_pred_snr"] == n
+    assert abs(s["bias_high_pred_snr"]) < 0.01
+    assert s["bias_high_snr"] < -0.02
+
+
+def test_fit_figures_and_describe():
+    metas = [{"ZEROFRAC": 0.7, "CONVERGD": True, "NITER": 12}, {"ZEROFRAC": 0.8, "CONVERGD": False, "NITER": 30}]
+    f = crossval.fit_figures(metas)
+    assert f == {"zero_fraction": pytest.approx(0.75), "converged": False, "n_iter_max": 30}
+    from astropy.table import Table
+    t = Table(rows=[{"lambda": 1.0, "offset": 0.048, "chi2": 3.0}])
+    crossval.describe(t)
+    assert t["offset"].unit == "mas" and "held-out" in t["chi2"].description

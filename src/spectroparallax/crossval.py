@@ -7,7 +7,7 @@ own astrometry touches its estimate.
 
 import numpy as np
 
-from .stats import fractional_residuals, median_or_nan, robust_scatter  # noqa: F401 (re-exported)
+from .stats import fractional_residuals, high_predicted_snr, median_or_nan, robust_scatter  # noqa: F401 (re-exported)
 
 
 def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
@@ -24,20 +24,60 @@ def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float
 
     Returns chi2 (held-out, over the training-quality stars), n_chi2, and the robust fractional
     scatter and median bias of (spec - Gaia)/Gaia over training stars with Gaia parallax / error
-    >= ``snr_min`` (n_high_snr).
+    >= ``snr_min`` (n_high_snr) and over those with spectrophotometric parallax / Gaia error
+    >= ``snr_min`` (``bias_high_pred_snr``, n_high_pred_snr; see
+    :func:`spectroparallax.stats.high_predicted_snr`).
     """
     gaia_parallax, gaia_error = np.asarray(gaia_parallax, float), np.asarray(gaia_error, float)
     spec_parallax, training = np.asarray(spec_parallax, float), np.asarray(training, bool)
     use = training & np.isfinite(spec_parallax)
     high = use & (gaia_parallax / gaia_error >= snr_min)
     frac = fractional_residuals(gaia_parallax[high], spec_parallax[high])
+    pred = use & high_predicted_snr(spec_parallax, gaia_error, use, snr_min)
     return {
         "chi2": held_out_chi2(gaia_parallax[use], gaia_error[use], spec_parallax[use]),
         "n_chi2": int(use.sum()),
         "scatter_high_snr": robust_scatter(frac),
         "bias_high_snr": median_or_nan(frac),
         "n_high_snr": int(high.sum()),
+        "bias_high_pred_snr": median_or_nan(fractional_residuals(gaia_parallax[pred], spec_parallax[pred])),
+        "n_high_pred_snr": int(pred.sum()),
     }
+
+
+def fit_figures(metas) -> dict:
+    """Summary of one setting's fits from their model-file headers (one per held-out fold):
+    mean fraction of spectral coefficients exactly zero, whether all converged, most iterations."""
+    return {
+        "zero_fraction": float(np.mean([m["ZEROFRAC"] for m in metas])),
+        "converged": bool(all(m["CONVERGD"] for m in metas)),
+        "n_iter_max": int(max(m["NITER"] for m in metas)),
+    }
+
+
+#: Units and descriptions of the cross-validation table's columns.
+COLUMNS = {
+    "lambda": (None, "L1 strength on the spectral coefficients (eq. 3)"),
+    "offset": ("mas", "offset added to every Gaia DR2 parallax"),
+    "chi2": (None, "held-out chi^2 of eq. 2 over the training-quality stars, out-of-fold predictions"),
+    "n_chi2": (None, "number of stars in chi2"),
+    "scatter_high_snr": (None, "robust scatter of (spec - Gaia)/Gaia, training stars with Gaia parallax/error >= snr_min"),
+    "bias_high_snr": (None, "median of (spec - Gaia)/Gaia over the same stars (biased low by selecting on Gaia)"),
+    "n_high_snr": (None, "number of stars with Gaia parallax/error >= snr_min"),
+    "bias_high_pred_snr": (None, "median of (spec - Gaia)/Gaia, training stars with spec parallax/Gaia error >= snr_min"),
+    "n_high_pred_snr": (None, "number of stars with spec parallax/Gaia error >= snr_min"),
+    "zero_fraction": (None, "fraction of spectral coefficients exactly zero (mean over the folds' models)"),
+    "converged": (None, "all folds' fits met the KKT tolerance"),
+    "n_iter_max": (None, "most proximal-Newton iterations over the folds' fits"),
+}
+
+
+def describe(table) -> None:
+    """Set the units and descriptions of a cross-validation table's columns in place."""
+    for name, (unit, text) in COLUMNS.items():
+        if name in table.colnames:
+            table[name].unit = unit
+            table[name].description = text
 
 
 def choose(table) -> int:

@@ -74,6 +74,20 @@ def high_snr(gaia_parallax, gaia_error, training, snr_min: float = 20.0) -> np.n
         return np.asarray(training, bool) & (gaia_parallax / gaia_error >= snr_min)
 
 
+def high_predicted_snr(spec_parallax, gaia_error, training, snr_min: float = 20.0) -> np.ndarray:
+    """Training stars whose *spectrophotometric* parallax / Gaia error >= ``snr_min``.
+
+    The counterpart of :func:`high_snr` that selects on the features and the Gaia error only, not
+    on the Gaia parallax: selecting on the measured parallax picks, at fixed features, the stars
+    whose true parallax lies above the prediction, so (spec - Gaia) / Gaia over that set is biased
+    low by roughly the model scatter squared times the steepness of the selection. Over this set
+    the median of (spec - Gaia) / Gaia measures the model's own bias.
+    """
+    spec_parallax, gaia_error = np.asarray(spec_parallax, float), np.asarray(gaia_error, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(training, bool) & (spec_parallax / gaia_error >= snr_min)
+
+
 def scatter_and_bias(gaia_parallax, spec_parallax) -> tuple[float, float]:
     """Robust fractional scatter and median bias of (spec - Gaia) / Gaia over the stars given."""
     frac = fractional_residuals(gaia_parallax, spec_parallax)

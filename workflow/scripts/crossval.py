@@ -19,15 +19,19 @@ error = as_float(parent["parallax_error"])
 models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.smk
 rows = []
 for lam, offset in snakemake.params.settings:
-    thetas = {fold: np.asarray(model_io.read_model(next(models))["theta"]) for fold in snakemake.params.folds}
+    fits = {fold: model_io.read_model(next(models)) for fold in snakemake.params.folds}
+    thetas = {fold: np.asarray(fit["theta"]) for fold, fit in fits.items()}
     spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
     stats = crossval.summarize(parallax + offset, error, spec, parent["training"], snakemake.params.snr_min)
-    rows.append({"lambda": lam, "offset": offset, **stats})
+    rows.append({"lambda": lam, "offset": offset, **stats, **crossval.fit_figures([fit.meta for fit in fits.values()])})
 table = Table(rows=rows)
-table["offset"].unit = "mas"
+crossval.describe(table)
 best = table[crossval.choose(table)]
 atomic.write_table(table, snakemake.output.table)
 atomic.write_text(yaml.safe_dump({"lambda": float(best["lambda"]), "offset": float(best["offset"]),
-                                  "chi2": float(best["chi2"]), "scatter_high_snr": float(best["scatter_high_snr"])}),
+                                  "chi2": float(best["chi2"]), "scatter_high_snr": float(best["scatter_high_snr"]),
+                                  "bias_high_snr": float(best["bias_high_snr"]),
+                                  "zero_fraction": float(best["zero_fraction"])}),
                   snakemake.output.best)
-logging.info("%s\nchosen: lambda %g, offset %g mas", "\n".join(table.pformat(max_width=-1)), best["lambda"], best["offset"])
+logging.info("%s\nchosen: lambda %g, offset %g mas; %.1f%% of spectral coefficients exactly zero (mean over folds)",
+             "\n".join(table.pformat(max_width=-1)), best["lambda"], best["offset"], 100 * best["zero_fraction"])
