@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.table import Table
 
 from spectroparallax import apogee_grid
 from spectroparallax.normalize import (
@@ -19,6 +20,7 @@ from spectroparallax.normalize import (
     normalize_reference,
     pixel_coverage,
     select_pixels,
+    shard_coverage,
 )
 from spectroparallax.spectra_io import read_spectrum
 
@@ -321,3 +323,33 @@ def test_select_pixels_on_normalized_spectra_drops_gaps_and_rarely_covered_pixel
     expected[299:401] = False  # the gap grows by one pixel in the 8 stars
     np.testing.assert_array_equal(keep, expected)
     assert keep.sum() == IN_CHIP.sum() - 102
+
+
+def test_dead_chip_edges_cost_only_their_own_pixels():
+    # aspcapStar files carry flux 0 and error 1e10 where there is no data (chip gaps and the
+    # first and last pixels of a chip); the real pixel beside them keeps its data.
+    flux, err, _, _ = synthetic(10, snr=50, seed=10)
+    dead = np.concatenate([np.flatnonzero(CHIP == k)[[0, 1, 2, -2, -1]] for k in range(3)])
+    flux[:, dead], err[:, dead] = 0.0, NO_DATA_ERROR
+    res = normalize(flux, err, **OPTS)
+    expected = IN_CHIP.copy()
+    expected[dead] = False
+    np.testing.assert_array_equal(select_pixels(res.mask, 0.5), expected)
+    np.testing.assert_array_equal(res.n_masked, res.mask.sum(axis=1))
+
+
+def test_coverage_over_shards_counts_the_read_stars_of_every_shard(tmp_path):
+    rng = np.random.default_rng(11)
+    errs, tables = [], []
+    for k, n in enumerate((5, 3)):
+        err = np.where(rng.random((n, apogee_grid.N_PIXELS)) < 0.3, BAD_ERR, 0.01).astype(np.float32)
+        np.save(tmp_path / f"err_{k}.npy", err)
+        status = np.array(["ok"] * n, dtype="U10")
+        status[1] = "missing"
+        errs.append(err)
+        tables.append(Table({"spectrum_status": status}))
+    coverage, n_read = shard_coverage([tmp_path / "err_0.npy", tmp_path / "err_1.npy"], tables,
+                                      max_error=0.3, chunk_rows=2)
+    read = np.vstack([e[np.asarray(t["spectrum_status"]) == "ok"] for e, t in zip(errs, tables)])
+    assert n_read == 6
+    np.testing.assert_allclose(coverage, pixel_coverage(read, max_error=0.3))

@@ -32,7 +32,6 @@ the error cuts of the fit are decided from bounds on the continuum wherever the 
 few masked pixels (and their growth) are handled as a list of positions.
 """
 
-import contextlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,7 +41,7 @@ from astropy.table import Table
 from numpy.polynomial import Chebyshev, chebyshev
 
 from spectroparallax import apogee_grid
-from spectroparallax.atomic import atomic_path
+from spectroparallax.npy_rows import npy_row_writer, read_npy_rows
 from spectroparallax.spectra_io import READ_OK, read_spectra
 
 #: Uncertainty at or above which a pixel holds no measurement: the APOGEE pipeline's placeholder
@@ -546,7 +545,8 @@ def normalize_files(
 
     Writes ``flux_path`` and ``err_path``, each (len(paths), 8575) float32, readable with
     ``np.load(..., mmap_mode='r')``; row i belongs to ``paths[i]``. Only one shard of
-    ``shard_size`` spectra is held in memory at a time; both files appear atomically at the end.
+    ``shard_size`` spectra is held in memory at a time (it is appended to the files, which are
+    not memory-mapped while written); both files appear atomically at the end.
     Files that could not be read give rows of NaN. Returns a Table, one row per path: ``path``,
     ``read_status``, ``read_reason``, ``fit_status_chip0..2`` (FIT_* values, FIT_NOT_READ for
     unread files), ``n_masked`` (masked pixels, -1 for unread files) and ``status``: 'ok' (read and
@@ -570,25 +570,23 @@ def normalize_files(
         from tqdm import tqdm
 
         starts = tqdm(starts, desc="normalize", unit="shard")
-    with contextlib.ExitStack() as stack:
-        tmp_flux = stack.enter_context(atomic_path(flux_path, suffix=".npy"))
-        tmp_err = stack.enter_context(atomic_path(err_path, suffix=".npy"))
-        mm_flux = np.lib.format.open_memmap(tmp_flux, mode="w+", dtype=np.float32, shape=shape)
-        mm_err = np.lib.format.open_memmap(tmp_err, mode="w+", dtype=np.float32, shape=shape)
+    block = min(int(shard_size), max(len(paths), 1))
+    buffers = (np.empty((block, apogee_grid.N_PIXELS), np.float32), np.empty((block, apogee_grid.N_PIXELS), np.float32))
+    with npy_row_writer(flux_path, shape) as flux_out, npy_row_writer(err_path, shape) as err_out:
         for a in starts:
             b = min(a + int(shard_size), len(paths))
             flux, err, st = read_spectra(paths[a:b])
-            res = normalize(flux, err, out=(mm_flux[a:b], mm_err[a:b]), **options)
+            out = (buffers[0][:b - a], buffers[1][:b - a])
+            res = normalize(flux, err, out=out, **options)
             unread = np.asarray(st["status"]) != READ_OK
-            mm_flux[a:b][unread] = np.nan
-            mm_err[a:b][unread] = np.nan
+            out[0][unread] = np.nan
+            out[1][unread] = np.nan
+            flux_out.write(out[0])
+            err_out.write(out[1])
             read_status[a:b] = np.asarray(st["status"])
             read_reason[a:b] = np.asarray(st["reason"])
             chip_status[a:b] = np.where(unread[:, None], FIT_NOT_READ, res.chip_status)
             n_masked[a:b] = np.where(unread, -1, res.n_masked)
-        mm_flux.flush()
-        mm_err.flush()
-        del mm_flux, mm_err
     table = Table({"path": np.array(paths, dtype=str), "read_status": read_status.astype(str),
                    "read_reason": read_reason.astype(str)})
     for k in range(3):
@@ -625,6 +623,26 @@ def pixel_coverage(err_or_mask, *, max_error=None, rows=None, chunk_rows: int = 
             has = ~block if is_mask else block <= max_error
         count += has.sum(axis=0)
     return count / sel.sum()
+
+
+def shard_coverage(err_paths, star_tables, *, max_error, chunk_rows: int = 2048) -> tuple[np.ndarray, int]:
+    """Pixel coverage over the normalized shards: (fraction per pixel float64 (8575,), stars counted).
+
+    err_paths: the shards' normalized-error ``.npy`` files; star_tables: their star tables (rows in
+    the same order) with ``spectrum_status``; only the 'ok' stars count. Each file is read in
+    blocks of ``chunk_rows`` rows.
+    """
+    covered = np.zeros(apogee_grid.N_PIXELS)
+    n_read = 0
+    for path, stars in zip(err_paths, star_tables, strict=True):
+        ok = np.flatnonzero(np.asarray(stars["spectrum_status"]) == "ok")
+        for a in range(0, ok.size, chunk_rows):
+            rows = ok[a:a + chunk_rows]
+            covered += pixel_coverage(read_npy_rows(path, rows), max_error=max_error) * rows.size
+        n_read += ok.size
+    if n_read == 0:
+        raise ValueError("no spectrum was read in any shard; see results/spectra/shard_*/stars.ecsv")
+    return covered / n_read, n_read
 
 
 def select_pixels(err_or_mask, min_fraction, *, max_error=None, rows=None) -> np.ndarray:
