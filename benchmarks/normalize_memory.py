@@ -21,7 +21,6 @@ the process touched) against the 8 GB the issue allows. Last line: one JSON obje
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
@@ -192,14 +191,8 @@ def run_steps(work: Path, cfg: dict, n_stars: int, rng):
 
     order = rng.permutation(len(ids))  # allStar order mixes the shards
     parent = Table({"APOGEE_ID": [ids[j][0] for j in order], "LOCATION_ID": [ids[j][1] for j in order]})
-    for band, (value, error) in features.BANDS.items():
-        parent[value] = rng.uniform(8.0, 14.0, len(parent))
-        if error is None:
-            flux_col = features._GAIA_FLUX[band]
-            parent[flux_col] = rng.uniform(1e4, 1e6, len(parent))
-            parent[flux_col + "_error"] = parent[flux_col] * rng.uniform(1e-3, 1e-2, len(parent))
-        else:
-            parent[error] = rng.uniform(0.01, 0.05, len(parent))
+    for column in features.photometry_columns():  # magnitudes, errors and fluxes, all positive
+        parent[column] = rng.uniform(0.01, 14.0, len(parent))
     parent.write(work / "parent.fits")
 
     t0 = time.perf_counter()

@@ -12,14 +12,8 @@ CLIP, LN_ERR_MAX = (0.01, 1.2), 0.1
 
 def _parent(ids, locs, rng):
     table = Table({"APOGEE_ID": ids, "LOCATION_ID": locs})
-    for band, (value, error) in features.BANDS.items():
-        table[value] = rng.uniform(8, 14, len(ids))
-        if error is None:
-            flux = features._GAIA_FLUX[band]
-            table[flux] = rng.uniform(1e4, 1e6, len(ids))
-            table[flux + "_error"] = table[flux] * rng.uniform(1e-3, 1e-2, len(ids))
-        else:
-            table[error] = rng.uniform(0.01, 0.05, len(ids))
+    for column in features.photometry_columns():  # magnitudes, errors and fluxes, all positive
+        table[column] = rng.uniform(0.01, 14.0, len(ids))
     return table
 
 

@@ -29,6 +29,14 @@ _GAIA_FLUX = {"G": "phot_g_mean_flux", "BP": "phot_bp_mean_flux", "RP": "phot_rp
 MAG_PER_LN_FLUX = 2.5 / np.log(10.0)
 
 
+def photometry_columns() -> list[str]:
+    """The Parent Sample columns that :func:`photometry` reads (magnitudes, errors, Gaia fluxes)."""
+    columns = []
+    for band, (value, error) in BANDS.items():
+        columns += [value, error] if error else [value, _GAIA_FLUX[band], _GAIA_FLUX[band] + "_error"]
+    return columns
+
+
 def photometry(parent: Table) -> tuple[np.ndarray, np.ndarray]:
     """Magnitudes and their errors, shape (n, 8) [mag], in the order of :data:`BANDS`."""
     mags = np.empty((len(parent), len(BANDS)))

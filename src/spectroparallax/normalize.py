@@ -283,15 +283,13 @@ def _fit_block(geom, flux, err, rules):
     flux, err: float32 (n, 8575). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit
     failed), fit_ok bool (n, n_chips) and the number of continuum pixels fitted int (n, n_chips).
     """
-    n, nc, p = flux.shape[0], geom.n_cont, geom.design_t[0].shape[0]
+    nc = geom.n_cont
     f_near = np.take(flux, geom.near, axis=1)
     e_near = np.take(err, geom.near, axis=1)
     usable = np.isfinite(f_near)
     usable &= e_near > 0  # also False for NaN; an infinite error fails every error cut below
     has_data = ~(e_near >= NO_DATA_ERROR)  # a NaN error is bad data, not "no data"
-    fc, uc = f_near[:, :nc], usable[:, :nc]
-    w = 1.0 / np.square(np.where(uc, e_near[:, :nc], np.inf), dtype=np.float64)  # 0 if unusable
-    wf = w * np.where(uc, fc, np.float32(0))
+    fc, ec, uc = f_near[:, :nc], e_near[:, :nc], usable[:, :nc]
 
     # Pass 1: the masking rules with a flat continuum at each chip's median continuum-pixel flux,
     # which lies between the smallest and largest valid flux.
@@ -305,7 +303,7 @@ def _fit_block(geom, flux, err, rules):
 
     cut1 = _error_cut(geom, e_near, rules.thr, lo, hi, median)
     good1 = _fit_pixels(geom, cut1, usable, has_data)
-    coef, ok, count = _fit(geom, w, wf, good1, rules.min_pixels)
+    coef, ok, count = _fit(geom, fc, ec, good1, rules.min_pixels)
 
     # Pass 2: the rules with the first-pass continuum (0 where pass 1 failed, which fails pass 2
     # too). Within a chip, |T_k| <= 1 bounds the continuum by a_0 -+ sum |a_k| (widened by far
@@ -323,7 +321,7 @@ def _fit_block(geom, flux, err, rules):
     if rows.size:
         good2 = _fit_pixels(geom, cut2[rows], usable[rows], has_data[rows])
         redo = ok[rows] & np.logical_or.reduceat(good1[rows] != good2, starts, axis=1)
-        coef2, ok2, count2 = _fit(geom, w[rows], wf[rows], good2, rules.min_pixels)
+        coef2, ok2, count2 = _fit(geom, fc[rows], ec[rows], good2, rules.min_pixels)
         coef[rows] = np.where(redo[..., None], coef2, coef[rows])
         ok[rows] = np.where(redo, ok2, ok[rows])
         count[rows] = np.where(redo, count2, count[rows])
@@ -392,21 +390,22 @@ def _fit_pixels(geom, under_cut, usable, has_data):
     return np.logical_not(fit_bad, out=fit_bad)
 
 
-def _fit(geom, w, wf, good, min_pixels):
+def _fit(geom, fc, ec, good, min_pixels):
     """Weighted least-squares Chebyshev coefficients of every star in every chip.
 
-    w, wf: float64 (n, n_cont) inverse variances and inverse variance times flux at the
-    continuum pixels (0 where unusable); good: bool (n, n_cont), the pixels to fit. Returns
-    (coef (n, n_chips, degree + 1), ok (n, n_chips), count (n, n_chips)); chips with fewer than
-    ``min_pixels`` good pixels (or a failed solve) have ok False and coef 0.
+    fc, ec: float32 (n, n_cont) flux and error at the continuum pixels; good: bool (n, n_cont),
+    the pixels to fit (usable ones only). Returns (coef (n, n_chips, degree + 1), ok (n, n_chips),
+    count (n, n_chips)); chips with fewer than ``min_pixels`` good pixels (or a failed solve) have
+    ok False and coef 0.
     """
-    n, n_chips, p = w.shape[0], len(geom.cont), geom.design_t[0].shape[0]
+    n, n_chips, p = fc.shape[0], len(geom.cont), geom.design_t[0].shape[0]
     count = np.add.reduceat(good.view(np.uint8), [c.start for c in geom.cont], axis=1, dtype=np.int64)
     ok = count >= min_pixels
-    # One product per chip gives each star's normal matrix and right-hand side.
-    weights = np.empty((2 * n, w.shape[1]))
-    np.multiply(w, good, out=weights[:n])
-    np.multiply(wf, good, out=weights[n:])
+    # Inverse variances (0 off the fit pixels, as 1 / inf**2) and inverse variance times flux,
+    # stacked so that one product per chip gives each star's normal matrix and right-hand side.
+    weights = np.empty((2 * n, fc.shape[1]))
+    np.divide(1.0, np.square(np.where(good, ec, np.inf), dtype=np.float64), out=weights[:n])
+    np.multiply(weights[:n], np.where(good, fc, np.float32(0)), out=weights[n:])
     normal = np.empty((n, n_chips, p, p))
     rhs = np.empty((n, n_chips, p))
     for k, sl in enumerate(geom.cont):
