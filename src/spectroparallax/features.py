@@ -10,6 +10,7 @@ import numpy as np
 from astropy.table import Table
 
 from .columns import as_float
+from .npy_rows import npy_row_writer, read_npy_rows
 
 #: Photometric features in the order of eq. 11, with the parent-table columns of value and error.
 #: Gaia magnitudes take their error from the flux error (None here), see :func:`photometry`.
@@ -26,6 +27,14 @@ BANDS = {
 _GAIA_FLUX = {"G": "phot_g_mean_flux", "BP": "phot_bp_mean_flux", "RP": "phot_rp_mean_flux"}
 #: 2.5 / ln(10): converts a fractional flux error into a magnitude error [mag].
 MAG_PER_LN_FLUX = 2.5 / np.log(10.0)
+
+
+def photometry_columns() -> list[str]:
+    """The Parent Sample columns that :func:`photometry` reads (magnitudes, errors, Gaia fluxes)."""
+    columns = []
+    for band, (value, error) in BANDS.items():
+        columns += [value, error] if error else [value, _GAIA_FLUX[band], _GAIA_FLUX[band] + "_error"]
+    return columns
 
 
 def photometry(parent: Table) -> tuple[np.ndarray, np.ndarray]:
@@ -109,11 +118,11 @@ def feature_index(pixels: np.ndarray, wavelengths: np.ndarray) -> Table:
     return table
 
 
-def gather_spectra(parent: Table, shard_stars: list[Table], load, pixels: np.ndarray):
-    """Normalized flux and error of the parent stars, in parent order, at the kept ``pixels``.
+def locate_spectra(parent: Table, shard_stars: list[Table]) -> tuple[np.ndarray, np.ndarray]:
+    """Shard and row of each parent star's normalized spectrum: two int arrays (n_parent,).
 
-    ``shard_stars[k]`` lists shard k's rows (APOGEE_ID, LOCATION_ID); ``load(k)`` returns that
-    shard's (flux, err) arrays, e.g. memory maps. Returns float32 (n_parent, len(pixels)) arrays.
+    ``shard_stars[k]`` lists shard k's rows (APOGEE_ID, LOCATION_ID). Raises naming a parent star
+    that has none.
     """
     where = {}
     for k, stars in enumerate(shard_stars):
@@ -123,15 +132,48 @@ def gather_spectra(parent: Table, shard_stars: list[Table], load, pixels: np.nda
     keys = list(zip(np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str)), np.asarray(parent["LOCATION_ID"], int)))
     missing = [key for key in keys if key not in where]
     if missing:
-        raise ValueError(f"{len(missing)} parent stars have no normalized spectrum, e.g. {missing[0]}; "
-                         "rerun the normalize_shard rules")
-    flux = np.empty((len(parent), len(pixels)), dtype=np.float32)
+        star, loc = missing[0]
+        raise ValueError(f"{len(missing)} parent stars have no normalized spectrum, e.g. APOGEE_ID {star} "
+                         f"at LOCATION_ID {loc}; rerun the normalize_shard rules")
+    located = np.array([where[key] for key in keys], dtype=np.int64).reshape(-1, 2)
+    return located[:, 0], located[:, 1]
+
+
+def read_spectra_rows(shard_files, shard_of, row_of, pixels):
+    """Normalized flux and error float32 (len(shard_of), len(pixels)) of the given (shard, row)s.
+
+    ``shard_files[k]`` is shard k's pair of (flux, err) ``.npy`` paths; only the rows asked for
+    are read (:func:`spectroparallax.npy_rows.read_npy_rows`).
+    """
+    flux = np.empty((len(shard_of), len(pixels)), dtype=np.float32)
     err = np.empty_like(flux)
-    shard_of = np.array([where[key][0] for key in keys], dtype=int)
-    row_of = np.array([where[key][1] for key in keys], dtype=int)
     for k in np.unique(shard_of):
         mine = np.flatnonzero(shard_of == k)
-        shard_flux, shard_err = load(k)
-        flux[mine] = shard_flux[row_of[mine]][:, pixels]
-        err[mine] = shard_err[row_of[mine]][:, pixels]
+        flux_path, err_path = shard_files[k]
+        flux[mine] = np.take(read_npy_rows(flux_path, row_of[mine]), pixels, axis=1)
+        err[mine] = np.take(read_npy_rows(err_path, row_of[mine]), pixels, axis=1)
     return flux, err
+
+
+def write_design_matrix(parent, shard_stars, shard_files, pixels, X_path, X_err_path, *, clip, ln_err_max,
+                        chunk_rows: int = 2000) -> tuple[int, int]:
+    """Write X and X_err of eq. 11 for the Parent Sample to two float32 ``.npy`` files.
+
+    ``shard_stars[k]`` and ``shard_files[k]`` (its (flux, err) ``.npy`` paths) describe the
+    normalized shard k. Works through the parent stars ``chunk_rows`` at a time (their spectra
+    read with :func:`read_spectra_rows`, then :func:`design_matrix`), appending each chunk's rows
+    to the files, so memory holds one chunk whatever the sample size (X alone is 1.3 GB at the
+    paper's 45k stars). Returns the shape of X.
+    """
+    if int(chunk_rows) != chunk_rows or chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    shard_of, row_of = locate_spectra(parent, shard_stars)
+    shape = (len(parent), 1 + len(BANDS) + len(pixels))
+    with npy_row_writer(X_path, shape) as x_out, npy_row_writer(X_err_path, shape) as err_out:
+        for a in range(0, len(parent), int(chunk_rows)):
+            b = min(a + int(chunk_rows), len(parent))
+            flux, err = read_spectra_rows(shard_files, shard_of[a:b], row_of[a:b], pixels)
+            X, X_err = design_matrix(parent[a:b], flux, err, clip, ln_err_max)
+            x_out.write(X)
+            err_out.write(X_err)
+    return shape

@@ -8,10 +8,13 @@ mapped onto [-1, 1]) fitted by inverse-variance weighted least squares.
 
 Which pixels are bad (masked): non-finite flux, non-finite or non-positive uncertainty, a
 normalized uncertainty above ``max_normalized_error``; the mask then grows by ``grow`` pixels on
-each side within the chip. Pixels outside every chip, and every pixel of a chip whose continuum
-could not be fitted, are masked too. A masked pixel gets flux 1 and uncertainty
-``bad_pixel_error`` (chosen far above any good pixel's, so its inverse variance is effectively
-zero) and never counts in a fit.
+each side within the chip. The growth spreads only from pixels that had a measurement: a pixel
+whose uncertainty is the pipeline's no-data placeholder (``NO_DATA_ERROR``, 1e10, with flux 0 in
+aspcapStar/apStar files: chip gaps, the dead first and last pixels of a chip, pixels no visit
+covered) is masked but does not mask its neighbours, which are real measurements judged by their
+own uncertainties. Pixels outside every chip, and every pixel of a chip whose continuum could not
+be fitted, are masked too. A masked pixel gets flux 1 and uncertainty ``bad_pixel_error`` (chosen
+far above any good pixel's, so its inverse variance is effectively zero) and never counts in a fit.
 
 The mask and the fit depend on each other (the error cut needs a continuum), so the fit runs in
 two passes, each using only the continuum pixels that the masking rules leave:
@@ -21,12 +24,14 @@ two passes, each using only the continuum pixels that the masking rules leave:
 2. rules applied with the first-pass continuum (cutting on the continuum rather than on the pixel's
    own noisy flux avoids preferentially dropping low pixels, which would bias the continuum up).
 
-The final mask is then computed with the final continuum. All stars are fitted at once: for each
-chip the normal equations of every star are built as one matrix product over the continuum pixels
-and solved as a stack of (degree + 1) x (degree + 1) systems.
+The final mask is then computed with the final continuum. Stars are processed in blocks of
+``_BLOCK``: for every star and chip of a block, the normal equations are built by one matrix
+product over the continuum pixels and solved as a stack of (degree + 1) x (degree + 1) systems;
+the error cuts of the fit are decided from bounds on the continuum wherever the bounds suffice
+(see ``_error_cut``); the final division and tests are whole-array operations, after which the
+few masked pixels (and their growth) are handled as a list of positions.
 """
 
-import contextlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,10 +41,15 @@ from astropy.table import Table
 from numpy.polynomial import Chebyshev, chebyshev
 
 from spectroparallax import apogee_grid
-from spectroparallax.atomic import atomic_path
+from spectroparallax.npy_rows import npy_row_writer, read_npy_rows
 from spectroparallax.spectra_io import READ_OK, read_spectra
 
-#: Stars divided by their continuum together; only sets the working-set size (cache use).
+#: Uncertainty at or above which a pixel holds no measurement: the APOGEE pipeline's placeholder
+#: (BADERR) in chip gaps, dead chip edges and pixels without any good visit (flux 0 there).
+NO_DATA_ERROR = 1e10
+
+#: Stars processed together: large enough to amortize numpy's per-call overhead, small enough
+#: that a block's arrays stay in the CPU cache (64 x 8575 float32 = 2.2 MB per array).
 _BLOCK = 64
 
 #: Per-star, per-chip outcomes of the continuum fit.
@@ -55,32 +65,56 @@ class Normalized:
 
     flux, err: float32 (n, 8575), normalized flux and uncertainty (dimensionless); masked pixels
         hold 1 and ``bad_pixel_error``.
-    mask: bool (n, 8575), True where the pixel is masked.
     chip_status: str (n, 3), one of FIT_OK, FIT_TOO_FEW, FIT_NONPOSITIVE per star and chip.
     n_fit_pixels: int (n, 3), continuum pixels used in the final fit of each star and chip.
+    n_masked: int (n,), masked pixels of each star (the chip gaps included).
+    bad_pixel_error: float32, the uncertainty of masked pixels.
     """
 
     flux: np.ndarray
     err: np.ndarray
-    mask: np.ndarray
     chip_status: np.ndarray
     n_fit_pixels: np.ndarray
+    n_masked: np.ndarray
+    bad_pixel_error: np.float32
+
+    @property
+    def mask(self) -> np.ndarray:
+        """bool (n, 8575), True where the pixel is masked.
+
+        Exactly the pixels whose uncertainty is ``bad_pixel_error``: every other pixel has a
+        normalized uncertainty of at most ``max_normalized_error``, which is smaller.
+        """
+        return self.err == self.bad_pixel_error
 
 
 @dataclass(frozen=True)
-class _Chip:
-    """Fixed geometry of one chip: its pixels, continuum pixels and Chebyshev design matrices."""
+class _Geometry:
+    """Fixed geometry of the three chips for a given degree and growth.
 
-    pixels: slice  # global pixel range of the chip
-    design_t: np.ndarray  # (degree + 1, n_chip_pixels) Chebyshev basis at every chip pixel
-    cont: np.ndarray  # chip-local indices of the continuum pixels
-    design_cont: np.ndarray  # (n_cont, degree + 1) Chebyshev basis at the continuum pixels
-    design_outer: np.ndarray  # (n_cont, (degree + 1)**2) outer products of the continuum rows
-    near: np.ndarray  # chip-local indices of continuum pixels and their neighbours within `grow`
-    near_global: np.ndarray  # global pixel indices of `near`
-    at_cont: np.ndarray  # positions of the continuum pixels in `near`
-    near_steps: tuple  # (s, adjacent): adjacent[j] says near[j + s] == near[j] + s, for s = 1..grow
-    design_near_t: np.ndarray  # (degree + 1, n_near) Chebyshev basis at the `near` pixels
+    The fit works on the "near" pixels: every chip's continuum pixels first (chip by chip), then
+    the other pixels within ``grow`` of a continuum pixel in the same chip (their masks can grow
+    onto a continuum pixel).
+    """
+
+    chips: tuple  # slice of each chip's pixels
+    design_t: tuple  # per chip, float32 (degree + 1, n_chip_pixels) Chebyshev basis at its pixels
+    near: np.ndarray  # global pixel indices of the near pixels, the continuum pixels first
+    near_segments: tuple  # (chip, slice of `near`) for each run of one chip's pixels in `near`
+    near_of_chip: tuple  # per chip, the positions of its pixels in `near`
+    cont: tuple  # per chip, slice of its continuum pixels within `near`
+    # (2 * grow, n_cont) positions in `near` of each continuum pixel's neighbours at -1, +1, -2,
+    # +2, ...; the pixel's own position where the neighbour is outside the chip (a no-op in the
+    # growth, as a pixel that seeds growth is masked itself).
+    neighbours: np.ndarray
+    design_near: tuple  # per chip, float64 (degree + 1, its near pixels) Chebyshev basis there
+    # per chip, float64 (n_cont_k, (degree + 1)**2 + degree + 1): outer products of the basis
+    # rows, then the basis, at its continuum pixels (weights @ this: normal matrix, right-hand side).
+    design_normal: tuple
+
+    @property
+    def n_cont(self):
+        return self.cont[-1].stop
 
 
 def _chip_x(wl, lo, hi):
@@ -89,54 +123,54 @@ def _chip_x(wl, lo, hi):
 
 
 @lru_cache(maxsize=8)
-def _chips(degree: int, grow: int) -> tuple[_Chip, ...]:
+def _geometry(degree: int, grow: int) -> _Geometry:
     wl = apogee_grid.wavelength()
     chip_of = apogee_grid.chip_of_pixel()
-    cont_global = apogee_grid.continuum_pixels()
-    chips = []
+    cont_all = apogee_grid.continuum_pixels()
+    p = degree + 1
+    chips, design_t, cont_parts, other_parts, design_normal = [], [], [], [], []
+    offsets = np.array([o for s in range(1, grow + 1) for o in (-s, s)], dtype=np.int64)
+    beside_parts = []
     for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
         idx = np.flatnonzero(chip_of == k)
         start, stop = int(idx[0]), int(idx[-1]) + 1
         design = chebyshev.chebvander(_chip_x(wl[start:stop], lo, hi), degree)
-        cont = cont_global[chip_of[cont_global] == k] - start
-        vc = design[cont]
-        outer = (vc[:, :, None] * vc[:, None, :]).reshape(len(cont), -1)
-        near = np.unique(np.clip(cont[None, :] + np.arange(-grow, grow + 1)[:, None], 0, stop - start - 1))
-        steps = tuple((s, near[s:] - near[:-s] == s) for s in range(1, grow + 1))
-        chips.append(_Chip(
-            slice(start, stop), np.ascontiguousarray(design.T), cont, vc, outer, near, near + start,
-            np.searchsorted(near, cont), steps, np.ascontiguousarray(design[near].T),
-        ))
-    return tuple(chips)
+        cont = cont_all[chip_of[cont_all] == k]
+        beside = cont[None, :] + offsets[:, None]
+        beside = np.where((beside >= start) & (beside < stop), beside, cont[None, :])
+        vc = design[cont - start]
+        outer = (vc[:, :, None] * vc[:, None, :]).reshape(len(cont), p * p)
+        chips.append(slice(start, stop))
+        design_t.append(np.ascontiguousarray(design.T, dtype=np.float32))
+        cont_parts.append(cont)
+        other_parts.append(np.setdiff1d(beside, cont))
+        beside_parts.append(beside)
+        design_normal.append(np.hstack([outer, vc]))
+    near = np.concatenate(cont_parts + other_parts)
+    position = np.full(apogee_grid.N_PIXELS, -1, dtype=np.int64)
+    position[near] = np.arange(near.size)
+    chip_of_near = chip_of[near].astype(np.int64)
+    runs = np.flatnonzero(np.diff(chip_of_near)) + 1
+    near_segments = tuple(
+        (int(chip_of_near[a]), slice(int(a), int(b)))
+        for a, b in zip(np.r_[0, runs], np.r_[runs, near.size])
+    )
+    near_of_chip = tuple(np.flatnonzero(chip_of_near == k) for k in range(len(chips)))
+    design_near = tuple(
+        chebyshev.chebvander(_chip_x(wl[near[pos]], *apogee_grid.CHIPS[k]), degree).T
+        for k, pos in enumerate(near_of_chip)
+    )
+    bounds = np.cumsum([0] + [c.size for c in cont_parts])
+    return _Geometry(
+        tuple(chips), tuple(design_t), near, near_segments, near_of_chip,
+        tuple(slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])),
+        position[np.concatenate(beside_parts, axis=1)], design_near, tuple(design_normal),
+    )
 
 
 def _outside_chips(chips) -> list[slice]:
-    bounds = [0] + [b for c in chips for b in (c.pixels.start, c.pixels.stop)] + [apogee_grid.N_PIXELS]
+    bounds = [0] + [b for c in chips for b in (c.start, c.stop)] + [apogee_grid.N_PIXELS]
     return [slice(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
-
-
-def _fit(chip: _Chip, w, wf, good, min_pixels):
-    """Weighted least-squares Chebyshev coefficients (n, degree + 1) of every star in one chip.
-
-    w, wf: float64 (n, n_cont) inverse variances and inverse variance times flux at the chip's
-    continuum pixels (0 where unusable); good: bool (n, n_cont), the pixels to fit. Returns
-    (coef, ok, count); rows with fewer than ``min_pixels`` good pixels (or a failed solve) have
-    ok False and coef 0.
-    """
-    n, p = w.shape[0], chip.design_cont.shape[1]
-    count = good.sum(axis=1)
-    ok = count >= min_pixels
-    normal = ((w * good) @ chip.design_outer).reshape(n, p, p)
-    rhs = (wf * good) @ chip.design_cont
-    normal[~ok] = np.eye(p)
-    rhs[~ok] = 0.0
-    try:
-        coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:  # only reachable through overflowing weights; pinv never raises
-        coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
-    ok &= np.isfinite(coef).all(axis=1)
-    coef[~ok] = 0.0
-    return coef, ok, count
 
 
 def _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow):
@@ -149,7 +183,7 @@ def _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_
         )
     if not max_normalized_error > 0:
         raise ValueError(f"max_normalized_error must be positive, got {max_normalized_error!r}")
-    if not bad_pixel_error > max_normalized_error:
+    if not np.float32(bad_pixel_error) > np.float32(max_normalized_error):  # compared as stored
         raise ValueError(
             f"bad_pixel_error = {bad_pixel_error!r} must exceed max_normalized_error = "
             f"{max_normalized_error!r} so that masked pixels stand out"
@@ -168,6 +202,14 @@ def _as_spectra(flux, err):
             f"flux {flux.shape} and err {err.shape} must both be (n_stars, {apogee_grid.N_PIXELS})"
         )
     return flux, err
+
+
+@dataclass(frozen=True)
+class _Rules:
+    thr: np.float32  # max_normalized_error (float32, as the cut is made on float32 values)
+    bad_pixel_error: np.float32
+    grow: int
+    min_pixels: int
 
 
 def normalize(
@@ -189,79 +231,127 @@ def normalize(
     bad_pixel_error: normalized uncertainty given to masked pixels (their flux is set to 1).
     min_continuum_pixels: fewest good continuum pixels a chip fit may use; chips with fewer are
         masked and reported as FIT_TOO_FEW in ``chip_status``.
-    grow: the mask grows by this many pixels on each side.
+    grow: the mask grows by this many pixels on each side (not from no-data pixels).
     out: optional pair of float32 (n_stars, 8575) arrays (e.g. memory maps) to write the
         normalized flux and err into.
     """
     _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow)
     flux, err = _as_spectra(flux, err)
     n = flux.shape[0]
-    chips = _chips(int(degree), int(grow))
-    thr = float(max_normalized_error)
+    geom = _geometry(int(degree), int(grow))
     if out is None:
         out = (np.empty_like(flux), np.empty_like(err))
     out_flux, out_err = out
     if out_flux.shape != flux.shape or out_err.shape != flux.shape:
         raise ValueError(f"out arrays must have shape {flux.shape}")
-    mask = np.ones(flux.shape, dtype=bool)
-    status = np.full((n, len(chips)), FIT_OK, dtype="<U32")
-    n_fit = np.zeros((n, len(chips)), dtype=np.int64)
+    n_chips = len(geom.chips)
+    fit_ok = np.zeros((n, n_chips), dtype=bool)
+    nonpositive = np.zeros((n, n_chips), dtype=bool)
+    n_fit = np.zeros((n, n_chips), dtype=np.int64)
+    n_masked = np.full(n, sum(sl.stop - sl.start for sl in _outside_chips(geom.chips)), dtype=np.int64)
+    rules = _Rules(np.float32(max_normalized_error), np.float32(bad_pixel_error), int(grow),
+                   int(min_continuum_pixels))
 
-    for sl in _outside_chips(chips):
+    for sl in _outside_chips(geom.chips):
         out_flux[:, sl] = 1.0
         out_err[:, sl] = bad_pixel_error
-
-    for k, chip in enumerate(chips):
-        f_chip, e_chip = flux[:, chip.pixels], err[:, chip.pixels]
-        f_near, e_near = np.take(flux, chip.near_global, axis=1), np.take(err, chip.near_global, axis=1)
-        coef, fit_ok, n_fit[:, k] = _fit_chip(chip, f_near, e_near, thr, min_continuum_pixels)
-        status[~fit_ok, k] = FIT_TOO_FEW
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for a in range(0, n, _BLOCK):
             b = min(a + _BLOCK, n)
-            nonpositive = _apply_chip(
-                chip, coef[a:b], fit_ok[a:b], f_chip[a:b], e_chip[a:b], out_flux[a:b, chip.pixels],
-                out_err[a:b, chip.pixels], mask[a:b, chip.pixels], thr, bad_pixel_error, grow,
-            )
-            status[a:b, k][nonpositive] = FIT_NONPOSITIVE
-    return Normalized(out_flux, out_err, mask, status, n_fit)
+            f, e = flux[a:b], err[a:b]
+            if b - a < _BLOCK:
+                # Pad the last block with empty rows: every matrix product then has the same
+                # shape, so a star's numbers do not depend on which block (or shard) it is in.
+                f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
+                e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
+            coef, ok, count = _fit_block(geom, f, e, rules)
+            fit_ok[a:b], n_fit[a:b] = ok[:b - a], count[:b - a]
+            for k, sl in enumerate(geom.chips):
+                continuum = (coef[:, k].astype(np.float32) @ geom.design_t[k])[:b - a]
+                nonpositive[a:b, k], masked = _apply_chip(
+                    continuum, fit_ok[a:b, k], flux[a:b, sl], err[a:b, sl], out_flux[a:b, sl],
+                    out_err[a:b, sl], rules,
+                )
+                n_masked[a:b] += masked
+    status = np.where(fit_ok, np.where(nonpositive, FIT_NONPOSITIVE, FIT_OK), FIT_TOO_FEW).astype("<U32")
+    return Normalized(out_flux, out_err, status, n_fit, n_masked, rules.bad_pixel_error)
 
 
-def _fit_chip(chip, f_near, e_near, thr, min_pixels):
-    """Two-pass continuum fit of every star in one chip.
+def _fit_block(geom, flux, err, rules):
+    """Two-pass continuum fit of a block of stars in every chip.
 
-    f_near, e_near: float32 (n, n_near), flux and error at ``chip.near``. Returns
-    (coef (n, degree + 1), fit_ok (n,), n_fit_pixels (n,)).
+    flux, err: float32 (n, 8575). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit
+    failed), fit_ok bool (n, n_chips) and the number of continuum pixels fitted int (n, n_chips).
     """
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        usable_near = np.isfinite(f_near) & np.isfinite(e_near) & (e_near > 0)
-        at_cont = chip.at_cont
-        fc = f_near[:, at_cont]
-        usable = usable_near[:, at_cont]
-        w = np.where(usable, 1.0 / np.square(e_near[:, at_cont].astype(np.float64)), 0.0)
-        wf = w * np.where(usable, fc, 0.0)
+    nc = geom.n_cont
+    f_near = np.take(flux, geom.near, axis=1)
+    e_near = np.take(err, geom.near, axis=1)
+    usable = np.isfinite(f_near)
+    usable &= e_near > 0  # also False for NaN; an infinite error fails every error cut below
+    has_data = ~(e_near >= NO_DATA_ERROR)  # a NaN error is bad data, not "no data"
+    fc, ec, uc = f_near[:, :nc], e_near[:, :nc], usable[:, :nc]
 
-        # Pass 1: the masking rules with a flat continuum at the chip's median continuum-pixel flux.
-        # (err <= thr * continuum also fails wherever the continuum is not positive, as err > 0.)
-        level = _median_rows(fc, usable & (fc > 0))[:, None]
-        good_near = usable_near & (e_near <= thr * level)
-        good_cont = ~_grow_near(~good_near, chip)[:, at_cont]
-        coef, ok1, _ = _fit(chip, w, wf, good_cont, min_pixels)
+    # Pass 1: the masking rules with a flat continuum at each chip's median continuum-pixel flux,
+    # which lies between the smallest and largest valid flux.
+    starts = [c.start for c in geom.cont]
+    valid = uc & (fc > 0)
+    lo = np.minimum.reduceat(np.where(valid, fc, np.inf), starts, axis=1)
+    hi = np.maximum.reduceat(np.where(valid, fc, -np.inf), starts, axis=1)
 
-        # Pass 2: mask (error cut and growth) from the first-pass continuum, then refit.
-        c_near = (coef @ chip.design_near_t).astype(np.float32)
-        good_near = usable_near & (e_near <= thr * c_near)
-        good_cont = ~_grow_near(~good_near, chip)[:, at_cont]
-        coef, ok2, count = _fit(chip, w, wf, good_cont, min_pixels)
-    return coef, ok1 & ok2, count
+    def median(rows, k):
+        return _median_rows(fc[rows, geom.cont[k]], valid[rows, geom.cont[k]])[:, None]
+
+    cut1 = _error_cut(geom, e_near, rules.thr, lo, hi, median)
+    good1 = _fit_pixels(geom, cut1, usable, has_data)
+    coef, ok, count = _fit(geom, fc, ec, good1, rules.min_pixels)
+
+    # Pass 2: the rules with the first-pass continuum (0 where pass 1 failed, which fails pass 2
+    # too). Within a chip, |T_k| <= 1 bounds the continuum by a_0 -+ sum |a_k| (widened by far
+    # more than the float32 rounding of the continuum).
+    spread = np.abs(coef[..., 1:]).sum(axis=-1)
+    pad = 1e-6 * (np.abs(coef[..., 0]) + spread)
+    lo, hi = coef[..., 0] - spread - pad, coef[..., 0] + spread + pad
+
+    def continuum(rows, k):
+        return (coef[rows, k] @ geom.design_near[k]).astype(np.float32)
+
+    cut2 = _error_cut(geom, e_near, rules.thr, lo.astype(np.float32), hi.astype(np.float32), continuum)
+    # Only the stars whose cut changed are refitted (the others would get the same numbers).
+    rows = np.flatnonzero((cut1 != cut2).any(axis=1))
+    if rows.size:
+        good2 = _fit_pixels(geom, cut2[rows], usable[rows], has_data[rows])
+        redo = ok[rows] & np.logical_or.reduceat(good1[rows] != good2, starts, axis=1)
+        coef2, ok2, count2 = _fit(geom, fc[rows], ec[rows], good2, rules.min_pixels)
+        coef[rows] = np.where(redo[..., None], coef2, coef[rows])
+        ok[rows] = np.where(redo, ok2, ok[rows])
+        count[rows] = np.where(redo, count2, count[rows])
+    coef[~ok] = 0.0
+    return coef, ok, count
 
 
-def _grow_near(bad, chip):
-    """Grow a mask on the `near` pixels; exact at the continuum pixels (their neighbours are all in `near`)."""
-    out = bad.copy()
-    for s, adjacent in chip.near_steps:
-        out[:, s:] |= bad[:, :-s] & adjacent
-        out[:, :-s] |= bad[:, s:] & adjacent
-    return out
+def _error_cut(geom, e_near, thr, lo, hi, continuum):
+    """err <= thr * continuum at the near pixels: bool (n, n_near).
+
+    lo, hi: float32 (n, n_chips), bounds of each star's continuum over each chip (not finite: no
+    continuum, nothing is under the cut). A pixel with err <= thr * lo is under the cut and one
+    with err > thr * hi is not, whatever the continuum in between; only for the stars and chips
+    with a pixel in between is ``continuum(rows, chip)`` called, which returns the continuum
+    (float32, (len(rows), 1) or (len(rows), n_near of the chip)) at the chip's near pixels.
+    """
+    # thr * bound (not finite: NaN, which no error is under)
+    cut = _under(geom, e_near, thr * np.where(np.isfinite(lo), lo, np.nan))
+    between = _under(geom, e_near, thr * np.where(np.isfinite(hi), hi, np.nan))
+    np.greater(between, cut, out=between)  # under thr * hi but not under thr * lo
+    runs = np.logical_or.reduceat(between, [seg.start for _, seg in geom.near_segments], axis=1)
+    undecided = np.zeros(lo.shape, dtype=bool)
+    for j, (k, _) in enumerate(geom.near_segments):
+        undecided[:, k] |= runs[:, j]
+    for k, rows in enumerate(undecided.T):
+        rows = np.flatnonzero(rows)
+        if rows.size:
+            at = np.ix_(rows, geom.near_of_chip[k])
+            cut[at] = e_near[at] <= thr * continuum(rows, k)
+    return cut
 
 
 def _median_rows(a, valid):
@@ -274,29 +364,105 @@ def _median_rows(a, valid):
     return np.where(n_valid > 0, 0.5 * (lo + hi), np.nan)
 
 
-def _apply_chip(chip, coef, fit_ok, f_chip, e_chip, of, oe, mask, thr, bad_pixel_error, grow):
-    """Divide a block of stars by their chip continuum; write ``of``, ``oe`` and ``mask`` in place.
+def _under(geom, e_near, limit):
+    """bool (n, n_near): e_near <= limit (float32 (n, n_chips)) of the pixel's chip."""
+    out = np.empty(e_near.shape, dtype=bool)
+    for k, seg in geom.near_segments:
+        np.less_equal(e_near[:, seg], limit[:, k, None], out=out[:, seg])
+    return out
 
-    Returns bool (n,): fit_ok but the continuum is not positive over the whole chip.
+
+def _fit_pixels(geom, under_cut, usable, has_data):
+    """The continuum pixels a fit may use: bool (n, n_cont).
+
+    under_cut: bool (n, n_near), err <= max_normalized_error * continuum at the near pixels.
+    A near pixel is bad unless usable and under the cut; the bad pixels that hold data mask
+    their neighbours within ``grow`` too.
     """
-    continuum = (coef @ chip.design_t).astype(np.float32)
-    nonpositive = fit_ok & ~(continuum.min(axis=1) > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        np.divide(f_chip, continuum, out=of)
-        np.divide(e_chip, continuum, out=oe)
-        good = oe > 0
-        good &= oe <= thr
-        good &= np.isfinite(of)
-    np.logical_not(good, out=mask)
-    if grow:
-        bad = mask.copy()
-        for s in range(1, grow + 1):
-            mask[:, s:] |= bad[:, :-s]
-            mask[:, :-s] |= bad[:, s:]
-    mask[~fit_ok | nonpositive] = True
-    np.copyto(of, 1.0, where=mask)
-    np.copyto(oe, bad_pixel_error, where=mask)
-    return nonpositive
+    bad = np.logical_and(under_cut, usable)
+    np.logical_not(bad, out=bad)
+    fit_bad = bad[:, :geom.n_cont].copy()
+    if geom.neighbours.size:
+        seed = np.logical_and(bad, has_data, out=bad)
+        beside = np.empty_like(fit_bad)
+        for pos in geom.neighbours:
+            fit_bad |= np.take(seed, pos, axis=1, out=beside)
+    return np.logical_not(fit_bad, out=fit_bad)
+
+
+def _fit(geom, fc, ec, good, min_pixels):
+    """Weighted least-squares Chebyshev coefficients of every star in every chip.
+
+    fc, ec: float32 (n, n_cont) flux and error at the continuum pixels; good: bool (n, n_cont),
+    the pixels to fit (usable ones only). Returns (coef (n, n_chips, degree + 1), ok (n, n_chips),
+    count (n, n_chips)); chips with fewer than ``min_pixels`` good pixels (or a failed solve) have
+    ok False and coef 0.
+    """
+    n, n_chips, p = fc.shape[0], len(geom.cont), geom.design_t[0].shape[0]
+    count = np.add.reduceat(good.view(np.uint8), [c.start for c in geom.cont], axis=1, dtype=np.int64)
+    ok = count >= min_pixels
+    # Inverse variances (0 off the fit pixels, as 1 / inf**2) and inverse variance times flux,
+    # stacked so that one product per chip gives each star's normal matrix and right-hand side.
+    weights = np.empty((2 * n, fc.shape[1]))
+    np.divide(1.0, np.square(np.where(good, ec, np.inf), dtype=np.float64), out=weights[:n])
+    np.multiply(weights[:n], np.where(good, fc, np.float32(0)), out=weights[n:])
+    normal = np.empty((n, n_chips, p, p))
+    rhs = np.empty((n, n_chips, p))
+    for k, sl in enumerate(geom.cont):
+        products = weights[:, sl] @ geom.design_normal[k]
+        normal[:, k] = products[:n, :p * p].reshape(n, p, p)
+        rhs[:, k] = products[n:, p * p:]
+    normal[~ok] = np.eye(p)
+    rhs[~ok] = 0.0
+    try:
+        coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # only reachable through overflowing weights; pinv never raises
+        coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
+    ok &= np.isfinite(coef).all(axis=-1)
+    coef[~ok] = 0.0
+    return coef, ok, count
+
+
+def _apply_chip(continuum, fit_ok, f_chip, e_chip, of, oe, rules):
+    """Divide a block of stars by their continuum in one chip, writing ``of`` and ``oe`` in place.
+
+    coef: float64 (n_block, degree + 1), possibly with padding rows beyond the m stars of the
+    other arrays. The continuum is evaluated in float32 (in the reference it is float64 rounded
+    to float32: the two agree to a few units in the last place). Masked pixels are few, so after
+    the dense tests they are handled as a list of positions. Returns (nonpositive, n_masked):
+    bool (m,), fit_ok but the continuum is not positive over the whole chip, and int (m,), the
+    masked pixels of each star in the chip.
+    """
+    m, width = f_chip.shape
+    np.divide(f_chip, continuum, out=of)
+    np.divide(e_chip, continuum, out=oe)
+    good = oe <= rules.thr
+    test = np.greater(oe, 0, out=np.empty_like(good))
+    good &= test
+    good &= np.isfinite(of, out=test)
+    bad = np.flatnonzero(np.logical_not(good, out=good))  # positions in the (m, width) block
+    row, col = np.divmod(bad, width)
+    # A continuum <= 0 makes err / continuum <= 0 or infinite, so those pixels are all in `bad`.
+    nonpositive = fit_ok & (np.bincount(row[continuum[row, col] <= 0], minlength=m) > 0)
+    if rules.grow:
+        seed = ~(e_chip[row, col] >= NO_DATA_ERROR)  # masked and holding a measurement
+        s_row, s_col = row[seed], col[seed]
+        rows, cols = [row], [col]
+        for s in range(1, rules.grow + 1):
+            for shifted in (s_col - s, s_col + s):
+                inside = (shifted >= 0) & (shifted < width)
+                rows.append(s_row[inside])
+                cols.append(shifted[inside])
+        bad = np.unique(np.concatenate(rows) * width + np.concatenate(cols))
+        row, col = np.divmod(bad, width)
+    of[row, col] = 1.0
+    oe[row, col] = rules.bad_pixel_error
+    n_masked = np.bincount(row, minlength=m)
+    failed = ~fit_ok | nonpositive
+    of[failed] = 1.0
+    oe[failed] = rules.bad_pixel_error
+    n_masked[failed] = width
+    return nonpositive, n_masked
 
 
 def normalize_reference(
@@ -318,19 +484,23 @@ def normalize_reference(
     out_err = np.full(flux.shape, bad_pixel_error, dtype=np.float32)
     status = np.full((n, 3), FIT_OK, dtype="<U32")
 
-    def grown(bad):
+    def grown(bad, no_data):
         g = bad.copy()
+        seed = bad & ~no_data  # no-data pixels are masked but do not mask their neighbours
         for s in range(1, grow + 1):
-            g[s:] |= bad[:-s]
-            g[:-s] |= bad[s:]
+            g[s:] |= seed[:-s]
+            g[:-s] |= seed[s:]
         return g
 
+    chips = []
+    for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
+        idx = np.flatnonzero(chip_of == k)
+        chips.append((lo, hi, idx, cont_all[chip_of[cont_all] == k]))
     for i in range(n):
-        for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
-            idx = np.flatnonzero(chip_of == k)
-            cont = cont_all[chip_of[cont_all] == k]
+        for k, (lo, hi, idx, cont) in enumerate(chips):
             f, e = flux[i, idx].astype(np.float64), err[i, idx].astype(np.float64)
             fc, ec = flux[i, cont].astype(np.float64), err[i, cont].astype(np.float64)
+            no_data = err[i, idx] >= NO_DATA_ERROR
             with np.errstate(invalid="ignore", divide="ignore"):
                 usable = np.isfinite(f) & np.isfinite(e) & (e > 0)
                 valid = usable[cont - idx[0]] & (fc > 0)
@@ -338,7 +508,7 @@ def normalize_reference(
                 c2, fitted = level, True
                 for _ in range(2):  # pass 1 masks against the flat level, pass 2 against the first fit
                     bad = ~(usable & (err[i, idx] <= thr * c2))
-                    good = ~grown(bad)[cont - idx[0]]
+                    good = ~grown(bad, no_data)[cont - idx[0]]
                     if good.sum() < min_continuum_pixels:
                         fitted = False
                         break
@@ -351,7 +521,7 @@ def normalize_reference(
                     status[i, k] = FIT_NONPOSITIVE
                     continue
                 fn, en = flux[i, idx] / c2, err[i, idx] / c2
-                keep = ~grown(~(np.isfinite(fn) & (en > 0) & (en <= thr)))
+                keep = ~grown(~(np.isfinite(fn) & (en > 0) & (en <= thr)), no_data)
             out_flux[i, idx[keep]] = fn[keep]
             out_err[i, idx[keep]] = en[keep]
     return out_flux, out_err, status
@@ -374,7 +544,8 @@ def normalize_files(
 
     Writes ``flux_path`` and ``err_path``, each (len(paths), 8575) float32, readable with
     ``np.load(..., mmap_mode='r')``; row i belongs to ``paths[i]``. Only one shard of
-    ``shard_size`` spectra is held in memory at a time; both files appear atomically at the end.
+    ``shard_size`` spectra is held in memory at a time (it is appended to the files, which are
+    not memory-mapped while written); both files appear atomically at the end.
     Files that could not be read give rows of NaN. Returns a Table, one row per path: ``path``,
     ``read_status``, ``read_reason``, ``fit_status_chip0..2`` (FIT_* values, FIT_NOT_READ for
     unread files), ``n_masked`` (masked pixels, -1 for unread files) and ``status``: 'ok' (read and
@@ -398,25 +569,23 @@ def normalize_files(
         from tqdm import tqdm
 
         starts = tqdm(starts, desc="normalize", unit="shard")
-    with contextlib.ExitStack() as stack:
-        tmp_flux = stack.enter_context(atomic_path(flux_path, suffix=".npy"))
-        tmp_err = stack.enter_context(atomic_path(err_path, suffix=".npy"))
-        mm_flux = np.lib.format.open_memmap(tmp_flux, mode="w+", dtype=np.float32, shape=shape)
-        mm_err = np.lib.format.open_memmap(tmp_err, mode="w+", dtype=np.float32, shape=shape)
+    block = min(int(shard_size), max(len(paths), 1))
+    buffers = (np.empty((block, apogee_grid.N_PIXELS), np.float32), np.empty((block, apogee_grid.N_PIXELS), np.float32))
+    with npy_row_writer(flux_path, shape) as flux_out, npy_row_writer(err_path, shape) as err_out:
         for a in starts:
             b = min(a + int(shard_size), len(paths))
             flux, err, st = read_spectra(paths[a:b])
-            res = normalize(flux, err, out=(mm_flux[a:b], mm_err[a:b]), **options)
+            out = (buffers[0][:b - a], buffers[1][:b - a])
+            res = normalize(flux, err, out=out, **options)
             unread = np.asarray(st["status"]) != READ_OK
-            mm_flux[a:b][unread] = np.nan
-            mm_err[a:b][unread] = np.nan
+            out[0][unread] = np.nan
+            out[1][unread] = np.nan
+            flux_out.write(out[0])
+            err_out.write(out[1])
             read_status[a:b] = np.asarray(st["status"])
             read_reason[a:b] = np.asarray(st["reason"])
             chip_status[a:b] = np.where(unread[:, None], FIT_NOT_READ, res.chip_status)
-            n_masked[a:b] = np.where(unread, -1, res.mask.sum(axis=1))
-        mm_flux.flush()
-        mm_err.flush()
-        del mm_flux, mm_err
+            n_masked[a:b] = np.where(unread, -1, res.n_masked)
     table = Table({"path": np.array(paths, dtype=str), "read_status": read_status.astype(str),
                    "read_reason": read_reason.astype(str)})
     for k in range(3):
@@ -453,6 +622,26 @@ def pixel_coverage(err_or_mask, *, max_error=None, rows=None, chunk_rows: int = 
             has = ~block if is_mask else block <= max_error
         count += has.sum(axis=0)
     return count / sel.sum()
+
+
+def shard_coverage(err_paths, star_tables, *, max_error, chunk_rows: int = 2048) -> tuple[np.ndarray, int]:
+    """Pixel coverage over the normalized shards: (fraction per pixel float64 (8575,), stars counted).
+
+    err_paths: the shards' normalized-error ``.npy`` files; star_tables: their star tables (rows in
+    the same order) with ``spectrum_status``; only the 'ok' stars count. Each file is read in
+    blocks of ``chunk_rows`` rows.
+    """
+    covered = np.zeros(apogee_grid.N_PIXELS)
+    n_read = 0
+    for path, stars in zip(err_paths, star_tables, strict=True):
+        ok = np.flatnonzero(np.asarray(stars["spectrum_status"]) == "ok")
+        for a in range(0, ok.size, chunk_rows):
+            rows = ok[a:a + chunk_rows]
+            covered += pixel_coverage(read_npy_rows(path, rows), max_error=max_error) * rows.size
+        n_read += ok.size
+    if n_read == 0:
+        raise ValueError("no spectrum was read in any shard; see results/spectra/shard_*/stars.ecsv")
+    return covered / n_read, n_read
 
 
 def select_pixels(err_or_mask, min_fraction, *, max_error=None, rows=None) -> np.ndarray:
