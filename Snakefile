@@ -24,6 +24,7 @@ include: "workflow/rules/archive.smk"
 include: "workflow/rules/spectra.smk"
 include: "workflow/rules/samples.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/published.smk"
 
 
 # The catalog; everything else it needs (the mock survey, downloads, models) follows from it.
