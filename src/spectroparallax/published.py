@@ -164,14 +164,12 @@ def comparison_figure(joined: Table, result: dict, plot_range=(-0.35, 2.0)):
     ``result`` is :func:`comparison_stats`'s; ``plot_range`` [mas] bounds both axes of the left
     panel (the paper's Fig. 2 range by default). Returns the matplotlib Figure.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 
     ours, theirs = as_float(joined["spec_parallax_ours"]), as_float(joined["spec_parallax_published"])
     both = np.isfinite(ours) & np.isfinite(theirs)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5), constrained_layout=True)
+    fig = Figure(figsize=(11, 5), layout="constrained")
+    left, right = fig.subplots(1, 2)
     lo, hi = plot_range
     left.scatter(theirs[both], ours[both], s=2, alpha=0.3, lw=0, color="k", rasterized=True,
                  label=f"stars in both catalogs (N = {result['n_compared']})")
@@ -197,10 +195,7 @@ def comparison_figure(joined: Table, result: dict, plot_range=(-0.35, 2.0)):
 
 
 def save_figure(fig, *paths) -> None:
-    """Write ``fig`` to each path atomically (format from the suffix), then close it."""
-    import matplotlib.pyplot as plt
-
+    """Write ``fig`` to each path atomically (format from the suffix)."""
     for path in paths:
         with atomic.atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=150)
-    plt.close(fig)
