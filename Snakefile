@@ -9,6 +9,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -24,10 +27,13 @@ include: "workflow/rules/archive.smk"
 include: "workflow/rules/spectra.smk"
 include: "workflow/rules/samples.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/published.smk"
 
 
-# The catalog; everything else it needs (the mock survey, downloads, models) follows from it.
+# The catalog and its headline numbers; everything else they need (mock survey, downloads, models) follows.
 rule all:
     input:
         rules.catalog.output,
+        rules.summary.output,
     default_target: True

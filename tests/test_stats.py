@@ -47,3 +47,30 @@ def test_summary_offset_from_header_or_paper_default():
     assert stats.summary(cat)["offset"] == stats.PUBLISHED_OFFSET
     cat.meta["PLXOFFST"] = 0.029
     assert stats.summary(cat)["offset"] == 0.029
+
+
+def test_summary_counts_stars_with_a_gaia_parallax():
+    cat = _catalog()
+    cat["Gaia_parallax"].mask[[1, 5]] = True
+    s = stats.summary(cat, offset=0.048)
+    assert s["n_stars"] == 7 and s["n_with_gaia"] == 5
+    # the masked high-S/N star drops out of the Fig. 2 subset
+    assert s["n_high_snr"] == 3
+
+
+def test_every_summary_number_is_described_and_tabulated():
+    s = stats.summary(_catalog(), offset=0.048)
+    table = stats.summary_table(s)
+    assert list(table["quantity"]) == list(s)
+    assert all(table["description"]) and set(table["unit"]) <= {"", "mas", "fraction"}
+    rows = {row["quantity"]: row for row in table}
+    assert rows["n_training_A"]["value"] == "4" and rows["n_training_A"]["description"] == "training stars in sample A"
+    assert rows["offset"]["unit"] == "mas" and float(rows["offset"]["value"]) == 0.048
+    assert float(rows["bias_high_snr"]["value"]) == pytest.approx(s["bias_high_snr"], rel=1e-3)
+
+
+def test_json_ready_turns_nan_into_null():
+    empty = _catalog()[4:]     # no high-S/N training star left
+    s = stats.json_ready(stats.summary(empty, offset=0.048))
+    assert s["n_high_snr"] == 0 and s["scatter_high_snr"] is None and s["bias_high_snr"] is None
+    assert s["n_stars"] == 3

@@ -8,9 +8,14 @@ names ``Gaia_parallax`` (Gaia DR2 plus the offset), ``Gaia_parallax_err``, ``spe
 """
 
 import numpy as np
+from astropy.table import Table
 
 #: The paper's parallax offset [mas], added to Gaia DR2 in the published catalog (HER19 sec. 5).
 PUBLISHED_OFFSET = 0.048
+
+#: The columns :func:`summary` reads; ours and the published catalog both have them.
+SUMMARY_COLUMNS = ("Gaia_parallax", "Gaia_parallax_err", "spec_parallax", "spec_parallax_err", "training_set",
+                   "sample")
 
 
 def robust_scatter(x) -> float:
@@ -101,7 +106,8 @@ def summary(cat, offset: float | None = None, snr_min: float = 20.0) -> dict:
     ``PLXOFFST`` or, for the published catalog (no header keyword), the paper's 0.048 mas.
     Returns a flat dict of plain Python numbers:
 
-    - ``n_stars``, ``n_with_prediction``, ``n_sample_<k>`` and ``n_training_<k>`` per sample label;
+    - ``n_stars``, ``n_with_prediction``, ``n_with_gaia`` (a finite Gaia_parallax; the published
+      catalog lacks 30), ``n_sample_<k>`` and ``n_training_<k>`` per sample label;
     - ``n_high_snr`` and, over those stars, ``scatter_high_snr`` / ``bias_high_snr`` with the
       catalog's Gaia parallax and ``scatter_high_snr_no_offset`` / ``bias_high_snr_no_offset``
       with the offset removed (Gaia DR2 as published by Gaia);
@@ -115,7 +121,8 @@ def summary(cat, offset: float | None = None, snr_min: float = 20.0) -> dict:
         offset = float(getattr(cat, "meta", {}).get("PLXOFFST", PUBLISHED_OFFSET))
     a = catalog_arrays(cat)
     out = {"offset": float(offset), "snr_min": float(snr_min), "n_stars": int(len(a["gaia"])),
-           "n_with_prediction": int(np.isfinite(a["spec"]).sum())}
+           "n_with_prediction": int(np.isfinite(a["spec"]).sum()),
+           "n_with_gaia": int(np.isfinite(a["gaia"]).sum())}
     for label in sorted(set(a["sample"].tolist())):
         in_sample = a["sample"] == label
         out[f"n_sample_{label}"] = int(in_sample.sum())
@@ -134,3 +141,53 @@ def summary(cat, offset: float | None = None, snr_min: float = 20.0) -> dict:
         out["fraction_more_precise_than_gaia"] = (
             float(np.mean(a["spec_err"][both] < a["gaia_err"][both])) if both.any() else float("nan"))
     return out
+
+
+#: Unit and meaning of each number :func:`summary` returns ("fraction": dimensionless, 0.01 = 1
+#: percent); :data:`SUMMARY_DEFINITIONS` says what the terms mean. ``n_sample_<k>`` and
+#: ``n_training_<k>`` are described by :func:`describe`.
+SUMMARY_FIELDS = {
+    "offset": ("mas", "parallax offset included in Gaia_parallax"),
+    "snr_min": ("", "high-S/N threshold on Gaia_parallax / error"),
+    "n_stars": ("", "stars in the catalog"),
+    "n_with_prediction": ("", "stars with a spectrophotometric parallax"),
+    "n_with_gaia": ("", "stars with a Gaia parallax"),
+    "n_high_snr": ("", "high-S/N training stars (Fig. 2, right)"),
+    "scatter_high_snr": ("fraction", "robust fractional scatter, high-S/N (Fig. 2)"),
+    "bias_high_snr": ("fraction", "median fractional bias, high-S/N (Fig. 2)"),
+    "scatter_high_snr_no_offset": ("fraction", "robust fractional scatter, offset removed"),
+    "bias_high_snr_no_offset": ("fraction", "median fractional bias, offset removed"),
+    "normalized_residual_width": ("", "robust width of the normalized residuals"),
+    "median_fractional_uncertainty": ("fraction", "median fractional uncertainty (Fig. 5)"),
+    "fraction_more_precise_than_gaia": ("fraction", "stars more precise than Gaia (Fig. 5)"),
+}
+#: The terms of :data:`SUMMARY_FIELDS`, for a footnote or caption.
+SUMMARY_DEFINITIONS = (
+    "high-S/N: training stars with Gaia_parallax / Gaia_parallax_err >= the threshold; "
+    "fractional: (spec_parallax - Gaia_parallax) / Gaia_parallax; robust scatter: half the 16-84 percentile "
+    "range; bias: the median; offset removed: Gaia DR2 as published, Gaia_parallax - offset; normalized "
+    "residuals: (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) of the training stars (width 1 if the "
+    "uncertainties are right); fractional uncertainty: spec_parallax_err / spec_parallax; more precise than "
+    "Gaia: spec_parallax_err < Gaia_parallax_err."
+)
+
+
+def describe(key: str) -> tuple[str, str]:
+    """(unit, description) of one key of :func:`summary`'s result."""
+    for prefix, what in (("n_sample_", "stars in sample"), ("n_training_", "training stars in sample")):
+        if key.startswith(prefix):
+            return "", f"{what} {key.removeprefix(prefix)}"
+    return SUMMARY_FIELDS[key]
+
+
+def json_ready(result: dict) -> dict:
+    """``result`` with NaN / inf replaced by None (JSON has no NaN: a statistic over no stars is null)."""
+    return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in result.items()}
+
+
+def summary_table(result: dict) -> Table:
+    """:func:`summary`'s result as a table: quantity, value (4 significant digits), unit, description."""
+    keys = list(result)
+    values = [str(v) if isinstance(v, int) else f"{v:.4g}" for v in result.values()]
+    return Table({"quantity": keys, "value": values, "unit": [describe(k)[0] for k in keys],
+                  "description": [describe(k)[1] for k in keys]})

@@ -25,7 +25,7 @@ rule crossval:
         X_err="results/features/X_err.npy",
         parent="results/samples/parent.fits",
     output:
-        table="results/crossval/crossval.csv",
+        table=report("results/crossval/crossval.csv", caption="../report/crossval.rst", category="Cross-validation"),
         best="results/crossval/best.yaml",
     params:
         settings=SETTINGS,

@@ -8,7 +8,7 @@ rule select_samples:
         spectra=expand("results/spectra/shard_{shard}/stars.ecsv", shard=range(N_SHARDS)),
     output:
         parent="results/samples/parent.fits",
-        cutflow="results/samples/cutflow.csv",
+        cutflow=report("results/samples/cutflow.csv", caption="../report/cutflow.rst", category="Samples"),
     log:
         "logs/select_samples.log",
     conda:

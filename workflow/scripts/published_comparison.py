@@ -1,0 +1,16 @@
+"""Rule published_comparison: ours against the published spectrophotometric parallaxes (figure + numbers)."""
+
+import json
+import logging
+
+from astropy.table import Table
+
+from spectroparallax import atomic, published, stats
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+joined = Table.read(snakemake.input[0])
+result = published.comparison_stats(joined)
+atomic.write_text(json.dumps(stats.json_ready(result), indent=2) + "\n", snakemake.output.stats)
+published.save_figure(published.comparison_figure(joined, result, snakemake.params.plot_range),
+                      snakemake.output.pdf, snakemake.output.png)
+logging.info("comparison with the published catalog: %s", json.dumps(result))
