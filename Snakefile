@@ -24,6 +24,9 @@ include: "workflow/rules/archive.smk"
 include: "workflow/rules/spectra.smk"
 include: "workflow/rules/samples.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/figures_common.smk"
+include: "workflow/rules/clusters.smk"
+include: "workflow/rules/figures.smk"
 
 
 # The catalog; everything else it needs (the mock survey, downloads, models) follows from it.
