@@ -2,7 +2,6 @@
 
 import logging
 
-import numpy as np
 from astropy.table import Table
 
 from spectroparallax import stats
@@ -12,8 +11,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(mes
 common.setup(snakemake.params.font_size)
 cat = Table.read(snakemake.input.catalog)
 a = stats.catalog_arrays(cat)
-train = a["training"] & np.isfinite(a["spec"]) & np.isfinite(a["gaia"])   # the stars of stats.summary's width
-pull = stats.normalized_residuals(a["gaia"][train], a["gaia_err"][train], a["spec"][train], a["spec_err"][train])
+pull = uncertainty.training_pulls(a)
 width = stats.summary(cat)["normalized_residual_width"]
 fig = uncertainty.normalized_residuals(pull, width, snakemake.params.style)
 common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)

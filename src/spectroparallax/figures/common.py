@@ -22,7 +22,6 @@ def setup(font_size: float = 9.0) -> None:
         "font.size": font_size, "axes.labelsize": font_size, "axes.titlesize": font_size,
         "legend.fontsize": font_size - 1, "xtick.labelsize": font_size - 1, "ytick.labelsize": font_size - 1,
         "xtick.direction": "in", "ytick.direction": "in", "xtick.top": True, "ytick.right": True,
-        "savefig.bbox": "tight",
     })
     # Rule scripts log at INFO to their log file; fontTools would fill it with font subsetting.
     logging.getLogger("fontTools").setLevel(logging.WARNING)

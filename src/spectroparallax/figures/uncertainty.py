@@ -2,7 +2,15 @@
 
 import numpy as np
 
+from .. import stats
 from . import common
+
+
+def training_pulls(a: dict) -> np.ndarray:
+    """(Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) of the training stars with both parallaxes,
+    the stars whose robust width ``stats.summary`` reports; ``a``: ``stats.catalog_arrays``."""
+    train = a["training"] & np.isfinite(a["spec"]) & np.isfinite(a["gaia"])
+    return stats.normalized_residuals(a["gaia"][train], a["gaia_err"][train], a["spec"][train], a["spec_err"][train])
 
 
 def normalized_residuals(pull, width: float, style: dict):
