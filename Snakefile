@@ -29,8 +29,10 @@ include: "workflow/rules/clusters.smk"
 include: "workflow/rules/figures.smk"
 
 
-# The catalog; everything else it needs (the mock survey, downloads, models) follows from it.
+# The catalog and the figures; everything else they need (the mock survey, downloads, models)
+# follows from them. `snakemake --report` without a target reports on this rule's DAG.
 rule all:
     input:
         rules.catalog.output,
+        rules.figures.input,
     default_target: True
