@@ -29,11 +29,16 @@ include: "workflow/rules/samples.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/published.smk"
+include: "workflow/rules/figures_common.smk"
+include: "workflow/rules/clusters.smk"
+include: "workflow/rules/figures.smk"
 
 
-# The catalog and its headline numbers; everything else they need (mock survey, downloads, models) follows.
+# The catalog, its headline numbers and the figures; everything else they need (the mock survey,
+# downloads, models) follows from them. `snakemake --report` without a target reports on this DAG.
 rule all:
     input:
         rules.catalog.output,
         rules.summary.output,
+        rules.figures.input,
     default_target: True

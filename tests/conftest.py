@@ -1,5 +1,9 @@
 """Shared test fixtures."""
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,3 +22,46 @@ def repo() -> Path:
 def config() -> dict:
     """The project's config.yaml as a dict."""
     return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def run_snakemake(work: Path, *args, timeout: int = 900) -> subprocess.CompletedProcess:
+    """This checkout's Snakefile in ``work`` with ``work``/config.yaml (targets and options in ``args``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+         "--configfile", str(work / "config.yaml"), *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def mock_run(config, tmp_path_factory):
+    """The workflow run once on the default mock survey in a scratch folder, through the catalog.
+
+    Returns (folder, config). Tests must not change the folder: copy it (see ``figures_run``).
+    """
+    work = tmp_path_factory.mktemp("mock_run")
+    cfg = yaml.safe_load(yaml.safe_dump(config))
+    cfg["survey"] = "mock"
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = run_snakemake(work, "--cores", "2", "catalog")
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    return work, cfg
+
+
+@pytest.fixture(scope="session")
+def figures_run(mock_run, tmp_path_factory):
+    """A copy of the mock run in which ``snakemake figures`` has run once.
+
+    Data files are hard links (same inode, same modification time), so the copy costs no disk and
+    Snakemake sees the upstream outputs exactly as built; rules replace files by renaming, so the
+    original run is never changed. Returns (folder, config, the figures run's CompletedProcess).
+    """
+    src, cfg = mock_run
+    work = tmp_path_factory.mktemp("figures_run")
+    for name in ("results", "resources", "logs"):
+        shutil.copytree(src / name, work / name, copy_function=os.link)
+    shutil.copytree(src / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("log", "locks"))
+    shutil.copy2(src / "config.yaml", work / "config.yaml")
+    out = run_snakemake(work, "--cores", "2", "figures")
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
+    return work, cfg, out

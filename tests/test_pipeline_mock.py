@@ -1,36 +1,24 @@
 """The workflow end to end on a small mock survey, checked against the mock's truth.
 
-One Snakemake run (module fixture) on the default mock survey (config.yaml's mock section, as
-users get it) from the simulator to the catalog; the tests then compare the cut-flow, the samples,
-the normalized spectra and the catalog with resources/mock/truth.fits.
+One Snakemake run (the session fixture mock_run in conftest.py, shared with the figure tests) on
+the default mock survey (config.yaml's mock section, as users get it) from the simulator to the
+catalog; the tests then compare the cut-flow, the samples, the normalized spectra and the catalog
+with resources/mock/truth.fits.
 """
-
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-import yaml
 from astropy.table import Table, join
 
 from spectroparallax import apogee_grid, samples, stats
 from spectroparallax.mock import spectra as mock_spectra
 from spectroparallax.mock import true_normalized_flux
 
+
 @pytest.fixture(scope="module")
-def run(repo, config, tmp_path_factory):
-    """Run the workflow on the default mock survey in a scratch folder."""
-    work = tmp_path_factory.mktemp("mock_run")
-    cfg = yaml.safe_load(yaml.safe_dump(config))
-    cfg["survey"] = "mock"
-    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-    out = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(work),
-         "--configfile", str(work / "config.yaml"), "--cores", "2", "catalog"],
-        capture_output=True, text=True, timeout=900,
-    )
-    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
-    return work, cfg
+def run(mock_run):
+    """The workflow run on the default mock survey through the catalog (conftest.mock_run)."""
+    return mock_run
 
 
 def _cutflow(work, sample="parent"):

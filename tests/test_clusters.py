@@ -1,0 +1,102 @@
+"""Cluster membership and mean parallaxes (Fig. 4): hand calculations and the mock's clusters."""
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from spectroparallax import clusters
+
+M67 = {"name": "NGC 2682", "ra": 132.85, "dec": 11.81, "radius": 0.5, "pmra": -10.97, "pmdec": -2.94,
+       "pm_radius": 0.6, "rv": 34.0, "rv_window": 4.0, "distance": 0.86}
+
+
+def test_weighted_mean_by_hand():
+    # w = 1, 1, 1/4; sum w = 2.25; mean = (1 + 2 + 3/4) / 2.25 = 5/3; error = 1 / 1.5 = 2/3.
+    mean, error = clusters.weighted_mean([1.0, 2.0, 3.0], [1.0, 1.0, 2.0])
+    assert mean == pytest.approx(5 / 3) and error == pytest.approx(2 / 3)
+    assert clusters.weighted_mean([0.25], [0.01]) == pytest.approx((0.25, 0.01))
+
+
+@pytest.mark.parametrize("values, errors", [([], []), ([1.0, np.nan], [1.0, 1.0]), ([1.0], [0.0]), ([1.0, 2.0], [1.0])])
+def test_weighted_mean_refuses_bad_input(values, errors):
+    with pytest.raises(ValueError):
+        clusters.weighted_mean(values, errors)
+
+
+def test_select_members_by_cone_proper_motion_and_rv():
+    # 0: centre, right motion; 1: 0.6 deg away; 2: proper motion 1 mas/yr off; 3: RV 5 km/s off;
+    # 4: no RV; 5: 0.4 deg north, pm 0.5 off, RV 3.9 off (inside every window).
+    ra = [132.85, 132.85, 132.85, 132.85, 132.85, 132.85]
+    dec = [11.81, 12.41, 11.81, 11.81, 11.81, 12.21]
+    pmra = [-10.97, -10.97, -9.97, -10.97, -10.97, -10.47]
+    pmdec = [-2.94] * 6
+    rv = [34.0, 34.0, 34.0, 39.0, np.nan, 30.1]
+    member, sep, pm_offset = clusters.select_members(ra, dec, pmra, pmdec, rv, M67)
+    assert member.tolist() == [True, False, False, False, False, True]
+    assert sep == pytest.approx([0, 0.6, 0, 0, 0, 0.4], abs=1e-9)
+    assert pm_offset == pytest.approx([0, 0, 1.0, 0, 0, 0.5])
+
+
+def test_select_members_uses_true_angular_distance_across_ra_zero():
+    # Centre at RA 0.05, Dec 60: a star at RA 359.75 is 0.3 deg of RA away = 0.15 deg on the sky.
+    cluster = {**M67, "ra": 0.05, "dec": 60.0, "radius": 0.2, "pmra": 0.0, "pmdec": 0.0, "rv": 0.0}
+    member, sep, _ = clusters.select_members([359.75], [60.0], [0.0], [0.0], [0.0], cluster)
+    assert member[0] and sep[0] == pytest.approx(0.15, abs=1e-3)
+
+
+def _tables():
+    cat = Table({"2MASS_ID": ["2Ma", "2Mb", "2Mc"], "ra": [132.85, 132.9, 200.0], "dec": [11.81, 11.8, 0.0],
+                 "Gaia_parallax": [1.1, 1.2, 0.3], "Gaia_parallax_err": [0.05, 0.1, 0.05],
+                 "spec_parallax": np.ma.array([1.0, 1.3, 0.2], mask=[False, True, False]),
+                 "spec_parallax_err": np.ma.array([0.1, 0.1, 0.02], mask=[False, True, False]),
+                 "training_set": [1, 0, 1]})
+    parent = Table({"APOGEE_ID": ["2Ma", "2Mb", "2Mc"], "pmra": [-10.9, -11.0, 0.0], "pmdec": [-2.9, -3.0, 0.0],
+                    "VHELIO_AVG": [33.0, 35.0, 0.0], "LOGG": [1.5, 2.0, 1.0], "FE_H": [0.0, 0.05, -1.0]})
+    return cat, parent
+
+
+def test_member_table_has_units_and_every_column():
+    cat, parent = _tables()
+    members = clusters.member_table(cat, parent, {"M67": M67})
+    assert list(members["2MASS_ID"]) == ["2Ma", "2Mb"]
+    assert members.colnames == list(clusters.MEMBER_COLUMNS)
+    assert str(members["Gaia_parallax"].unit) == "mas" and str(members["pmra"].unit) == "mas / yr"
+    assert all(members[c].description for c in members.colnames)
+    assert members.meta["clusters"]["M67"]["n_members"] == 2
+    assert np.isnan(members["spec_parallax"][1])      # no prediction: kept as NaN, not dropped
+
+
+def test_mean_parallaxes_leave_out_missing_values_and_say_so():
+    cat, parent = _tables()
+    members = clusters.member_table(cat, parent, {"M67": M67, "M71": {**M67, "ra": 298.44, "dec": 18.78}})
+    means = clusters.mean_parallaxes(members, ["M67", "M71"])
+    # Gaia: w = 400, 100 -> (440 + 120) / 500 = 1.12, error 1 / sqrt(500).
+    assert means["M67"]["gaia"] == pytest.approx((1.12, 1 / np.sqrt(500), 2))
+    assert means["M67"]["spec"] == pytest.approx((1.0, 0.1, 1))
+    assert means["M71"]["gaia"][2] == 0 and np.isnan(means["M71"]["gaia"][0])
+
+
+def test_the_rule_finds_the_mock_clusters(figures_run):
+    """results/clusters/members.ecsv of the mock run against the truth's cluster column.
+
+    Completeness counts the true members that made it into the catalog (the Parent Sample);
+    purity counts the selected stars that are true members.
+    """
+    work, _, _ = figures_run
+    members = Table.read(work / "results/clusters/members.ecsv")
+    cat = Table.read(work / "results/catalog/spectrophotometric_parallaxes.fits")
+    truth = Table.read(work / "resources/mock/truth.fits")
+    true_cluster = dict(zip(np.char.strip(np.asarray(truth["APOGEE_ID"], str)),
+                            np.char.strip(np.asarray(np.ma.filled(truth["cluster"], ""), str))))
+    in_catalog = np.asarray(cat["2MASS_ID"], str)
+    lines = []
+    for name in ("M67", "M71", "M107"):
+        chosen = set(np.asarray(members["2MASS_ID"][members["cluster"] == name], str))
+        true = {i for i in in_catalog if true_cluster.get(i) == name}
+        purity = len(chosen & true) / max(len(chosen), 1)
+        completeness = len(chosen & true) / max(len(true), 1)
+        lines.append(f"{name}: {len(chosen)} selected, {len(true)} true members in the catalog, "
+                     f"purity {purity:.2f}, completeness {completeness:.2f}")
+        assert len(true) >= 5, lines[-1]
+        assert purity >= 0.9 and completeness >= 0.8, lines[-1]
+    print("\n".join(lines))

@@ -1,0 +1,72 @@
+"""The figure rules on the mock run: each writes a PDF and a PNG, reads only what is built, and
+rebuilds alone.
+
+One ``snakemake figures`` in a copy of the mock run (conftest.figures_run), then one figure
+rebuilt by file name and checked by rule name.
+"""
+
+import numpy as np
+from astropy.table import Table
+
+from conftest import run_snakemake
+
+FIGURES = ["figure1", "figure2", "figure3", "figure4", "figure5", "figure6",
+           "figure_crossval", "figure_model", "figure_uncertainty"]
+
+
+def _jobs(out) -> dict:
+    """{rule: count} from the 'Job stats' table Snakemake prints (empty if nothing ran)."""
+    lines = (out.stdout + out.stderr).splitlines()
+    if "Job stats:" not in lines:
+        return {}
+    jobs = {}
+    for line in lines[lines.index("Job stats:") + 3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+            break
+        jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def _mtimes(work) -> dict:
+    return {p: p.stat().st_mtime_ns for p in sorted((work / "results").rglob("*")) if p.is_file()}
+
+
+def test_figures_runs_only_the_figure_rules(figures_run):
+    _, _, out = figures_run
+    assert _jobs(out) == {"figures": 1, "cluster_members": 1, **{name: 1 for name in FIGURES}}
+
+
+def test_every_figure_rule_writes_a_pdf_and_a_png(figures_run):
+    work, _, _ = figures_run
+    for name in FIGURES:
+        pdf, png = (work / f"results/figures/{name}.{ext}" for ext in ("pdf", "png"))
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5000, name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20000, name
+        assert (work / f"logs/figures/{name}.log").stat().st_size > 0, name
+
+
+def test_member_table_has_units(figures_run):
+    work, cfg, _ = figures_run
+    members = Table.read(work / "results/clusters/members.ecsv")
+    assert set(np.asarray(members["cluster"], str)) == set(cfg["clusters"])
+    assert str(members["Gaia_parallax"].unit) == "mas" and str(members["VHELIO_AVG"].unit) == "km / s"
+
+
+def test_one_figure_rebuilds_alone(figures_run):
+    """After a full build nothing is left to do; a missing figure reruns only its own rule (no
+    other file under results/ changes), and afterwards its rule name is up to date."""
+    work, _, _ = figures_run
+    assert "Nothing to be done" in run_snakemake(work, "-n", "figures").stdout
+    target = work / "results/figures/figure3.pdf"
+    target.unlink()
+    before = _mtimes(work)
+
+    out = run_snakemake(work, "--cores", "1", "results/figures/figure3.pdf")
+    assert out.returncode == 0 and _jobs(out) == {"figure3": 1}, out.stdout + out.stderr
+
+    after = _mtimes(work)
+    changed = {p for p in after if before.get(p) != after[p]}
+    assert changed == {target, work / "results/figures/figure3.png"}
+    by_rule = run_snakemake(work, "-n", "figure3")
+    assert by_rule.returncode == 0 and "Nothing to be done" in by_rule.stdout, by_rule.stdout + by_rule.stderr

@@ -1,0 +1,14 @@
+"""Rule figure1: colour-colour diagrams of the Parent Sample and the Training Sets (HER19 Fig. 1)."""
+
+import logging
+
+from astropy.table import Table
+
+from spectroparallax.figures import colours, common, data
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+common.setup(snakemake.params.font_size)
+lab = data.labels(Table.read(snakemake.input.parent))
+fig = colours.colour_colour(lab, snakemake.params.cuts, snakemake.params.style)
+common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
+logging.info("Parent Sample %d stars, Training Sets %d", lab["training"].size, lab["training"].sum())
