@@ -53,3 +53,11 @@ def test_fit_figures_and_describe():
     t = Table(rows=[{"lambda": 1.0, "offset": 0.048, "chi2": 3.0}])
     crossval.describe(t)
     assert t["offset"].unit == "mas" and "held-out" in t["chi2"].description
+
+
+def test_grid_edge_warning():
+    t = {"lambda": [10.0, 10.0, 30.0, 30.0, 100.0, 100.0]}
+    assert "smallest" in crossval.grid_edge_warning(t, 1)
+    assert "largest" in crossval.grid_edge_warning(t, 4)
+    assert crossval.grid_edge_warning(t, 2) is None
+    assert crossval.grid_edge_warning({"lambda": [10.0, 30.0]}, 0) is None

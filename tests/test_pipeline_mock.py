@@ -128,13 +128,22 @@ def test_catalog_has_every_parent_star_with_units_and_out_of_fold_values(run):
     assert np.all(cat["flag"] == 0) and np.all(np.asarray(cat["spec_parallax"]) > 0)
     assert np.allclose(cat["Gaia_parallax"], parent["parallax"] + cat.meta["PLXOFFST"], equal_nan=True)
 
-    # Sanity of the science against the truth (the issue's < 9 percent target is tracked by the
-    # cross-validation table; this bound only catches a broken pipeline).
+    # The science against the truth. The default mock has only ~36 training stars with Gaia
+    # parallax / error >= 20, too few to measure a percent-level bias on them (that is
+    # benchmarks/mock_accuracy.py's job, on a 20000-star mock); the ~930 training stars measure
+    # the model's overall bias to ~0.4 percent.
     truth = Table.read(work / "resources/mock/truth.fits")
     first = np.unique(np.asarray(truth["APOGEE_ID"]), return_index=True)[1]
     ids = np.char.strip(np.asarray(truth["APOGEE_ID"]).astype(str))
     true_plx = dict(zip(ids[first], np.asarray(truth["parallax_true"])[first]))
     truth_plx = np.array([true_plx[i] for i in np.asarray(cat["2MASS_ID"]).astype(str)])
     frac = (np.asarray(cat["spec_parallax"]) - truth_plx) / truth_plx
-    assert stats.robust_scatter(frac) < 0.2
-    assert abs(np.median(frac)) < 0.05
+    training = np.asarray(cat["training_set"]) == 1
+    assert stats.robust_scatter(frac[training]) < 0.12
+    assert abs(np.median(frac[training])) < 0.01
+    # the paper's figures at the chosen setting: < 9 percent around Gaia for the high-S/N stars,
+    # and most spectral coefficients exactly zero
+    chosen = cv[(cv["lambda"] == cat.meta["LAMBDA"]) & (cv["offset"] == cat.meta["PLXOFFST"])]
+    assert len(chosen) == 1
+    assert chosen["scatter_high_snr"][0] < 0.09
+    assert chosen["zero_fraction"][0] >= 0.75 and chosen["converged"][0]

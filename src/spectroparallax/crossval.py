@@ -88,6 +88,18 @@ def choose(table) -> int:
     return int(np.nanargmin(chi2))
 
 
+def grid_edge_warning(table, row: int) -> str | None:
+    """A warning if the chosen lambda is the smallest or largest of a grid of three or more
+    values: the held-out optimum may lie outside the grid, so the grid should be extended."""
+    lams = np.unique(np.asarray(table["lambda"], dtype=float))
+    lam = float(table["lambda"][row])
+    if lams.size >= 3 and lam in (lams[0], lams[-1]):
+        side = "smallest" if lam == lams[0] else "largest"
+        return (f"the chosen lambda {lam:g} is the {side} value of model.lambda_grid {lams.tolist()}: "
+                "the held-out optimum may lie beyond it; extend the grid on that side")
+    return None
+
+
 def out_of_fold(fold_labels, models: dict, X, X_err, predict):
     """Spectrophotometric parallax and error of every star from the model not trained on its fold.
 

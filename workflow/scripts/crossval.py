@@ -1,6 +1,7 @@
 """Rule crossval: held-out chi^2 and high-S/N scatter for every (lambda, offset); pick the best."""
 
 import logging
+import sys
 
 import numpy as np
 import yaml
@@ -26,12 +27,16 @@ for lam, offset in snakemake.params.settings:
     rows.append({"lambda": lam, "offset": offset, **stats, **crossval.fit_figures([fit.meta for fit in fits.values()])})
 table = Table(rows=rows)
 crossval.describe(table)
-best = table[crossval.choose(table)]
+best_row = crossval.choose(table)
+best = table[best_row]
 atomic.write_table(table, snakemake.output.table)
 atomic.write_text(yaml.safe_dump({"lambda": float(best["lambda"]), "offset": float(best["offset"]),
                                   "chi2": float(best["chi2"]), "scatter_high_snr": float(best["scatter_high_snr"]),
                                   "bias_high_snr": float(best["bias_high_snr"]),
                                   "zero_fraction": float(best["zero_fraction"])}),
                   snakemake.output.best)
+if (warning := crossval.grid_edge_warning(table, best_row)):
+    logging.warning("WARNING: %s", warning)
+    print(f"crossval: {warning}", file=sys.stderr)
 logging.info("%s\nchosen: lambda %g, offset %g mas; %.1f%% of spectral coefficients exactly zero (mean over folds)",
              "\n".join(table.pformat(max_width=-1)), best["lambda"], best["offset"], 100 * best["zero_fraction"])
