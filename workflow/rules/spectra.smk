@@ -12,7 +12,8 @@ rule normalize_shard:
         spectra=config["spectra"],
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: jobsize.normalize_mem_mb(shard_files(), config["spectra"]["shard_size"], attempt),
+        mem_mb=lambda wildcards, attempt: jobsize.normalize_mem_mb(
+            shard_files(), config["spectra"]["shard_size"], attempt),
         runtime=lambda wildcards, attempt: jobsize.normalize_runtime_min(shard_files(), attempt),
     log:
         "logs/normalize_shard_{shard}.log",
