@@ -71,7 +71,8 @@ def test_mock_downloads_hold_no_archive_connections(check, repo, tmp_path):
     jobs = check.parse_jobs(out.stdout)
     held = {j["resources"].get("archive_connections") for j in jobs if j["rule"] in ("aspcapstar_shard", "gaia_chunk")}
     assert held == {"0"}
-    assert all(int(j["resources"]["mem_mb"]) == jobsize.MIN_MEM_MB for j in jobs if j["rule"] != "all")
+    # The default mock's jobs are small: none asks for more than 1 GB.
+    assert all(int(j["resources"]["mem_mb"]) <= 1000 for j in jobs if j["rule"] != "all")
 
 
 def test_download_threads_above_the_connection_cap_stop_the_run(repo, tmp_path, config):

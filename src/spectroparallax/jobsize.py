@@ -12,11 +12,10 @@ train           150 + 3.9 x training matrix (n_train x D float32)  181 at 13 (de
                                                                    399 (HER19), rule_memory.py
 crossval,       120 + 3.51 x X and X_err rows of the larger fold   259 at 41 (default mock); 4555 at
 catalog                                                            1266 (HER19), rule_memory.py
-normalize_shard 70 + 2.5 x one batch (shard_size x 8575 float32)   135, 281, 405: shards of 408 and
-                + 1.25 x the shard's flux and err files            2130 files, batches of 2000, 500
-design_matrix   95 + 6.0 x X (n_parent x D float32)                338 at 41, 1370 at 213 (mocks of
-                                                                   4,000 and 20,000 stars)
-select_pixels   65 + 0.65 x all shards' err files                  97 at 53, 237 at 279 (same mocks)
+normalize_shard 65 + 3.8 x one batch (shard_size x 8575 float32)   340, 474: shards of 2,000 and
+                + 0.015 x files in the shard                       11,250 files, batches of 2,000 (*)
+design_matrix   556 + 0.018 x X (n_parent x D float32)             560 at 228, 579 at 1280 (*)
+select_pixels   280 + 0.0006 x spectra                             281 at 8,000, 302 at 45,000 (*)
 reduce_allstar  80 + 1.05 x the allStar file (memory-mapped; a     585 at 486 (13 kB rows, like
                 row's scalar columns share its pages)              DR14's), rule_memory.py
 mock_survey     175 + 0.004 x n_stars                              191 at 4,000 and 251 at 20,000
@@ -24,8 +23,10 @@ mock_survey     175 + 0.004 x n_stars                              191 at 4,000 
 others          80 (interpreter and imports)                       71-95 on the mocks
 ==============  =================================================  =================================
 
-Peaks are Linux VmHWM of the rule's script (rule_memory.py) or of its package calls on the mocks;
-benchmarks/normalize_memory.py measures normalization and the design matrix at HER19's size.
+Peaks are Linux VmHWM of the rule's script or its package calls: benchmarks/rule_memory.py at
+the default mock's and HER19's sizes; (*) benchmarks/normalize_memory.py at 8,000 and 45,000
+stars, with the streaming normalization and design matrix of the normalize branch (before it,
+the design matrix was built in memory: 7.96 GB at 45,000 stars).
 
 Runtimes are wall seconds measured on a shared 2-core machine, scaled linearly with the same
 sizes. Downloads and Gaia queries could not be timed here (no archive access): their runtimes
@@ -168,8 +169,8 @@ def predict_runtime_min(n_parent: int, n_features: int, n_settings: int = 1, att
 
 
 def normalize_mem_mb(n_files: int, shard_size: int, attempt: int = 1) -> int:
-    batch = _f32_mib(min(n_files, shard_size), N_PIXELS)
-    return _mem(70 + 2.5 * batch + 1.25 * 2 * _f32_mib(n_files, N_PIXELS), attempt)
+    """One batch of shard_size spectra in memory; the shard's outputs are appended to files."""
+    return _mem(65 + 3.8 * _f32_mib(min(n_files, shard_size), N_PIXELS) + 0.015 * n_files, attempt)
 
 
 def normalize_runtime_min(n_files: int, attempt: int = 1) -> int:
@@ -177,7 +178,8 @@ def normalize_runtime_min(n_files: int, attempt: int = 1) -> int:
 
 
 def design_matrix_mem_mb(n_parent: int, n_features: int, attempt: int = 1) -> int:
-    return _mem(95 + 6.0 * _f32_mib(n_parent, n_features), attempt)
+    """X and X_err are written chunk by chunk: nearly flat in the size."""
+    return _mem(556 + 0.018 * _f32_mib(n_parent, n_features), attempt)
 
 
 def design_matrix_runtime_min(n_parent: int, n_features: int, attempt: int = 1) -> int:
@@ -185,7 +187,7 @@ def design_matrix_runtime_min(n_parent: int, n_features: int, attempt: int = 1) 
 
 
 def select_pixels_mem_mb(n_spectra: int, attempt: int = 1) -> int:
-    return _mem(65 + 0.65 * _f32_mib(n_spectra, N_PIXELS), attempt)
+    return _mem(280 + 0.0006 * n_spectra, attempt)
 
 
 def reduce_allstar_mem_mb(allstar_mb: float, attempt: int = 1) -> int:
