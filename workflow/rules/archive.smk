@@ -6,8 +6,15 @@ rule download_allstar:
         f"{DOWNLOAD_ROOT}/{ALLSTAR_REL}",
     params:
         url=sas.url(config["apogee"]["sas_url"], ALLSTAR_REL),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        runtime=lambda wildcards, attempt: jobsize.minutes(jobsize.ALLSTAR_DOWNLOAD_MIN, attempt),
+        archive_connections=1,
     log:
         f"logs/{SURVEY}/download_allstar.log",
+    benchmark:
+        f"benchmarks/out/{SURVEY}/download_allstar.tsv",
     conda:
         "../../envs/archive.yaml"
     script:
@@ -23,8 +30,14 @@ rule reduce_allstar:
         path=f"{sas_root()}/{ALLSTAR_REL}",
         logg_min=config["sample"]["logg_min"],
         logg_max=config["sample"]["logg_max"],
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.reduce_allstar_mem_mb(allstar_file_mb(), attempt),
+        runtime=lambda wildcards, attempt: jobsize.minutes(30, attempt),
     log:
         f"logs/{SURVEY}/reduce_allstar.log",
+    benchmark:
+        f"benchmarks/out/{SURVEY}/reduce_allstar.tsv",
     conda:
         "../../envs/archive.yaml"
     script:
@@ -42,9 +55,16 @@ rule aspcapstar_shard:
         local=local_sas(),
         root=sas_root(),
         sas_url=config["apogee"]["sas_url"],
-    threads: config["apogee"]["download_threads"]
+    threads: max(SHARD_CONNECTIONS, 1)
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        runtime=lambda wildcards, attempt: jobsize.download_runtime_min(
+            shard_files() if SHARD_CONNECTIONS else 0, SHARD_CONNECTIONS, attempt),
+        archive_connections=SHARD_CONNECTIONS,
     log:
         f"logs/{SURVEY}/aspcapstar_shard_{{shard}}.log",
+    benchmark:
+        f"benchmarks/out/{SURVEY}/aspcapstar_shard_{{shard}}.tsv",
     conda:
         "../../envs/archive.yaml"
     script:
@@ -60,8 +80,15 @@ rule gaia_chunk:
         f"{DATA}/gaia/chunk_{{chunk}}.adql",
     params:
         n_chunks=N_CHUNKS,
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        runtime=lambda wildcards, attempt: jobsize.minutes(0 if SURVEY == "mock" else jobsize.TAP_QUERY_MIN, attempt),
+        archive_connections=0 if SURVEY == "mock" else 1,
     log:
         f"logs/{SURVEY}/gaia_chunk_{{chunk}}.log",
+    benchmark:
+        f"benchmarks/out/{SURVEY}/gaia_chunk_{{chunk}}.tsv",
     conda:
         "../../envs/archive.yaml"
     script:

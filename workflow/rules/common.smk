@@ -1,10 +1,12 @@
 # Shared names and input functions for every rule file.
+import math
+import os
 import sys
 from pathlib import Path
 
 # The Snakefile itself uses the package too (SAS paths), from this checkout.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from spectroparallax import sas
+from spectroparallax import jobsize, sas
 
 # Rule scripts `import spectroparallax` through workflow/scripts/spectroparallax, a link to
 # src/spectroparallax (Snakemake puts a script's folder on sys.path), so the checkout's package is
@@ -49,3 +51,85 @@ FOLDS = [chr(ord("A") + k) for k in range(config["model"]["n_folds"])]
 SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in config["model"]["offset_grid"]]
 MODEL = "results/models/heldout_{fold}/lambda_{lam}_offset_{offset}.fits"
 MODELS = [MODEL.format(fold=fold, lam=lam, offset=off) for lam, off in SETTINGS for fold in FOLDS]
+
+
+# ----------------------------------------------------------------------------------------------
+# Politeness to the archives: a download job holds one unit of the resource archive_connections
+# per connection it opens (none when the files are local), and all running jobs together hold at
+# most archive.max_connections, however many cluster slots are free. A limit given on the command
+# line or in a profile (--resources archive_connections=N) takes precedence.
+MAX_CONNECTIONS = config["archive"]["max_connections"]
+if "archive_connections" not in workflow.global_resources:
+    workflow.register_resource("archive_connections", MAX_CONNECTIONS)
+if not local_sas() and config["apogee"]["download_threads"] > MAX_CONNECTIONS:
+    raise ValueError(
+        f"config.yaml: apogee.download_threads ({config['apogee']['download_threads']}) is above "
+        f"archive.max_connections ({MAX_CONNECTIONS}): one download job would open more connections "
+        "than the cap allows. Lower download_threads or raise max_connections."
+    )
+# Connections one aspcapStar shard job opens (its threads).
+SHARD_CONNECTIONS = 0 if local_sas() else config["apogee"]["download_threads"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Job sizes for threads/resources (spectroparallax.jobsize): memory [MB] and runtime [minutes]
+# from the data a job reads, once its inputs exist; from config.yaml's survey before that (dry
+# runs). Snakemake re-evaluates them when a job's inputs are ready; they double per attempt.
+EXPECTED = jobsize.expected_sizes(config)
+ALLSTAR = f"{DATA}/allstar.fits"
+PARENT = "results/samples/parent.fits"
+
+
+def _have(*paths):
+    return all(os.path.exists(p) for p in paths)
+
+
+def allstar_rows():
+    """allStar rows in the logg range: the aspcapStar files to fetch and normalize."""
+    return jobsize.fits_rows(ALLSTAR) if _have(ALLSTAR) else EXPECTED.rows
+
+
+def shard_files():
+    return math.ceil(allstar_rows() / N_SHARDS)
+
+
+def fold_sizes():
+    """(Parent Sample stars, training stars) per fold."""
+    if _have(PARENT):
+        return jobsize.fold_counts(PARENT)
+    return ({f: math.ceil(EXPECTED.parent / len(FOLDS)) for f in FOLDS},
+            {f: math.ceil(EXPECTED.training / len(FOLDS)) for f in FOLDS})
+
+
+def n_features():
+    X = "results/features/X.npy"
+    return jobsize.npy_shape(X)[1] if _have(X) else EXPECTED.features
+
+
+def allstar_file_mb():
+    path = f"{sas_root()}/{ALLSTAR_REL}"
+    return jobsize.file_mb(path) if _have(path) else EXPECTED.allstar_mb
+
+
+def train_size(wildcards):
+    """Training stars of the model that holds out wildcards.fold, and the features."""
+    _, training = fold_sizes()
+    return sum(n for fold, n in training.items() if fold != wildcards.fold), n_features()
+
+
+def design_size():
+    """Parent Sample stars and design-matrix columns (the pixels kept plus the photometry)."""
+    pixels = "results/spectra/pixels.ecsv"
+    n_cols = jobsize.N_NON_SPECTRAL + jobsize.ecsv_rows(pixels) if _have(pixels) else EXPECTED.features
+    return sum(fold_sizes()[0].values()), n_cols
+
+
+def predict_mem(wildcards, attempt):
+    """crossval and catalog: out-of-fold predictions, one fold at a time."""
+    return jobsize.predict_mem_mb(max(fold_sizes()[0].values()), n_features(), attempt)
+
+
+def predict_runtime(n_settings):
+    """Runtime of predicting every Parent Sample star for n_settings (lambda, offset) settings."""
+    return lambda wildcards, attempt: jobsize.predict_runtime_min(
+        sum(fold_sizes()[0].values()), n_features(), n_settings, attempt)

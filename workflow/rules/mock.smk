@@ -9,8 +9,14 @@ rule mock_survey:
     params:
         apogee=config["apogee"],
         mock=config["mock"],
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.mock_mem_mb(config["mock"]["n_stars"], attempt),
+        runtime=lambda wildcards, attempt: jobsize.mock_runtime_min(config["mock"]["n_stars"], attempt),
     log:
         "logs/mock_survey.log",
+    benchmark:
+        "benchmarks/out/mock_survey.tsv",
     conda:
         "../../envs/science.yaml"
     script:

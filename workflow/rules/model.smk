@@ -10,8 +10,14 @@ rule train:
         MODEL,
     params:
         burn_in_snr=config["model"]["burn_in_snr"],
+    threads: 4
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.train_mem_mb(*train_size(wildcards), attempt),
+        runtime=lambda wildcards, attempt: jobsize.train_runtime_min(*train_size(wildcards), attempt),
     log:
         "logs/train/heldout_{fold}_lambda_{lam}_offset_{offset}.log",
+    benchmark:
+        "benchmarks/out/train/heldout_{fold}_lambda_{lam}_offset_{offset}.tsv",
     conda:
         "../../envs/science.yaml"
     script:
@@ -31,8 +37,14 @@ rule crossval:
         settings=SETTINGS,
         folds=FOLDS,
         snr_min=config["model"]["burn_in_snr"],
+    threads: 2
+    resources:
+        mem_mb=predict_mem,
+        runtime=predict_runtime(len(SETTINGS)),
     log:
         "logs/crossval.log",
+    benchmark:
+        "benchmarks/out/crossval.tsv",
     conda:
         "../../envs/science.yaml"
     script:
@@ -52,8 +64,14 @@ rule catalog:
     params:
         folds=FOLDS,
         model=lambda wildcards: MODEL,
+    threads: 2
+    resources:
+        mem_mb=predict_mem,
+        runtime=predict_runtime(1),
     log:
         "logs/catalog.log",
+    benchmark:
+        "benchmarks/out/catalog.tsv",
     conda:
         "../../envs/science.yaml"
     script:

@@ -10,8 +10,15 @@ rule normalize_shard:
         stars="results/spectra/shard_{shard}/stars.ecsv",
     params:
         spectra=config["spectra"],
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.normalize_mem_mb(
+            shard_files(), config["spectra"]["shard_size"], attempt),
+        runtime=lambda wildcards, attempt: jobsize.normalize_runtime_min(shard_files(), attempt),
     log:
         "logs/normalize_shard_{shard}.log",
+    benchmark:
+        "benchmarks/out/normalize_shard_{shard}.tsv",
     conda:
         "../../envs/science.yaml"
     script:
@@ -27,8 +34,14 @@ rule select_pixels:
     params:
         min_coverage=config["spectra"]["min_pixel_coverage"],
         max_error=config["spectra"]["max_normalized_error"],
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.select_pixels_mem_mb(allstar_rows(), attempt),
+        runtime=lambda wildcards, attempt: jobsize.minutes(0, attempt),
     log:
         "logs/select_pixels.log",
+    benchmark:
+        "benchmarks/out/select_pixels.tsv",
     conda:
         "../../envs/science.yaml"
     script:
