@@ -16,7 +16,7 @@ rule cluster_members:
         clusters=config["clusters"],
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
         runtime=10,
     log:
         "logs/clusters/cluster_members.log",

@@ -4,7 +4,7 @@ CATALOG = "results/catalog/spectrophotometric_parallaxes.fits"
 PARENT = "results/samples/parent.fits"
 FIG = config["figures"]
 # Every figure job reads a few small tables and draws for seconds.
-FIGURE_RESOURCES = {"mem_mb": 2000, "runtime": 10}
+FIGURE_RESOURCES = {"mem_mb": 1000, "runtime": 10}
 
 
 def figure_output(name, title):
