@@ -21,9 +21,8 @@ cat = catalog.build_catalog(parent, spec, spec_err, offset, lam, catalog.config_
 atomic.write_table(cat, snakemake.output.fits)
 atomic.write_table(cat, snakemake.output.csv)
 
-train = cat["training_set"] == 1
-pull = (cat["Gaia_parallax"] - cat["spec_parallax"]) / np.hypot(cat["Gaia_parallax_err"], cat["spec_parallax_err"])
+headline = stats.summary(cat, offset=offset)
 logging.info("catalog: %d stars, %d without a prediction; lambda %g, offset %g mas", len(cat),
              (cat["flag"] != 0).sum(), lam, offset)
 logging.info("robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2), training stars: %.3f",
-             stats.robust_scatter(np.ma.filled(pull[train], np.nan)))
+             headline["normalized_residual_width"])
