@@ -7,7 +7,7 @@ own astrometry touches its estimate.
 
 import numpy as np
 
-from .stats import fractional_residuals, high_predicted_snr, median_or_nan, robust_scatter  # noqa: F401 (re-exported)
+from .stats import high_predicted_snr, high_snr, scatter_and_bias
 
 
 def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
@@ -31,16 +31,16 @@ def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float
     gaia_parallax, gaia_error = np.asarray(gaia_parallax, float), np.asarray(gaia_error, float)
     spec_parallax, training = np.asarray(spec_parallax, float), np.asarray(training, bool)
     use = training & np.isfinite(spec_parallax)
-    high = use & (gaia_parallax / gaia_error >= snr_min)
-    frac = fractional_residuals(gaia_parallax[high], spec_parallax[high])
-    pred = use & high_predicted_snr(spec_parallax, gaia_error, use, snr_min)
+    high = high_snr(gaia_parallax, gaia_error, use, snr_min)
+    pred = high_predicted_snr(spec_parallax, gaia_error, use, snr_min)
+    scatter, bias = scatter_and_bias(gaia_parallax[high], spec_parallax[high])
     return {
         "chi2": held_out_chi2(gaia_parallax[use], gaia_error[use], spec_parallax[use]),
         "n_chi2": int(use.sum()),
-        "scatter_high_snr": robust_scatter(frac),
-        "bias_high_snr": median_or_nan(frac),
+        "scatter_high_snr": scatter,
+        "bias_high_snr": bias,
         "n_high_snr": int(high.sum()),
-        "bias_high_pred_snr": median_or_nan(fractional_residuals(gaia_parallax[pred], spec_parallax[pred])),
+        "bias_high_pred_snr": scatter_and_bias(gaia_parallax[pred], spec_parallax[pred])[1],
         "n_high_pred_snr": int(pred.sum()),
     }
 
