@@ -18,6 +18,7 @@ from localservers import SASServer
 from matplotlib.image import imread
 
 from spectroparallax import published
+from spectroparallax.figures import common
 from spectroparallax.download import RemoteFileMissing
 from spectroparallax.errors import ArchiveError, ArchiveUnreachable, InputFileError, MissingColumnError
 
@@ -165,7 +166,7 @@ def test_comparison_figure_says_what_it_shows(fabricated, tmp_path):
     assert f"robust scatter {100 * result['scatter']:.2f}%" in text and f"median bias {100 * result['bias']:+.2f}%" in text
     assert right.get_xlabel().startswith("(this run - published) / published") and right.get_ylabel()
     assert str(len(joined)) in fig._suptitle.get_text()
-    published.save_figure(fig, tmp_path / "c.pdf", tmp_path / "c.png")
+    common.save(fig, tmp_path / "c.pdf", tmp_path / "c.png", dpi=150)
     assert (tmp_path / "c.pdf").read_bytes()[:5] == b"%PDF-"
     assert imread(tmp_path / "c.png").shape[:2] == (750, 1650)
 

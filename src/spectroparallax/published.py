@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table, join
 
-from . import atomic, download, stats
+from . import download, stats
 from .columns import as_float
 from .errors import ArchiveError, InputFileError, MissingColumnError, one_line
 
@@ -193,9 +193,3 @@ def comparison_figure(joined: Table, result: dict, plot_range=(-0.35, 2.0)):
                  f"{result['n_ours']} stars matched on 2MASS_ID ({result['n_published']} published)")
     return fig
 
-
-def save_figure(fig, *paths) -> None:
-    """Write ``fig`` to each path atomically (format from the suffix)."""
-    for path in paths:
-        with atomic.atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=150)

@@ -58,6 +58,7 @@ rule published_comparison:
         ),
     params:
         plot_range=config["published"]["plot_range"],
+        dpi=config["figures"]["dpi"],
     threads: 1
     resources:
         mem_mb=1000,
