@@ -14,7 +14,8 @@ training stars with Gaia parallax / error >= 20 (the paper's Fig. 2 subset); sca
 bias_truth: the same against the true parallax; bias_gaia_pred_selected: the median over the
 stars selected on spec / Gaia error >= 20 instead (no selection on Gaia's noise);
 bias_truth_training: median of spec/true - 1 over all training stars; zero_fraction at the
-chosen lambda; normalized_residual_width.
+chosen lambda; normalized_residual_width; the chosen offset beside the mock's true zero point
+and the rule that chose it (results/crossval/best.yaml).
 """
 
 import argparse
@@ -32,10 +33,12 @@ from spectroparallax import stats
 REPO = Path(__file__).resolve().parents[1]
 
 
-def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int) -> None:
+def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int, seed: int | None = None) -> None:
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["survey"] = "mock"
     cfg["mock"]["n_stars"] = n_stars
+    if seed is not None:
+        cfg["mock"]["seed"] = seed
     cfg["model"]["lambda_grid"] = lambdas
     if offsets:
         cfg["model"]["offset_grid"] = offsets
@@ -62,7 +65,8 @@ def measure(workdir: Path, snr_min: float = 20.0) -> dict:
     scatter_truth, bias_truth = stats.scatter_and_bias(true[high], a["spec"][high])
     return {
         "n_parent": int(len(cat)), "n_training": int(a["training"].sum()), "n_high_snr": int(high.sum()),
-        "lambda": best["lambda"], "offset": best["offset"],
+        "lambda": best["lambda"], "offset": best["offset"], "true_offset": float(truth.meta["PLX_ZP"]),
+        "offset_rule": best.get("reason", "lowest held-out chi2"),
         "scatter_gaia": scatter_gaia, "bias_gaia": bias_gaia,
         "scatter_truth": scatter_truth, "bias_truth": bias_truth,
         "bias_gaia_pred_selected": stats.median_or_nan(stats.fractional_residuals(a["gaia"][pred], a["spec"][pred])),
@@ -81,9 +85,10 @@ def main():
                     help="lambda grid (default 3 10 30: brackets the optimum at this size)")
     ap.add_argument("--offsets", type=float, nargs="+", default=None,
                     help="offset grid [mas] (default: config.yaml's model.offset_grid)")
+    ap.add_argument("--seed", type=int, default=None, help="the mock's seed (default: config.yaml's mock.seed)")
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
-    build(args.workdir, args.n_stars, args.lambdas, args.offsets, args.cores)
+    build(args.workdir, args.n_stars, args.lambdas, args.offsets, args.cores, args.seed)
     result = measure(args.workdir)
     for key, value in result.items():
         print(f"{key:28s} {value}")

@@ -61,3 +61,47 @@ def test_grid_edge_warning():
     assert "largest" in crossval.grid_edge_warning(t, 4)
     assert crossval.grid_edge_warning(t, 2) is None
     assert crossval.grid_edge_warning({"lambda": [10.0, 30.0]}, 0) is None
+
+
+def test_paired_difference_by_hand():
+    terms = np.array([[1.0, 2.0, 3.0], [2.0, 2.0, 6.0], [1.0, np.nan, 5.0]])
+    delta, se = crossval.paired_difference(terms, best=0)
+    # row 1: differences 1, 0, 3 -> sum 4, sample sd 1.5275 -> se sqrt(3) * sd
+    assert delta[0] == 0 and se[0] == 0
+    assert delta[1] == pytest.approx(4.0) and se[1] == pytest.approx(np.sqrt(3) * np.std([1, 0, 3], ddof=1))
+    # row 2: only the stars both settings predicted (differences 0, 2)
+    assert delta[2] == pytest.approx(2.0) and se[2] == pytest.approx(np.sqrt(2) * np.std([0, 2], ddof=1))
+
+
+def _grid(terms):
+    from astropy.table import Table
+    chi2 = np.nansum(terms, axis=1)
+    return Table({"lambda": [3.0, 3.0, 10.0, 10.0], "offset": [0.029, 0.048, 0.029, 0.048], "chi2": chi2})
+
+
+def test_choose_setting_keeps_reference_offset_only_within_one_standard_error():
+    rng = np.random.default_rng(5)
+    base = rng.chisquare(1, 1000)
+    # Offsets indistinguishable: 0.048 is worse by 10 with per-star noise of ~1 each (se ~ 32).
+    noisy = base + rng.normal(0.01, 1.0, base.size)
+    terms = np.vstack([base, noisy, base + 5.0, base + 5.0])
+    c = crossval.choose_setting(_grid(terms), terms, reference_offset=0.048)
+    assert c.lowest == 0 and c.row == 1 and c.tied[1] and not c.tied[2]
+    assert "reference offset 0.048" in c.reason
+    assert crossval.choose_setting(_grid(terms), terms, reference_offset=None).row == 0
+    # A clear preference for 0.029 (worse by 0.5 per star for every star at 0.048) is kept.
+    terms = np.vstack([base, base + 0.5, base + 5.0, base + 5.0])
+    c = crossval.choose_setting(_grid(terms), terms, reference_offset=0.048)
+    assert c.row == c.lowest == 0 and not c.tied[1] and "worse by more than one standard error" in c.reason
+    # The lowest already has the reference offset: nothing to decide.
+    terms = np.vstack([base + 0.5, base, base + 5.0, base + 5.0])
+    assert crossval.choose_setting(_grid(terms), terms, reference_offset=0.048).row == 1
+
+
+def test_record_choice_columns():
+    terms = np.vstack([np.ones(4), np.ones(4) * 2, np.ones(4) * 3, np.ones(4) * 4])
+    table = _grid(terms)
+    crossval.record_choice(table, crossval.choose_setting(table, terms, reference_offset=None))
+    assert list(table["chosen"]) == [True, False, False, False]
+    assert list(table["delta_chi2"]) == [0.0, 4.0, 8.0, 12.0]
+    assert "paired" in table["delta_chi2_se"].description

@@ -5,18 +5,27 @@ training stars of the other folds (for two folds: A-trained predicts B and vice 
 own astrometry touches its estimate.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from .stats import high_predicted_snr, high_snr, scatter_and_bias
 
 
-def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
-    """chi^2 of eq. 2 [dimensionless]: sum ((gaia - spec) / gaia_error)^2 over the given stars.
+def chi2_terms(gaia_parallax, gaia_error, spec_parallax) -> np.ndarray:
+    """Each star's term of eq. 2 [dimensionless]: ((gaia - spec) / gaia_error)^2, float64 (n,).
 
     ``gaia_parallax`` already includes the offset [mas]; ``spec_parallax`` is out-of-fold [mas].
     """
-    r = (np.asarray(gaia_parallax) - np.asarray(spec_parallax)) / np.asarray(gaia_error)
-    return float(np.sum(r * r))
+    r = (np.asarray(gaia_parallax, float) - np.asarray(spec_parallax, float)) / np.asarray(gaia_error, float)
+    return r * r
+
+
+def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
+    """chi^2 of eq. 2 [dimensionless]: the sum of :func:`chi2_terms` over the given stars."""
+    return float(np.sum(chi2_terms(gaia_parallax, gaia_error, spec_parallax)))
 
 
 def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float) -> dict:
@@ -45,6 +54,14 @@ def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float
     }
 
 
+def record_choice(table, choice: Choice) -> None:
+    """Add the columns delta_chi2, delta_chi2_se and chosen (bool) of ``choice`` to ``table`` in place."""
+    table["delta_chi2"] = choice.delta_chi2
+    table["delta_chi2_se"] = choice.delta_chi2_se
+    table["chosen"] = np.arange(len(table)) == choice.row
+    describe(table)
+
+
 def fit_figures(metas) -> dict:
     """Summary of one setting's fits from their model-file headers (one per held-out fold):
     mean fraction of spectral coefficients exactly zero, whether all converged, most iterations."""
@@ -66,6 +83,9 @@ COLUMNS = {
     "n_high_snr": (None, "number of stars with Gaia parallax/error >= snr_min"),
     "bias_high_pred_snr": (None, "median of (spec - Gaia)/Gaia, training stars with spec parallax/Gaia error >= snr_min"),
     "n_high_pred_snr": (None, "number of stars with spec parallax/Gaia error >= snr_min"),
+    "delta_chi2": (None, "chi2 minus the lowest chi2 of the grid"),
+    "delta_chi2_se": (None, "standard error of delta_chi2 from the paired per-star differences"),
+    "chosen": (None, "the setting the catalog uses (results/crossval/best.yaml)"),
     "zero_fraction": (None, "fraction of spectral coefficients exactly zero (mean over the folds' models)"),
     "converged": (None, "all folds' fits met the KKT tolerance"),
     "n_iter_max": (None, "most proximal-Newton iterations over the folds' fits"),
@@ -86,6 +106,76 @@ def choose(table) -> int:
     if not np.isfinite(chi2).any():
         raise ValueError("no cross-validation setting has a finite held-out chi2")
     return int(np.nanargmin(chi2))
+
+
+def paired_difference(terms, best: int) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out chi^2 of every setting minus that of setting ``best``, and its standard error.
+
+    terms: (n_settings, n_stars) per-star chi^2 terms (:func:`chi2_terms`) of the same held-out
+    stars under every setting (NaN where a setting has no prediction). The difference is summed
+    over the stars every compared pair has; its standard error is sqrt(n) times the standard
+    deviation of the per-star differences (the settings are judged on the same stars, so the
+    star-to-star spread that both share cancels). Returns (delta, se), float64 (n_settings,);
+    both are 0 for ``best`` itself.
+    """
+    terms = np.asarray(terms, dtype=float)
+    d = terms - terms[best]
+    both = np.isfinite(d)
+    n = both.sum(axis=1)
+    delta = np.where(both, d, 0.0).sum(axis=1)
+    mean = delta / np.maximum(n, 1)
+    var = np.where(both, (d - mean[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(n - 1, 1)
+    return delta, np.sqrt(n * var)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Outcome of :func:`choose_setting`.
+
+    row: the chosen setting's row; lowest: the row with the lowest held-out chi^2; delta_chi2,
+    delta_chi2_se: every setting's chi^2 minus the lowest, and its paired standard error
+    (:func:`paired_difference`); tied: bool, the settings within one standard error of the lowest;
+    reason: one sentence saying why ``row`` was chosen.
+    """
+
+    row: int
+    lowest: int
+    delta_chi2: np.ndarray
+    delta_chi2_se: np.ndarray
+    tied: np.ndarray
+    reason: str
+
+
+def choose_setting(table, terms, reference_offset: float | None) -> Choice:
+    """Choose the (lambda, offset) setting by held-out chi^2, keeping ``reference_offset`` when
+    cross-validation cannot tell it from the best.
+
+    The setting with the lowest held-out chi^2 (eq. 2) wins unless a setting whose offset is
+    ``reference_offset`` [mas] lies within one paired standard error of it (:func:`paired_difference`):
+    then the data do not determine the offset, and the best such setting is chosen instead.
+    The offset enters the fit only through the curvature of exp(theta . x) against an additive
+    shift of the parallaxes, so with a few thousand training stars the held-out chi^2 of offsets
+    0.02 mas apart can differ by less than its own noise. ``reference_offset`` None: always the
+    lowest chi^2. ``table`` has columns lambda, offset [mas] and chi2, one row per row of ``terms``.
+    """
+    lowest = choose(table)
+    delta, se = paired_difference(terms, lowest)
+    tied = np.isfinite(np.asarray(table["chi2"], float)) & (delta <= se)
+    offsets = np.asarray(table["offset"], float)
+    lams = np.asarray(table["lambda"], float)
+    row, reason = lowest, "lowest held-out chi2"
+    if reference_offset is not None and not np.isclose(offsets[lowest], reference_offset):
+        candidates = np.flatnonzero(tied & np.isclose(offsets, reference_offset))
+        if candidates.size:
+            row = int(candidates[np.argmin(delta[candidates])])
+            reason = (f"held-out chi2 of lambda {lams[row]:g}, offset {offsets[row]:g} mas exceeds the lowest "
+                      f"(lambda {lams[lowest]:g}, offset {offsets[lowest]:g} mas) by {delta[row]:.1f}, less than its "
+                      f"standard error {se[row]:.1f}: cross-validation does not determine the offset, so the "
+                      f"reference offset {reference_offset:g} mas (model.reference_offset) is kept")
+        else:
+            reason = (f"lowest held-out chi2; every setting with the reference offset {reference_offset:g} mas "
+                      "is worse by more than one standard error")
+    return Choice(row, lowest, delta, se, tied, reason)
 
 
 def grid_edge_warning(table, row: int) -> str | None:

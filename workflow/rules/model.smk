@@ -37,6 +37,7 @@ rule crossval:
         settings=SETTINGS,
         folds=FOLDS,
         snr_min=config["model"]["burn_in_snr"],
+        reference_offset=config["model"]["reference_offset"],
     threads: 2
     resources:
         mem_mb=predict_mem,

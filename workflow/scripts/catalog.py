@@ -24,5 +24,6 @@ atomic.write_table(cat, snakemake.output.csv)
 headline = stats.summary(cat, offset=offset)
 logging.info("catalog: %d stars, %d without a prediction; lambda %g, offset %g mas", len(cat),
              (cat["flag"] != 0).sum(), lam, offset)
+logging.info("setting chosen by crossval (results/crossval/best.yaml): %s", best.get("reason", "lowest held-out chi2"))
 logging.info("robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2), training stars: %.3f",
              headline["normalized_residual_width"])

@@ -8,7 +8,8 @@ from . import common
 def crossval(table, best: dict):
     """Held-out chi^2 (top) and robust fractional scatter of the high-S/N training stars (bottom)
     against lambda, one line per parallax offset; the chosen setting (``best``, crossval's
-    best.yaml: lambda, offset) is ringed.
+    best.yaml: lambda, offset) is ringed. When the table has ``delta_chi2_se``, the chi^2 points
+    carry it as error bars: the standard error of each setting's difference from the lowest chi^2.
 
     ``table``: results/crossval/crossval.csv (lambda, offset [mas], chi2, scatter_high_snr, ...).
     """
@@ -23,10 +24,13 @@ def crossval(table, best: dict):
     for ax, col, label in ((axes[0], "chi2", r"held-out $\chi^2$ (eq. 2)"),
                            (axes[1], "scatter_high_snr", "robust fractional scatter,\nhigh-S/N training stars")):
         values = np.asarray(table[col], float)
+        yerr = (np.asarray(table["delta_chi2_se"], float)
+                if col == "chi2" and "delta_chi2_se" in table.colnames else None)
         for off in np.unique(offset):
             rows = np.flatnonzero(offset == off)
             rows = rows[np.argsort(lam[rows])]
-            ax.plot(lam[rows], values[rows], "o-", ms=4, label=f"offset {off:g} mas")
+            ax.errorbar(lam[rows], values[rows], yerr=None if yerr is None else yerr[rows], fmt="o-", ms=4,
+                        capsize=2, label=f"offset {off:g} mas")
         ax.plot(lam[chosen], values[chosen], "o", ms=13, mfc="none", mec="k", mew=1.5,
                 label=f"chosen: $\\lambda$ = {best['lambda']:g}, offset {best['offset']:g} mas")
         ax.set_ylabel(label)
