@@ -25,11 +25,11 @@ two passes, each using only the continuum pixels that the masking rules leave:
    own noisy flux avoids preferentially dropping low pixels, which would bias the continuum up).
 
 The final mask is then computed with the final continuum. Stars are processed in blocks of
-``_BLOCK``: for every star and chip of a block, the normal equations are built by one matrix
-product over the continuum pixels and solved as a stack of (degree + 1) x (degree + 1) systems;
-the error cuts of the fit are decided from bounds on the continuum wherever the bounds suffice
-(see ``_error_cut``); the final division and tests are whole-array operations, after which the
-few masked pixels (and their growth) are handled as a list of positions.
+``_BLOCK``. The per-pixel work (the rules, the mask growth, the division) is done by the compiled
+kernels of :mod:`spectroparallax.normalize_kernels`, one pass per star and chip; the fits are
+batched linear algebra: for every star and chip of a block, the normal equations are built by one
+matrix product of the kernels' inverse-variance weights with the Chebyshev basis at the
+continuum pixels, and solved as a stack of (degree + 1) x (degree + 1) systems.
 """
 
 import os
@@ -48,9 +48,10 @@ from spectroparallax.spectra_io import READ_OK, read_spectra
 #: (BADERR) in chip gaps, dead chip edges and pixels without any good visit (flux 0 there).
 NO_DATA_ERROR = 1e10
 
-#: Stars processed together: large enough to amortize numpy's per-call overhead, small enough
-#: that a block's arrays stay in the CPU cache (64 x 8575 float32 = 2.2 MB per array).
-_BLOCK = 64
+#: Stars processed together: enough to amortize the per-call overhead of the solves, few enough
+#: that a block's spectra stay in the CPU cache between the passes (32 x 8575 float32 = 1.1 MB
+#: per array). On the speed benchmark's spectra 8 to 64 time within ~5 % of each other.
+_BLOCK = 32
 
 #: Per-star, per-chip outcomes of the continuum fit.
 FIT_OK = "ok"
@@ -90,31 +91,21 @@ class Normalized:
 
 @dataclass(frozen=True)
 class _Geometry:
-    """Fixed geometry of the three chips for a given degree and growth.
+    """Fixed geometry of the three chips for a given Chebyshev degree (arrays as the kernels take them)."""
 
-    The fit works on the "near" pixels: every chip's continuum pixels first (chip by chip), then
-    the other pixels within ``grow`` of a continuum pixel in the same chip (their masks can grow
-    onto a continuum pixel).
-    """
-
-    chips: tuple  # slice of each chip's pixels
-    design_t: tuple  # per chip, float32 (degree + 1, n_chip_pixels) Chebyshev basis at its pixels
-    near: np.ndarray  # global pixel indices of the near pixels, the continuum pixels first
-    near_segments: tuple  # (chip, slice of `near`) for each run of one chip's pixels in `near`
-    near_of_chip: tuple  # per chip, the positions of its pixels in `near`
-    cont: tuple  # per chip, slice of its continuum pixels within `near`
-    # (2 * grow, n_cont) positions in `near` of each continuum pixel's neighbours at -1, +1, -2,
-    # +2, ...; the pixel's own position where the neighbour is outside the chip (a no-op in the
-    # growth, as a pixel that seeds growth is masked itself).
-    neighbours: np.ndarray
-    design_near: tuple  # per chip, float64 (degree + 1, its near pixels) Chebyshev basis there
-    # per chip, float64 (n_cont_k, (degree + 1)**2 + degree + 1): outer products of the basis
-    # rows, then the basis, at its continuum pixels (weights @ this: normal matrix, right-hand side).
-    design_normal: tuple
+    chip_start: np.ndarray  # int64 (n_chips,), first pixel of each chip
+    chip_stop: np.ndarray  # int64 (n_chips,), one past its last pixel
+    basis: np.ndarray  # float64 (degree + 1, 8575), Chebyshev basis in each pixel's chip coordinate
+    cont: np.ndarray  # int64 (n_cont,), the continuum pixels inside the chips, chip by chip
+    cont_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's are cont[cont_bounds[k]:cont_bounds[k + 1]]
+    # per chip, float64 (n_cont_k, (degree + 1)**2): outer products of the basis at its continuum
+    # pixels (inverse variances @ this: the normal matrices)
+    design_outer: tuple
+    design_cont: tuple  # per chip, float64 (n_cont_k, degree + 1): the basis at its continuum pixels
 
     @property
-    def n_cont(self):
-        return self.cont[-1].stop
+    def chips(self):
+        return tuple(slice(int(a), int(b)) for a, b in zip(self.chip_start, self.chip_stop))
 
 
 def _chip_x(wl, lo, hi):
@@ -123,48 +114,28 @@ def _chip_x(wl, lo, hi):
 
 
 @lru_cache(maxsize=8)
-def _geometry(degree: int, grow: int) -> _Geometry:
+def _geometry(degree: int) -> _Geometry:
     wl = apogee_grid.wavelength()
     chip_of = apogee_grid.chip_of_pixel()
     cont_all = apogee_grid.continuum_pixels()
     p = degree + 1
-    chips, design_t, cont_parts, other_parts, design_normal = [], [], [], [], []
-    offsets = np.array([o for s in range(1, grow + 1) for o in (-s, s)], dtype=np.int64)
-    beside_parts = []
+    basis = np.zeros((p, apogee_grid.N_PIXELS))
+    starts, stops, conts, design_outer, design_cont = [], [], [], [], []
     for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
         idx = np.flatnonzero(chip_of == k)
         start, stop = int(idx[0]), int(idx[-1]) + 1
-        design = chebyshev.chebvander(_chip_x(wl[start:stop], lo, hi), degree)
+        basis[:, start:stop] = chebyshev.chebvander(_chip_x(wl[start:stop], lo, hi), degree).T
         cont = cont_all[chip_of[cont_all] == k]
-        beside = cont[None, :] + offsets[:, None]
-        beside = np.where((beside >= start) & (beside < stop), beside, cont[None, :])
-        vc = design[cont - start]
-        outer = (vc[:, :, None] * vc[:, None, :]).reshape(len(cont), p * p)
-        chips.append(slice(start, stop))
-        design_t.append(np.ascontiguousarray(design.T, dtype=np.float32))
-        cont_parts.append(cont)
-        other_parts.append(np.setdiff1d(beside, cont))
-        beside_parts.append(beside)
-        design_normal.append(np.hstack([outer, vc]))
-    near = np.concatenate(cont_parts + other_parts)
-    position = np.full(apogee_grid.N_PIXELS, -1, dtype=np.int64)
-    position[near] = np.arange(near.size)
-    chip_of_near = chip_of[near].astype(np.int64)
-    runs = np.flatnonzero(np.diff(chip_of_near)) + 1
-    near_segments = tuple(
-        (int(chip_of_near[a]), slice(int(a), int(b)))
-        for a, b in zip(np.r_[0, runs], np.r_[runs, near.size])
-    )
-    near_of_chip = tuple(np.flatnonzero(chip_of_near == k) for k in range(len(chips)))
-    design_near = tuple(
-        chebyshev.chebvander(_chip_x(wl[near[pos]], *apogee_grid.CHIPS[k]), degree).T
-        for k, pos in enumerate(near_of_chip)
-    )
-    bounds = np.cumsum([0] + [c.size for c in cont_parts])
+        vc = basis[:, cont].T
+        starts.append(start)
+        stops.append(stop)
+        conts.append(cont)
+        design_outer.append((vc[:, :, None] * vc[:, None, :]).reshape(len(cont), p * p))
+        design_cont.append(vc)
     return _Geometry(
-        tuple(chips), tuple(design_t), near, near_segments, near_of_chip,
-        tuple(slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])),
-        position[np.concatenate(beside_parts, axis=1)], design_near, tuple(design_normal),
+        np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), basis,
+        np.concatenate(conts).astype(np.int64), np.cumsum([0] + [c.size for c in conts]).astype(np.int64),
+        tuple(design_outer), tuple(design_cont),
     )
 
 
@@ -235,16 +206,20 @@ def normalize(
     out: optional pair of float32 (n_stars, 8575) arrays (e.g. memory maps) to write the
         normalized flux and err into.
     """
+    # numba is imported here, not with the module: the steps that only read normalized spectra
+    # (pixel coverage, the design matrix) then do not load the compiler (~100 MB).
+    from spectroparallax import normalize_kernels
+
     _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow)
     flux, err = _as_spectra(flux, err)
     n = flux.shape[0]
-    geom = _geometry(int(degree), int(grow))
+    geom = _geometry(int(degree))
     if out is None:
         out = (np.empty_like(flux), np.empty_like(err))
     out_flux, out_err = out
     if out_flux.shape != flux.shape or out_err.shape != flux.shape:
         raise ValueError(f"out arrays must have shape {flux.shape}")
-    n_chips = len(geom.chips)
+    n_chips = geom.chip_start.size
     fit_ok = np.zeros((n, n_chips), dtype=bool)
     nonpositive = np.zeros((n, n_chips), dtype=bool)
     n_fit = np.zeros((n, n_chips), dtype=np.int64)
@@ -255,26 +230,27 @@ def normalize(
     for sl in _outside_chips(geom.chips):
         out_flux[:, sl] = 1.0
         out_err[:, sl] = bad_pixel_error
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for a in range(0, n, _BLOCK):
-            b = min(a + _BLOCK, n)
-            f, e = flux[a:b], err[a:b]
-            if b - a < _BLOCK:
-                # Pad the last block with empty rows: every matrix product then has the same
-                # shape, so a star's numbers do not depend on which block (or shard) it is in.
-                f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
-                e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
-            coef, ok, count = _fit_block(geom, f, e, rules)
-            fit_ok[a:b], n_fit[a:b] = ok[:b - a], count[:b - a]
-            for k, sl in enumerate(geom.chips):
-                continuum = (coef[:, k].astype(np.float32) @ geom.design_t[k])[:b - a]
-                nonpositive[a:b, k], masked = _apply_chip(
-                    continuum, fit_ok[a:b, k], flux[a:b, sl], err[a:b, sl], out_flux[a:b, sl],
-                    out_err[a:b, sl], rules,
-                )
-                n_masked[a:b] += masked
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        f, e = flux[a:b], err[a:b]
+        if b - a < _BLOCK:
+            # Pad the last block with empty rows: every matrix product then has the same
+            # shape, so a star's numbers do not depend on which block (or shard) it is in.
+            f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
+            e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
+        coef, ok, count = _fit_block(geom, f, e, rules)
+        fit_ok[a:b], n_fit[a:b] = ok[:b - a], count[:b - a]
+        # np.asarray: a memory-mapped `out` is passed to the kernel as a plain view of its buffer.
+        normalize_kernels.divide(
+            flux[a:b], err[a:b], coef[:b - a], fit_ok[a:b], geom.basis, geom.chip_start,
+            geom.chip_stop, rules.thr, rules.grow, _NO_DATA, rules.bad_pixel_error,
+            np.asarray(out_flux[a:b]), np.asarray(out_err[a:b]), nonpositive[a:b], n_masked[a:b],
+        )
     status = np.where(fit_ok, np.where(nonpositive, FIT_NONPOSITIVE, FIT_OK), FIT_TOO_FEW).astype("<U32")
     return Normalized(out_flux, out_err, status, n_fit, n_masked, rules.bad_pixel_error)
+
+
+_NO_DATA = np.float32(NO_DATA_ERROR)
 
 
 def _fit_block(geom, flux, err, rules):
@@ -282,136 +258,47 @@ def _fit_block(geom, flux, err, rules):
 
     flux, err: float32 (n, 8575). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit
     failed), fit_ok bool (n, n_chips) and the number of continuum pixels fitted int (n, n_chips).
+    A chip that fails pass 1 fails pass 2 too.
     """
-    nc = geom.n_cont
-    f_near = np.take(flux, geom.near, axis=1)
-    e_near = np.take(err, geom.near, axis=1)
-    usable = np.isfinite(f_near)
-    usable &= e_near > 0  # also False for NaN; an infinite error fails every error cut below
-    has_data = ~(e_near >= NO_DATA_ERROR)  # a NaN error is bad data, not "no data"
-    fc, ec, uc = f_near[:, :nc], e_near[:, :nc], usable[:, :nc]
+    from spectroparallax import normalize_kernels
 
-    # Pass 1: the masking rules with a flat continuum at each chip's median continuum-pixel flux,
-    # which lies between the smallest and largest valid flux.
-    starts = [c.start for c in geom.cont]
-    valid = uc & (fc > 0)
-    lo = np.minimum.reduceat(np.where(valid, fc, np.inf), starts, axis=1)
-    hi = np.maximum.reduceat(np.where(valid, fc, -np.inf), starts, axis=1)
-
-    def median(rows, k):
-        return _median_rows(fc[rows, geom.cont[k]], valid[rows, geom.cont[k]])[:, None]
-
-    cut1 = _error_cut(geom, e_near, rules.thr, lo, hi, median)
-    good1 = _fit_pixels(geom, cut1, usable, has_data)
-    coef, ok, count = _fit(geom, fc, ec, good1, rules.min_pixels)
-
-    # Pass 2: the rules with the first-pass continuum (0 where pass 1 failed, which fails pass 2
-    # too). Within a chip, |T_k| <= 1 bounds the continuum by a_0 -+ sum |a_k| (widened by far
-    # more than the float32 rounding of the continuum).
-    spread = np.abs(coef[..., 1:]).sum(axis=-1)
-    pad = 1e-6 * (np.abs(coef[..., 0]) + spread)
-    lo, hi = coef[..., 0] - spread - pad, coef[..., 0] + spread + pad
-
-    def continuum(rows, k):
-        return (coef[rows, k] @ geom.design_near[k]).astype(np.float32)
-
-    cut2 = _error_cut(geom, e_near, rules.thr, lo.astype(np.float32), hi.astype(np.float32), continuum)
-    # Only the stars whose cut changed are refitted (the others would get the same numbers).
-    rows = np.flatnonzero((cut1 != cut2).any(axis=1))
-    if rows.size:
-        good2 = _fit_pixels(geom, cut2[rows], usable[rows], has_data[rows])
-        redo = ok[rows] & np.logical_or.reduceat(good1[rows] != good2, starts, axis=1)
-        coef2, ok2, count2 = _fit(geom, fc[rows], ec[rows], good2, rules.min_pixels)
-        coef[rows] = np.where(redo[..., None], coef2, coef[rows])
-        ok[rows] = np.where(redo, ok2, ok[rows])
-        count[rows] = np.where(redo, count2, count[rows])
-    coef[~ok] = 0.0
+    n, n_chips, p = flux.shape[0], geom.chip_start.size, geom.basis.shape[0]
+    coef = np.zeros((n, n_chips, p))
+    weights = np.empty((2 * n, geom.cont.size))
+    count = np.empty((n, n_chips), dtype=np.int64)
+    margins = np.empty((n, n_chips, 2), dtype=np.float32)
+    refit = np.empty((n, n_chips), dtype=bool)
+    args = (geom.basis, geom.chip_start, geom.chip_stop, geom.cont, geom.cont_bounds, rules.thr,
+            rules.grow, _NO_DATA, weights, count, margins, refit)
+    # Pass 1, against the flat level.
+    normalize_kernels.fit_weights(flux, err, coef, True, *args)
+    coef, ok = _solve(geom, weights, count >= rules.min_pixels)
+    # Pass 2, against the first fit. The kernel leaves the weights of a chip as they are where no
+    # pixel's decision can change, so solving again is needed only if some chip's did; the whole
+    # block is solved, keeping the shapes (and so each star's numbers) independent of the others.
+    normalize_kernels.fit_weights(flux, err, coef, False, *args)
+    if refit.any():
+        coef, ok = _solve(geom, weights, count >= rules.min_pixels)
     return coef, ok, count
 
 
-def _error_cut(geom, e_near, thr, lo, hi, continuum):
-    """err <= thr * continuum at the near pixels: bool (n, n_near).
-
-    lo, hi: float32 (n, n_chips), bounds of each star's continuum over each chip (not finite: no
-    continuum, nothing is under the cut). A pixel with err <= thr * lo is under the cut and one
-    with err > thr * hi is not, whatever the continuum in between; only for the stars and chips
-    with a pixel in between is ``continuum(rows, chip)`` called, which returns the continuum
-    (float32, (len(rows), 1) or (len(rows), n_near of the chip)) at the chip's near pixels.
-    """
-    # thr * bound (not finite: NaN, which no error is under)
-    cut = _under(geom, e_near, thr * np.where(np.isfinite(lo), lo, np.nan))
-    between = _under(geom, e_near, thr * np.where(np.isfinite(hi), hi, np.nan))
-    np.greater(between, cut, out=between)  # under thr * hi but not under thr * lo
-    runs = np.logical_or.reduceat(between, [seg.start for _, seg in geom.near_segments], axis=1)
-    undecided = np.zeros(lo.shape, dtype=bool)
-    for j, (k, _) in enumerate(geom.near_segments):
-        undecided[:, k] |= runs[:, j]
-    for k, rows in enumerate(undecided.T):
-        rows = np.flatnonzero(rows)
-        if rows.size:
-            at = np.ix_(rows, geom.near_of_chip[k])
-            cut[at] = e_near[at] <= thr * continuum(rows, k)
-    return cut
-
-
-def _median_rows(a, valid):
-    """Median of each row of ``a`` over its ``valid`` entries (as ``np.median``); NaN for rows with none."""
-    n_valid = valid.sum(axis=1)
-    ordered = np.sort(np.where(valid, a, np.inf), axis=1)
-    rows = np.arange(a.shape[0])
-    lo = ordered[rows, np.maximum(n_valid - 1, 0) // 2]
-    hi = ordered[rows, np.maximum(n_valid, 1) // 2 - (n_valid == 0)]
-    return np.where(n_valid > 0, 0.5 * (lo + hi), np.nan)
-
-
-def _under(geom, e_near, limit):
-    """bool (n, n_near): e_near <= limit (float32 (n, n_chips)) of the pixel's chip."""
-    out = np.empty(e_near.shape, dtype=bool)
-    for k, seg in geom.near_segments:
-        np.less_equal(e_near[:, seg], limit[:, k, None], out=out[:, seg])
-    return out
-
-
-def _fit_pixels(geom, under_cut, usable, has_data):
-    """The continuum pixels a fit may use: bool (n, n_cont).
-
-    under_cut: bool (n, n_near), err <= max_normalized_error * continuum at the near pixels.
-    A near pixel is bad unless usable and under the cut; the bad pixels that hold data mask
-    their neighbours within ``grow`` too.
-    """
-    bad = np.logical_and(under_cut, usable)
-    np.logical_not(bad, out=bad)
-    fit_bad = bad[:, :geom.n_cont].copy()
-    if geom.neighbours.size:
-        seed = np.logical_and(bad, has_data, out=bad)
-        beside = np.empty_like(fit_bad)
-        for pos in geom.neighbours:
-            fit_bad |= np.take(seed, pos, axis=1, out=beside)
-    return np.logical_not(fit_bad, out=fit_bad)
-
-
-def _fit(geom, fc, ec, good, min_pixels):
+def _solve(geom, weights, ok):
     """Weighted least-squares Chebyshev coefficients of every star in every chip.
 
-    fc, ec: float32 (n, n_cont) flux and error at the continuum pixels; good: bool (n, n_cont),
-    the pixels to fit (usable ones only). Returns (coef (n, n_chips, degree + 1), ok (n, n_chips),
-    count (n, n_chips)); chips with fewer than ``min_pixels`` good pixels (or a failed solve) have
+    weights: float64 (2n, n_cont), the inverse variances of the pixels to fit (0 elsewhere), then
+    those times the flux; ok: bool (n, n_chips), the chips with enough pixels. Returns
+    (coef float64 (n, n_chips, degree + 1), ok); a chip not ok (or whose solve failed) has
     ok False and coef 0.
     """
-    n, n_chips, p = fc.shape[0], len(geom.cont), geom.design_t[0].shape[0]
-    count = np.add.reduceat(good.view(np.uint8), [c.start for c in geom.cont], axis=1, dtype=np.int64)
-    ok = count >= min_pixels
-    # Inverse variances (0 off the fit pixels, as 1 / inf**2) and inverse variance times flux,
-    # stacked so that one product per chip gives each star's normal matrix and right-hand side.
-    weights = np.empty((2 * n, fc.shape[1]))
-    np.divide(1.0, np.square(np.where(good, ec, np.inf), dtype=np.float64), out=weights[:n])
-    np.multiply(weights[:n], np.where(good, fc, np.float32(0)), out=weights[n:])
+    n, n_chips, p = weights.shape[0] // 2, geom.chip_start.size, geom.basis.shape[0]
     normal = np.empty((n, n_chips, p, p))
     rhs = np.empty((n, n_chips, p))
-    for k, sl in enumerate(geom.cont):
-        products = weights[:, sl] @ geom.design_normal[k]
-        normal[:, k] = products[:n, :p * p].reshape(n, p, p)
-        rhs[:, k] = products[n:, p * p:]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for k in range(n_chips):
+            cols = slice(geom.cont_bounds[k], geom.cont_bounds[k + 1])
+            normal[:, k] = (weights[:n, cols] @ geom.design_outer[k]).reshape(n, p, p)
+            rhs[:, k] = weights[n:, cols] @ geom.design_cont[k]
+    ok = ok.copy()
     normal[~ok] = np.eye(p)
     rhs[~ok] = 0.0
     try:
@@ -420,49 +307,7 @@ def _fit(geom, fc, ec, good, min_pixels):
         coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
     ok &= np.isfinite(coef).all(axis=-1)
     coef[~ok] = 0.0
-    return coef, ok, count
-
-
-def _apply_chip(continuum, fit_ok, f_chip, e_chip, of, oe, rules):
-    """Divide a block of stars by their continuum in one chip, writing ``of`` and ``oe`` in place.
-
-    coef: float64 (n_block, degree + 1), possibly with padding rows beyond the m stars of the
-    other arrays. The continuum is evaluated in float32 (in the reference it is float64 rounded
-    to float32: the two agree to a few units in the last place). Masked pixels are few, so after
-    the dense tests they are handled as a list of positions. Returns (nonpositive, n_masked):
-    bool (m,), fit_ok but the continuum is not positive over the whole chip, and int (m,), the
-    masked pixels of each star in the chip.
-    """
-    m, width = f_chip.shape
-    np.divide(f_chip, continuum, out=of)
-    np.divide(e_chip, continuum, out=oe)
-    good = oe <= rules.thr
-    test = np.greater(oe, 0, out=np.empty_like(good))
-    good &= test
-    good &= np.isfinite(of, out=test)
-    bad = np.flatnonzero(np.logical_not(good, out=good))  # positions in the (m, width) block
-    row, col = np.divmod(bad, width)
-    # A continuum <= 0 makes err / continuum <= 0 or infinite, so those pixels are all in `bad`.
-    nonpositive = fit_ok & (np.bincount(row[continuum[row, col] <= 0], minlength=m) > 0)
-    if rules.grow:
-        seed = ~(e_chip[row, col] >= NO_DATA_ERROR)  # masked and holding a measurement
-        s_row, s_col = row[seed], col[seed]
-        rows, cols = [row], [col]
-        for s in range(1, rules.grow + 1):
-            for shifted in (s_col - s, s_col + s):
-                inside = (shifted >= 0) & (shifted < width)
-                rows.append(s_row[inside])
-                cols.append(shifted[inside])
-        bad = np.unique(np.concatenate(rows) * width + np.concatenate(cols))
-        row, col = np.divmod(bad, width)
-    of[row, col] = 1.0
-    oe[row, col] = rules.bad_pixel_error
-    n_masked = np.bincount(row, minlength=m)
-    failed = ~fit_ok | nonpositive
-    of[failed] = 1.0
-    oe[failed] = rules.bad_pixel_error
-    n_masked[failed] = width
-    return nonpositive, n_masked
+    return coef, ok
 
 
 def normalize_reference(
