@@ -98,6 +98,7 @@ class _Geometry:
     basis: np.ndarray  # float64 (degree + 1, 8575), Chebyshev basis in each pixel's chip coordinate
     cont: np.ndarray  # int64 (n_cont,), the continuum pixels inside the chips, chip by chip
     cont_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's are cont[cont_bounds[k]:cont_bounds[k + 1]]
+    is_cont: np.ndarray  # uint8 (8575,), 1 at those continuum pixels
     # per chip, float64 (n_cont_k, (degree + 1)**2): outer products of the basis at its continuum
     # pixels (inverse variances @ this: the normal matrices)
     design_outer: tuple
@@ -132,9 +133,12 @@ def _geometry(degree: int) -> _Geometry:
         conts.append(cont)
         design_outer.append((vc[:, :, None] * vc[:, None, :]).reshape(len(cont), p * p))
         design_cont.append(vc)
+    cont = np.concatenate(conts).astype(np.int64)
+    is_cont = np.zeros(apogee_grid.N_PIXELS, dtype=np.uint8)
+    is_cont[cont] = 1
     return _Geometry(
-        np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), basis,
-        np.concatenate(conts).astype(np.int64), np.cumsum([0] + [c.size for c in conts]).astype(np.int64),
+        np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), basis, cont,
+        np.cumsum([0] + [c.size for c in conts]).astype(np.int64), is_cont,
         tuple(design_outer), tuple(design_cont),
     )
 
@@ -268,8 +272,8 @@ def _fit_block(geom, flux, err, rules):
     count = np.empty((n, n_chips), dtype=np.int64)
     margins = np.empty((n, n_chips, 2), dtype=np.float32)
     refit = np.empty((n, n_chips), dtype=bool)
-    args = (geom.basis, geom.chip_start, geom.chip_stop, geom.cont, geom.cont_bounds, rules.thr,
-            rules.grow, _NO_DATA, weights, count, margins, refit)
+    args = (geom.basis, geom.chip_start, geom.chip_stop, geom.cont, geom.cont_bounds, geom.is_cont,
+            rules.thr, rules.grow, _NO_DATA, weights, count, margins, refit)
     # Pass 1, against the flat level.
     normalize_kernels.fit_weights(flux, err, coef, True, *args)
     coef, ok = _solve(geom, weights, count >= rules.min_pixels)

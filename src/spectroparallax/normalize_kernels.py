@@ -28,7 +28,9 @@ import math
 import numpy as np
 from numba import njit
 
-#: The bit pattern of float32 +inf as an int32.
+#: Positive float32 values are ordered as their bit patterns read as int32 are, so the kernels
+#: take extrema of such values on the bits: integer min/max compiles to vector instructions,
+#: float min/max (with its NaN rules) does not. This is the bit pattern of float32 +inf.
 _INF_BITS = np.int32(np.array([np.inf], dtype=np.float32).view(np.int32)[0])
 
 
@@ -63,8 +65,8 @@ def _continuum(coef, i, k, basis, q):
 
 
 @njit(cache=True, error_model="numpy")
-def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_bounds, thr, grow,
-                no_data, weights, count, margins, refit):
+def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_bounds, is_cont, thr,
+                grow, no_data, weights, count, margins, refit):
     """Inverse-variance weights of the continuum pixels that a fit may use.
 
     The error cut is made against a flat continuum at the median of the chip's usable, positive
@@ -72,7 +74,8 @@ def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_
     A continuum pixel is used unless it fails the rules itself or a pixel within ``grow`` of it
     in the same chip fails them and holds data. Writes weights float64 (2 n_stars, n_cont):
     1 / err^2 at the used pixels and 0 elsewhere in rows [0, n), those times the flux in rows
-    [n, 2n); and count int64 (n_stars, n_chips), the used pixels.
+    [n, 2n); and count int64 (n_stars, n_chips), the used pixels. is_cont uint8 (n_pixels,): 1 at
+    the continuum pixels.
 
     margins float32 (n_stars, n_chips, 2): pass 1 writes the largest err of a usable pixel that
     passed the cut and the smallest err of one that failed. Pass 2 reads them: where thr times
@@ -104,11 +107,19 @@ def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_
             start, stop = chip_start[k], chip_stop[k]
             a, b = cont_bounds[k], cont_bounds[k + 1]
             if flat:
-                lo, hi = np.inf, -np.inf
-                for j in range(a, b):
-                    f, e = flux[i, cont[j]], err[i, cont[j]]
-                    if math.isfinite(f) and math.isfinite(e) and e > 0 and f > 0:
-                        lo, hi = min(lo, f), max(hi, f)
+                # Extrema of the usable, positive continuum-pixel fluxes, on their bit patterns,
+                # in a loop over the whole chip rather than over the continuum pixels: it reads
+                # the spectrum in order (which the CPU prefetches) and brings it into the cache.
+                f_in, e_in, cont_in = flux[i, start:stop], err[i, start:stop], is_cont[start:stop]
+                f_bits = f_in.view(np.int32)
+                lo_bits, hi_bits = _INF_BITS, np.int32(0)
+                for q in range(stop - start):
+                    f, e = f_in[q], e_in[q]
+                    valid = (cont_in[q] != 0) & (abs(f) < np.inf) & (abs(e) < np.inf) & (e > 0) & (f > 0)
+                    lo_bits = min(lo_bits, f_bits[q] if valid else _INF_BITS)
+                    hi_bits = max(hi_bits, f_bits[q] if valid else np.int32(0))
+                bits[0], bits[1] = lo_bits, hi_bits
+                lo, hi = np.float64(values[0]), np.float64(values[1])
                 if lo > hi:  # no such pixel: the level is 0
                     lo, hi = 0.0, 0.0
                 level = np.float32(-1.0)  # computed when first needed
@@ -146,8 +157,7 @@ def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_
                         else:
                             c = _continuum(coef, i, k, basis, start + q)
                         s_in[q] = np.uint8(e_in[q] <= thr * c)
-            # The margins are extrema of positive finite float32 values, taken on their bit
-            # patterns (ordered as the values are): integer extrema compile to vector code.
+            # The margins: extrema of positive float32 values, on their bit patterns.
             e_bits = e_in.view(np.int32)
             passed_max, failed_min = 0, _INF_BITS
             for q in range(stop - start):
@@ -184,15 +194,17 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
     fit_ok bool (n_stars, n_chips): chips without a fit are masked whole. A fitted chip whose
     continuum is not positive everywhere is masked whole too and flagged in ``nonpositive``
     (bool, same shape). Adds each star's masked pixels in the chips to n_masked int64 (n_stars,).
-    Masked pixels get flux 1 and uncertainty ``bad_pixel_error``. The loops over a chip's
-    pixels are kept free of branches so that they compile to vector instructions.
+    Masked pixels get flux 1 and uncertainty ``bad_pixel_error``. The loops over all of a chip's
+    pixels are kept free of branches so that they compile to vector instructions; the mask is
+    then grown from the bad pixels only.
     """
     width = 0
     for k in range(chip_start.size):
         width = max(width, chip_stop[k] - chip_start[k])
     acc = np.empty(width)
     continuum = np.empty(width, dtype=np.float32)
-    bad = np.empty(width, dtype=np.uint8)
+    bad = np.zeros(8 * (width // 8 + 1), dtype=np.uint8)
+    words = bad.view(np.uint64)
     masked = np.empty(width, dtype=np.uint8)
     p = coef.shape[2]
     for i in range(flux.shape[0]):
@@ -222,7 +234,6 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                     for q in range(w):
                         continuum[q] = np.float32(acc[q])
                 n_nonpositive = 0
-                n_bad = 0
                 for q in range(w):
                     c = continuum[q]
                     fo = f_in[q] / c
@@ -230,9 +241,7 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                     f_out[q] = fo
                     e_out[q] = eo
                     n_nonpositive += np.int64(c <= 0)
-                    flag = np.uint8(not ((abs(fo) < np.inf) & (eo > 0) & (eo <= thr)))
-                    bad[q] = flag
-                    n_bad += np.int64(flag)
+                    bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
                 if n_nonpositive:
                     nonpositive[i, k] = True
                     failed = True
@@ -241,15 +250,22 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                 e_out[:] = bad_pixel_error
                 n_masked[i] += w
                 continue
-            if n_bad == 0:
-                continue
-            masked[:w] = bad[:w]
-            for q in range(w):
-                if bad[q] and not e_in[q] >= no_data:
-                    for r in range(max(q - grow, 0), min(q + grow + 1, w)):
-                        masked[r] = 1
-            for q in range(w):
-                if masked[q]:
-                    f_out[q] = 1.0
-                    e_out[q] = bad_pixel_error
-                    n_masked[i] += 1
+            # The few bad pixels, found eight flags at a time (bad is zero-padded to whole words),
+            # and the neighbours of those that hold data.
+            bad[w:] = 0
+            masked[:w] = 0
+            for word in range(words.size):
+                if words[word] == 0:
+                    continue
+                for q in range(8 * word, min(8 * word + 8, w)):
+                    if not bad[q]:
+                        continue
+                    r0, r1 = q, q + 1
+                    if not e_in[q] >= no_data:
+                        r0, r1 = max(q - grow, 0), min(q + grow + 1, w)
+                    for r in range(r0, r1):
+                        if not masked[r]:
+                            masked[r] = 1
+                            f_out[r] = 1.0
+                            e_out[r] = bad_pixel_error
+                            n_masked[i] += 1
