@@ -216,6 +216,25 @@ def test_matches_per_star_chebyshev_fit_reference(snr):
     _assert_matches_reference(flux, err, OPTS)
 
 
+def test_bad_values_on_and_beside_continuum_pixels_match_reference():
+    # The fit's pixel selection sees these: NaN, infinite, zero and negative errors, NaN and
+    # negative flux, no-data pixels, on continuum pixels and on their neighbours.
+    flux, err, _, _ = synthetic(4, snr=30, seed=8)
+    rng = np.random.default_rng(8)
+    for i in range(4):
+        at = rng.choice(CONT_IN_CHIP, 14, replace=False)
+        beside = at[7:] + rng.choice([-1, 1], 7)
+        for pixels in (at[:7], beside):
+            err[i, pixels[0]] = np.nan
+            err[i, pixels[1]] = np.inf
+            err[i, pixels[2]] = 0.0
+            err[i, pixels[3]] = -1.0
+            flux[i, pixels[4]] = np.nan
+            flux[i, pixels[5]] = -flux[i, pixels[5]]
+            flux[i, pixels[6]], err[i, pixels[6]] = 0.0, NO_DATA_ERROR
+    _assert_matches_reference(flux, err, OPTS)
+
+
 def test_other_degree_and_growth_match_reference():
     flux, err, _, _ = synthetic(2, snr=30, seed=6, bad_pixels=True)
     _assert_matches_reference(flux, err, dict(OPTS, degree=4, grow=2))
