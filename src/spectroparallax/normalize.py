@@ -26,7 +26,7 @@ two passes, each using only the continuum pixels that the masking rules leave:
 
 The final mask is then computed with the final continuum. Stars are processed in blocks of
 ``_BLOCK``. The per-pixel work (the rules, the mask growth, the division) is done by the compiled
-kernels of :mod:`spectroparallax.normalize_kernels`, one pass per star and chip; the fits are
+kernels of :mod:`spectroparallax.normalize_kernels`, a few loops per star and chip; the fits are
 batched linear algebra: for every star and chip of a block, the normal equations are built by one
 matrix product of the kernels' inverse-variance weights with the Chebyshev basis at the
 continuum pixels, and solved as a stack of (degree + 1) x (degree + 1) systems.
