@@ -50,7 +50,7 @@ NO_DATA_ERROR = 1e10
 
 #: Stars processed together: enough to amortize the per-call overhead of the solves, few enough
 #: that a block's spectra stay in the CPU cache between the passes (32 x 8575 float32 = 1.1 MB
-#: per array). On the speed benchmark's spectra 8 to 64 time within ~5 % of each other.
+#: per array). The speed benchmark's timings hardly depend on it between 8 and 64.
 _BLOCK = 32
 
 #: Per-star, per-chip outcomes of the continuum fit.

@@ -222,7 +222,7 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                 # sum_m a_m T_m in float64, in the order m = 0, 1, ..., rounded to float32
                 a_0, x = coef[i, k, 0], basis[1, start:stop] if p > 1 else basis[0, start:stop]
                 # The usual quadratic in one loop (T_0 = 1, T_1 = x, T_2 = 2x^2 - 1, as chebvander
-                # computes it): about a third less time in this kernel than the general loops.
+                # computes it), faster than the general loops below.
                 if p == 3:
                     a_1, a_2 = coef[i, k, 1], coef[i, k, 2]
                     for q in range(w):
