@@ -1,6 +1,6 @@
 # spectroparallax: Hogg, Eilers & Rix (2019) spectrophotometric parallaxes as a Snakemake workflow.
-# Run:  snakemake --cores 2 --config survey=mock        (offline mock survey)
-#       snakemake --cores 8                              (the paper: APOGEE DR14 x Gaia DR2)
+# Run:  snakemake --cores 2 --config survey=mock        (offline mock survey -> results/mock/)
+#       snakemake --cores 8                              (the paper: APOGEE DR14 x Gaia DR2 -> results/dr14/)
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -21,16 +21,14 @@ wildcard_constraints:
     offset=r"[0-9.eE+-]+",
 
 
+# One rule file per stage of the DAG, named like the package's subpackages (src/spectroparallax/).
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mock.smk"
-include: "workflow/rules/archive.smk"
+include: "workflow/rules/archives.smk"
 include: "workflow/rules/spectra.smk"
-include: "workflow/rules/samples.smk"
+include: "workflow/rules/sample.smk"
 include: "workflow/rules/model.smk"
-include: "workflow/rules/report.smk"
-include: "workflow/rules/published.smk"
-include: "workflow/rules/figures_common.smk"
-include: "workflow/rules/clusters.smk"
+include: "workflow/rules/catalog.smk"
 include: "workflow/rules/figures.smk"
 
 

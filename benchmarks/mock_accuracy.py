@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from astropy.table import Table, join
 
-from spectroparallax import stats
+from spectroparallax.catalog import stats
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int, seed: int |
 
 
 def measure(workdir: Path, snr_min: float = 20.0) -> dict:
-    cat = Table.read(workdir / "results/catalog/spectrophotometric_parallaxes.fits")
+    cat = Table.read(workdir / "results/mock/catalog/spectrophotometric_parallaxes.fits")
     truth = Table.read(workdir / "resources/mock/truth.fits")
     truth = truth[~np.asarray(truth["is_duplicate_row"], bool)]
     truth["2MASS_ID"] = np.char.strip(np.asarray(truth["APOGEE_ID"], dtype=str))
@@ -59,7 +59,7 @@ def measure(workdir: Path, snr_min: float = 20.0) -> dict:
     true = np.asarray(joined["parallax_true"], float)
     high = stats.high_snr(a["gaia"], a["gaia_err"], a["training"], snr_min)
     pred = stats.high_predicted_snr(a["spec"], a["gaia_err"], a["training"], snr_min)
-    best = yaml.safe_load((workdir / "results/crossval/best.yaml").read_text())
+    best = yaml.safe_load((workdir / "results/mock/crossval/best.yaml").read_text())
     summary = stats.summary(cat, snr_min=snr_min)
     scatter_gaia, bias_gaia = stats.scatter_and_bias(a["gaia"][high], a["spec"][high])
     scatter_truth, bias_truth = stats.scatter_and_bias(true[high], a["spec"][high])

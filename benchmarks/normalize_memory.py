@@ -5,11 +5,11 @@ process (so each peak is that step's), on synthetic aspcapStar-like spectra:
 
 1. normalize_shard: one job's files (n_stars / apogee.download_shards FITS files, written for the
    run) through ``normalize.normalize_files`` with the config's spectra options (shard_size
-   spectra in memory at a time), as workflow/scripts/normalize_shard.py does;
+   spectra in memory at a time), as workflow/scripts/spectra/normalize_shard.py does;
 2. select_pixels: ``normalize.shard_coverage`` over the download_shards shards (the other shards'
-   arrays are copies of the first's), as workflow/scripts/select_pixels.py does;
+   arrays are copies of the first's), as workflow/scripts/spectra/select_pixels.py does;
 3. design_matrix: ``features.write_design_matrix`` for a Parent Sample of all n_stars stars drawn
-   across the shards in random order, as workflow/scripts/design_matrix.py does.
+   across the shards in random order, as workflow/scripts/sample/design_matrix.py does.
 
 Reports each process's peak resident set size (VmHWM, the kernel's ru_maxrss of that process
 alone; it counts the interpreter and its libraries, ~0.2 GB, and any memory-mapped file pages
@@ -32,7 +32,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from spectroparallax import apogee_grid, features, normalize, shards
+from spectroparallax.io import shards
+from spectroparallax.sample import features
+from spectroparallax.spectra import apogee_grid, normalize
 from spectroparallax.mock.writers import aspcapstar_hdulist
 
 REPO = Path(__file__).resolve().parents[1]

@@ -3,8 +3,8 @@
 Builds realistic synthetic APOGEE spectra (smooth positive continuum per chip, Gaussian absorption
 lines placed away from the continuum pixels, Gaussian noise, a few NaN / zero-error / very noisy
 pixels, pipeline-style chip gaps), normalizes the same spectra with
-:func:`spectroparallax.normalize.normalize` and with the straightforward loop
-:func:`spectroparallax.normalize.normalize_reference`, and prints the speed-up and the largest
+:func:`spectroparallax.spectra.normalize.normalize` and with the straightforward loop
+:func:`spectroparallax.spectra.normalize.normalize_reference`, and prints the speed-up and the largest
 difference between the outputs. Last line: one JSON object.
 
     python benchmarks/normalize_speed.py [--n-spectra 1000] [--n-loop 100]
@@ -34,8 +34,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from spectroparallax import apogee_grid  # noqa: E402
-from spectroparallax.normalize import normalize, normalize_reference  # noqa: E402
+from spectroparallax.spectra import apogee_grid  # noqa: E402
+from spectroparallax.spectra.normalize import normalize, normalize_reference  # noqa: E402
 
 # Choices of this benchmark (the pipeline takes the normalization options from config.yaml).
 OPTIONS = dict(degree=2, max_normalized_error=0.3, bad_pixel_error=1e3, min_continuum_pixels=20, grow=1)

@@ -9,7 +9,7 @@ labels, parallaxes drawn from a sparse exp-linear model), its 14,113 stars repea
 Parent Sample, so both folds train on the same realistic problem. For reduce_allstar it writes an
 allStar-like table whose rows are 13 kB (as DR14's: the scalar columns among large array columns).
 
-Then it runs the workflow's own rule scripts (workflow/scripts/train.py, crossval.py, catalog.py,
+Then it runs the workflow's own rule scripts (workflow/scripts/model/train.py, model/crossval.py, catalog/catalog.py,
 reduce_allstar.py) one at a time, each in a fresh Python process with a stand-in for Snakemake's
 ``snakemake`` object, and reports each process's peak resident memory (Linux VmHWM, which counts
 the memory-mapped pages of X and of the allStar file it touched) and wall time. The baseline,
@@ -46,6 +46,8 @@ LAM, OFFSET = 30.0, 0.048
 #: Bytes per allStar row in DR14 (~3.5 GB for 277,371 rows), mostly array columns.
 ALLSTAR_ROW_BYTES = 13_000
 STEPS = ("baseline", "train", "crossval", "catalog", "reduce_allstar")
+#: The stage folder of each step's rule script (workflow/scripts/<stage>/<step>.py).
+STAGE = {"train": "model", "crossval": "model", "catalog": "catalog", "reduce_allstar": "archives"}
 
 
 class _Files(list):
@@ -104,9 +106,12 @@ def _child(step: str, d: Path, n_settings: int, threads: int) -> None:
         import yaml  # noqa: F401
         from astropy.table import Table  # noqa: F401
 
-        from spectroparallax import allstar, catalog, crossval, model, model_io, stats  # noqa: F401
+        from spectroparallax import model  # noqa: F401
+        from spectroparallax.archives import allstar
+        from spectroparallax.catalog import stats, table
+        from spectroparallax.model import crossval, files as model_files
     else:
-        runpy.run_path(str(SCRIPTS / f"{step}.py"), init_globals={"snakemake": _stand_in(step, d, n_settings, threads)},
+        runpy.run_path(str(SCRIPTS / STAGE[step] / f"{step}.py"), init_globals={"snakemake": _stand_in(step, d, n_settings, threads)},
                        run_name="__main__")
     seconds = round(time.perf_counter() - t, 2)
     print(json.dumps({"step": step, "peak_rss_mb": round(_peak_rss_mb(), 1), "seconds": seconds}))
@@ -117,7 +122,8 @@ def _write_inputs(d: Path, n_parent: int, n_train: int, n_features: int, seed: i
     import numpy as np
     from astropy.table import Table
 
-    from spectroparallax import apogee_grid, features
+    from spectroparallax.sample import features
+    from spectroparallax.spectra import apogee_grid
     from train_speed import synthetic_training_set
 
     X, y, ivar, _, _ = synthetic_training_set(n_train, n_features, seed)
@@ -154,7 +160,7 @@ def _write_allstar(path: Path, n_rows: int, seed: int) -> None:
     import numpy as np
     from astropy.io import fits
 
-    from spectroparallax.columns import ALLSTAR_COLUMNS
+    from spectroparallax.archives.columns import ALLSTAR_COLUMNS
 
     rng = np.random.default_rng(seed)
     formats = {"i4": "J", "i8": "K", "f8": "D", "f4": "E"}

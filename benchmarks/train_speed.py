@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from spectroparallax.model import fit, objective
-from spectroparallax.model_baseline import fit_baseline
+from spectroparallax.model.paper_optimizer import fit_baseline
 
 N_BANDS = 8  # G, BP, RP, J, H, K, W1, W2 (HER19 eq. 11)
 

@@ -5,9 +5,9 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from spectroparallax import allstar
-from spectroparallax.columns import ALLSTAR_COLUMNS
-from spectroparallax.errors import InputFileError, MissingColumnError
+from spectroparallax.archives import allstar
+from spectroparallax.archives.columns import ALLSTAR_COLUMNS
+from spectroparallax.io.errors import InputFileError, MissingColumnError
 
 LOGG = np.array([-9999.0, 0.0, 0.5, 2.2, 2.2001, 3.0, np.nan, 1.0, 2.19])
 IDS = ["2M00000000+0000000", "2M00000001+0000001", "2M00000002+0000002", "2M00000003+0000003",

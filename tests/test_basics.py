@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from spectroparallax import apogee_grid, atomic, sas
+from spectroparallax.archives import sas
+from spectroparallax.io import atomic
+from spectroparallax.spectra import apogee_grid
 
 DR14 = {"release": "dr14", "apred": "r8", "aspcap": "l31c", "results": "l31c.2"}
 
@@ -55,7 +57,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 def test_as_float_turns_masked_and_allstar_missing_into_nan():
     from astropy.table import MaskedColumn
 
-    from spectroparallax.columns import as_float
+    from spectroparallax.archives.columns import as_float
 
     col = MaskedColumn([1.5, -9999.0, 3.0], mask=[False, False, True])
     assert np.array_equal(as_float(col), [1.5, np.nan, np.nan], equal_nan=True)

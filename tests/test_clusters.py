@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from spectroparallax import clusters
+from spectroparallax.catalog import clusters
 
 M67 = {"name": "NGC 2682", "ra": 132.85, "dec": 11.81, "radius": 0.5, "pmra": -10.97, "pmdec": -2.94,
        "pm_radius": 0.6, "rv": 34.0, "rv_window": 4.0, "distance": 0.86}
@@ -77,14 +77,14 @@ def test_mean_parallaxes_leave_out_missing_values_and_say_so():
 
 
 def test_the_rule_finds_the_mock_clusters(figures_run):
-    """results/clusters/members.ecsv of the mock run against the truth's cluster column.
+    """results/mock/clusters/members.ecsv of the mock run against the truth's cluster column.
 
     Completeness counts the true members that made it into the catalog (the Parent Sample);
     purity counts the selected stars that are true members.
     """
     work, _, _ = figures_run
-    members = Table.read(work / "results/clusters/members.ecsv")
-    cat = Table.read(work / "results/catalog/spectrophotometric_parallaxes.fits")
+    members = Table.read(work / "results/mock/clusters/members.ecsv")
+    cat = Table.read(work / "results/mock/catalog/spectrophotometric_parallaxes.fits")
     truth = Table.read(work / "resources/mock/truth.fits")
     true_cluster = dict(zip(np.char.strip(np.asarray(truth["APOGEE_ID"], str)),
                             np.char.strip(np.asarray(np.ma.filled(truth["cluster"], ""), str))))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spectroparallax import crossval
+from spectroparallax.model import crossval
 
 
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from spectroparallax import apogee_grid, features
-from spectroparallax.npy_rows import npy_row_writer, read_npy_rows
+from spectroparallax.sample import features
+from spectroparallax.spectra import apogee_grid
+from spectroparallax.io.npy_rows import npy_row_writer, read_npy_rows
 
 CLIP, LN_ERR_MAX = (0.01, 1.2), 0.1
 

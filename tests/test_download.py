@@ -8,8 +8,8 @@ from astropy.io import fits
 from astropy.table import Table
 from localservers import SASServer
 
-from spectroparallax import download, sas
-from spectroparallax.errors import ArchiveError, ArchiveUnreachable
+from spectroparallax.archives import download, sas
+from spectroparallax.io.errors import ArchiveError, ArchiveUnreachable
 
 DR14 = {"release": "dr14", "apred": "r8", "aspcap": "l31c", "results": "l31c.2"}
 N_PIX = 8575

@@ -40,15 +40,15 @@ def test_figures_runs_only_the_figure_rules(figures_run):
 def test_every_figure_rule_writes_a_pdf_and_a_png(figures_run):
     work, _, _ = figures_run
     for name in FIGURES:
-        pdf, png = (work / f"results/figures/{name}.{ext}" for ext in ("pdf", "png"))
+        pdf, png = (work / f"results/mock/figures/{name}.{ext}" for ext in ("pdf", "png"))
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5000, name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20000, name
-        assert (work / f"logs/figures/{name}.log").stat().st_size > 0, name
+        assert (work / f"logs/mock/figures/{name}.log").stat().st_size > 0, name
 
 
 def test_member_table_has_units(figures_run):
     work, cfg, _ = figures_run
-    members = Table.read(work / "results/clusters/members.ecsv")
+    members = Table.read(work / "results/mock/clusters/members.ecsv")
     assert set(np.asarray(members["cluster"], str)) == set(cfg["clusters"])
     assert str(members["Gaia_parallax"].unit) == "mas" and str(members["VHELIO_AVG"].unit) == "km / s"
 
@@ -58,15 +58,15 @@ def test_one_figure_rebuilds_alone(figures_run):
     other file under results/ changes), and afterwards its rule name is up to date."""
     work, _, _ = figures_run
     assert "Nothing to be done" in run_snakemake(work, "-n", "figures").stdout
-    target = work / "results/figures/figure3.pdf"
+    target = work / "results/mock/figures/figure3.pdf"
     target.unlink()
     before = _mtimes(work)
 
-    out = run_snakemake(work, "--cores", "1", "results/figures/figure3.pdf")
+    out = run_snakemake(work, "--cores", "1", "results/mock/figures/figure3.pdf")
     assert out.returncode == 0 and _jobs(out) == {"figure3": 1}, out.stdout + out.stderr
 
     after = _mtimes(work)
     changed = {p for p in after if before.get(p) != after[p]}
-    assert changed == {target, work / "results/figures/figure3.png"}
+    assert changed == {target, work / "results/mock/figures/figure3.png"}
     by_rule = run_snakemake(work, "-n", "figure3")
     assert by_rule.returncode == 0 and "Nothing to be done" in by_rule.stdout, by_rule.stdout + by_rule.stderr

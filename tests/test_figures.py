@@ -1,4 +1,4 @@
-"""The plotting functions: quoted numbers from spectroparallax.stats, labels, no overlapping text.
+"""The plotting functions: quoted numbers from spectroparallax.catalog.stats, labels, no overlapping text.
 
 Figures are built in this process from the mock run's catalog (conftest.mock_run); the rules that
 write them are tested in test_figure_rules.py.
@@ -13,7 +13,8 @@ from astropy.table import Table
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from spectroparallax import clusters, galactic, model_io, stats
+from spectroparallax.catalog import clusters, galactic, stats
+from spectroparallax.model import files as model_files
 from spectroparallax.figures import (cluster_parallaxes, coefficients, colours, common, crossval, data, disk,
                                      parallaxes, precision, uncertainty)
 
@@ -21,8 +22,8 @@ from spectroparallax.figures import (cluster_parallaxes, coefficients, colours, 
 @pytest.fixture(scope="module")
 def mock(mock_run):
     work, cfg = mock_run
-    cat, parent = data.read(work / "results/catalog/spectrophotometric_parallaxes.fits",
-                            work / "results/samples/parent.fits")
+    cat, parent = data.read(work / "results/mock/catalog/spectrophotometric_parallaxes.fits",
+                            work / "results/mock/samples/parent.fits")
     common.setup(cfg["figures"]["font_size"])
     return work, cfg, cat, parent
 
@@ -74,9 +75,9 @@ def _figures(work, cfg, cat, parent):
     frame = galactic.frame_from_config(cfg["galactocentric"])
     gc = galactic.to_galactocentric(cat["ra"], cat["dec"], a["spec"], lab["pmra"], lab["pmdec"], lab["rv"], frame)
     style6 = fig_cfg["figure6"]
-    best = yaml.safe_load((work / "results/crossval/best.yaml").read_text())
-    models = {f"fold {f} held out": model_io.read_model(
-        work / f"results/models/heldout_{f}/lambda_{best['lambda']}_offset_{best['offset']}.fits") for f in "AB"}
+    best = yaml.safe_load((work / "results/mock/crossval/best.yaml").read_text())
+    models = {f"fold {f} held out": model_files.read_model(
+        work / f"results/mock/models/heldout_{f}/lambda_{best['lambda']}_offset_{best['offset']}.fits") for f in "AB"}
     three = {"teff": (lab["teff"], "Teff [K]"), "logg": (lab["logg"], "logg [dex]"),
              "fe_h": (lab["fe_h"], "[Fe/H] [dex]"), "h_w2": (lab["h_w2"], "H - W2 [mag]")}
     return {
@@ -90,7 +91,7 @@ def _figures(work, cfg, cat, parent):
         "figure6": disk.disk_map(gc, lab["fe_h"], galactic.near_plane(gc["z"], gc["R"], style6["z_max"],
                                                                      style6["max_angle"]),
                                  galactic.sun_position(frame), style6),
-        "figure_crossval": crossval.crossval(Table.read(work / "results/crossval/crossval.csv"), best),
+        "figure_crossval": crossval.crossval(Table.read(work / "results/mock/crossval/crossval.csv"), best),
         "figure_model": coefficients.coefficients(models, "chosen setting"),
         "figure_uncertainty": uncertainty.normalized_residuals(uncertainty.training_pulls(a),
                                                                stats.summary(cat)["normalized_residual_width"],

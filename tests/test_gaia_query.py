@@ -8,9 +8,9 @@ import pytest
 from astropy.table import Table
 from localservers import TAPServer
 
-from spectroparallax import gaia_query
-from spectroparallax.columns import GAIA_COLUMNS
-from spectroparallax.errors import ArchiveError, ArchiveUnreachable
+from spectroparallax.archives import gaia_query
+from spectroparallax.archives.columns import GAIA_COLUMNS
+from spectroparallax.io.errors import ArchiveError, ArchiveUnreachable
 
 TABLES = {
     "source_table": "gaiadr2.gaia_source",

@@ -5,7 +5,7 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from spectroparallax import galactic
+from spectroparallax.catalog import galactic
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from astropy.table import join
 
-from spectroparallax.columns import ALLSTAR_COLUMNS, ALLSTAR_MISSING, GAIA_COLUMNS
+from spectroparallax.archives.columns import ALLSTAR_COLUMNS, ALLSTAR_MISSING, GAIA_COLUMNS
 from spectroparallax.mock import DEFAULT_KNOBS, simulate_catalog, true_normalized_flux
 from spectroparallax.mock.clusters import CLUSTERS
-from spectroparallax import apogee_grid
+from spectroparallax.spectra import apogee_grid
 
 N_BIG = 30_000
 

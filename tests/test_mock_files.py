@@ -7,8 +7,9 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from spectroparallax import apogee_grid, sas
-from spectroparallax.columns import ALLSTAR_COLUMNS, GAIA_COLUMNS
+from spectroparallax.archives import sas
+from spectroparallax.spectra import apogee_grid
+from spectroparallax.archives.columns import ALLSTAR_COLUMNS, GAIA_COLUMNS
 from spectroparallax.mock import instrument_continuum, true_normalized_flux, write_mock_survey
 
 N_SMALL = 300

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spectroparallax.model import fit, objective, predict
-from spectroparallax.model_baseline import fit_baseline
+from spectroparallax.model.paper_optimizer import fit_baseline
 
 LAM = 30.0
 N_BANDS = 8

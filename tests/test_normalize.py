@@ -7,8 +7,8 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from spectroparallax import apogee_grid
-from spectroparallax.normalize import (
+from spectroparallax.spectra import apogee_grid
+from spectroparallax.spectra.normalize import (
     _BLOCK,
     FIT_NONPOSITIVE,
     FIT_NOT_READ,
@@ -22,7 +22,7 @@ from spectroparallax.normalize import (
     select_pixels,
     shard_coverage,
 )
-from spectroparallax.spectra_io import read_spectrum
+from spectroparallax.spectra.read import read_spectrum
 
 APSTAR = Path(__file__).parent / "data" / "apStar-dr14era-2M16333217+3942519.fits"
 BAD_ERR = 1e3

@@ -11,7 +11,9 @@ import pytest
 import yaml
 from astropy.table import Table, join
 
-from spectroparallax import apogee_grid, samples, stats
+from spectroparallax.catalog import stats
+from spectroparallax.sample import folds
+from spectroparallax.spectra import apogee_grid
 from spectroparallax.mock import spectra as mock_spectra
 from spectroparallax.mock import true_normalized_flux
 
@@ -23,7 +25,7 @@ def run(mock_run):
 
 
 def _cutflow(work, sample="parent"):
-    table = Table.read(work / "results/samples/cutflow.csv")
+    table = Table.read(work / "results/mock/samples/cutflow.csv")
     return {row["cut"]: row["removed"] for row in table if row["sample"] == sample}
 
 
@@ -57,7 +59,7 @@ def test_cutflow_agrees_with_the_truth(run):
 
 def test_parent_sample_stars_are_giants_with_truth(run):
     work, _ = run
-    parent = Table.read(work / "results/samples/parent.fits")
+    parent = Table.read(work / "results/mock/samples/parent.fits")
     truth = Table.read(work / "resources/mock/truth.fits")
     joined = join(parent["APOGEE_ID", "LOCATION_ID", "LOGG"], truth, keys=["APOGEE_ID", "LOCATION_ID"])
     assert len(joined) == len(parent)
@@ -67,19 +69,19 @@ def test_parent_sample_stars_are_giants_with_truth(run):
 
 def test_training_sets_keep_negative_parallaxes_and_folds_are_seeded(run):
     work, cfg = run
-    parent = Table.read(work / "results/samples/parent.fits")
+    parent = Table.read(work / "results/mock/samples/parent.fits")
     training = np.asarray(parent["training"], bool)
     assert (np.asarray(parent["parallax"])[training] < 0).sum() > 0
     assert 0.5 < training.mean() < 0.8
-    again = samples.fold_labels(parent["APOGEE_ID"], cfg["model"]["n_folds"], cfg["model"]["split_seed"])
+    again = folds.fold_labels(parent["APOGEE_ID"], cfg["model"]["n_folds"], cfg["model"]["split_seed"])
     assert np.array_equal(np.asarray(parent["fold"], dtype=str), again)
 
 
 def test_normalized_spectra_match_the_truth_within_the_noise(run):
     work, cfg = run
-    stars = Table.read(work / "results/spectra/shard_0/stars.ecsv")
-    flux = np.load(work / "results/spectra/shard_0/flux.npy", mmap_mode="r")
-    err = np.load(work / "results/spectra/shard_0/err.npy", mmap_mode="r")
+    stars = Table.read(work / "results/mock/spectra/shard_0/stars.ecsv")
+    flux = np.load(work / "results/mock/spectra/shard_0/flux.npy", mmap_mode="r")
+    err = np.load(work / "results/mock/spectra/shard_0/err.npy", mmap_mode="r")
     truth = Table.read(work / "resources/mock/truth.fits")
     allstar = Table.read(work / "resources/mock/allstar.fits")
     rows = join(stars["APOGEE_ID", "LOCATION_ID", "spectrum_status"], allstar["APOGEE_ID", "LOCATION_ID", "SNR"],
@@ -101,10 +103,10 @@ def test_normalized_spectra_match_the_truth_within_the_noise(run):
 
 def test_design_matrix_matches_samples_and_pixels(run):
     work, _ = run
-    parent = Table.read(work / "results/samples/parent.fits")
-    pixels = Table.read(work / "results/spectra/pixels.ecsv")
-    X = np.load(work / "results/features/X.npy", mmap_mode="r")
-    index = Table.read(work / "results/features/features.ecsv")
+    parent = Table.read(work / "results/mock/samples/parent.fits")
+    pixels = Table.read(work / "results/mock/spectra/pixels.ecsv")
+    X = np.load(work / "results/mock/features/X.npy", mmap_mode="r")
+    index = Table.read(work / "results/mock/features/features.ecsv")
     assert X.shape == (len(parent), 9 + len(pixels)) == (len(parent), len(index))
     assert X.dtype == np.float32 and np.isfinite(X).all()
     # Kept: every in-chip pixel except the mock's dead chip edges (no data in every star; the
@@ -129,9 +131,9 @@ def chosen_mask(cv, cat):
 
 def test_catalog_has_every_parent_star_with_units_and_out_of_fold_values(run):
     work, cfg = run
-    parent = Table.read(work / "results/samples/parent.fits")
-    cat = Table.read(work / "results/catalog/spectrophotometric_parallaxes.fits")
-    cv = Table.read(work / "results/crossval/crossval.csv")
+    parent = Table.read(work / "results/mock/samples/parent.fits")
+    cat = Table.read(work / "results/mock/catalog/spectrophotometric_parallaxes.fits")
+    cv = Table.read(work / "results/mock/crossval/crossval.csv")
     assert len(cv) == len(cfg["model"]["lambda_grid"]) * len(cfg["model"]["offset_grid"])
     assert len(cat) == len(parent) and list(cat["2MASS_ID"]) == list(np.char.strip(parent["APOGEE_ID"].astype(str)))
     for name in ("Gaia_parallax", "Gaia_parallax_err", "spec_parallax", "spec_parallax_err"):
@@ -157,7 +159,7 @@ def test_catalog_has_every_parent_star_with_units_and_out_of_fold_values(run):
     assert stats.robust_scatter(frac[training]) < 0.12
     assert abs(np.median(frac[training])) < 0.02     # measured +0.3 percent, sd of the median ~0.5
     assert cat.meta["PLXOFFST"] == cfg["mock"]["parallax_zero_point"]
-    best = yaml.safe_load((work / "results/crossval/best.yaml").read_text())
+    best = yaml.safe_load((work / "results/mock/crossval/best.yaml").read_text())
     assert best["reason"] and best["lowest_chi2"]["chi2"] <= best["chi2"]
     assert np.array_equal(_flag(cv["chosen"]), chosen_mask(cv, cat))
     # the paper's figures at the chosen setting: < 9 percent around Gaia for the high-S/N stars,

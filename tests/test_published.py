@@ -17,10 +17,10 @@ from astropy.table import Table, vstack
 from localservers import SASServer
 from matplotlib.image import imread
 
-from spectroparallax import published
+from spectroparallax.catalog import published
 from spectroparallax.figures import common
-from spectroparallax.download import RemoteFileMissing
-from spectroparallax.errors import ArchiveError, ArchiveUnreachable, InputFileError, MissingColumnError
+from spectroparallax.archives.download import RemoteFileMissing
+from spectroparallax.io.errors import ArchiveError, ArchiveUnreachable, InputFileError, MissingColumnError
 
 from test_cli import PUBLISHED, half_16_84
 
@@ -187,20 +187,20 @@ def write_config(config, workdir, **changes):
 def test_rules_download_join_and_plot_on_dr14(repo, config, tmp_path):
     """The three rules on survey dr14, with our catalog in place and the published one served locally."""
     ours, d = fabricate_ours()
-    (tmp_path / "results/catalog").mkdir(parents=True)
-    ours.write(tmp_path / "results/catalog/spectrophotometric_parallaxes.fits")
+    (tmp_path / "results/dr14/catalog").mkdir(parents=True)
+    ours.write(tmp_path / "results/dr14/catalog/spectrophotometric_parallaxes.fits")
     with SASServer(PUBLISHED.parent) as srv:
         write_config(config, tmp_path, survey="dr14", published={**config["published"], "url": f"{srv.url}/{NAME}"})
-        out = snakemake(repo, tmp_path, "--cores", "1", "results/figures/published_comparison.pdf")
+        out = snakemake(repo, tmp_path, "--cores", "1", "results/dr14/figures/published_comparison.pdf")
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         assert len(srv.gets(f"/{NAME}")) == 1
     assert (tmp_path / "resources/published" / NAME).read_bytes() == PUBLISHED.read_bytes()
-    result = yaml.safe_load((tmp_path / "results/published/comparison.json").read_text())
+    result = yaml.safe_load((tmp_path / "results/dr14/published/comparison.json").read_text())
     values = np.array(list(d.values()))
     assert result["n_matched"] == len(values) and result["n_ours"] == len(ours)
     assert result["scatter"] == pytest.approx(half_16_84(values), rel=1e-9)
     for ext in ("pdf", "png"):
-        assert (tmp_path / f"results/figures/published_comparison.{ext}").stat().st_size > 10_000
+        assert (tmp_path / f"results/dr14/figures/published_comparison.{ext}").stat().st_size > 10_000
 
 
 def test_rules_stop_on_the_mock_with_a_clear_message(repo, config, tmp_path):

@@ -30,11 +30,11 @@ def test_report_shows_the_tables_with_their_captions(repo, config, tmp_path):
     cfg = yaml.safe_load(yaml.safe_dump(config))
     cfg["survey"] = "mock"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    for path, text in (("results/samples/cutflow.csv", CUTFLOW), ("results/crossval/crossval.csv", CROSSVAL)):
+    for path, text in (("results/mock/samples/cutflow.csv", CUTFLOW), ("results/mock/crossval/crossval.csv", CROSSVAL)):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(text)
-    (tmp_path / "results/catalog").mkdir()
-    Table.read(PUBLISHED).write(tmp_path / "results/catalog/spectrophotometric_parallaxes.fits")
+    (tmp_path / "results/mock/catalog").mkdir()
+    Table.read(PUBLISHED).write(tmp_path / "results/mock/catalog/spectrophotometric_parallaxes.fits")
 
     def snakemake(*args):
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(tmp_path),
@@ -44,9 +44,9 @@ def test_report_shows_the_tables_with_their_captions(repo, config, tmp_path):
         return out
 
     snakemake("--cores", "1", "summary")
-    summary = json.loads((tmp_path / "results/summary/summary.json").read_text())
+    summary = json.loads((tmp_path / "results/mock/summary/summary.json").read_text())
     assert summary["n_stars"] == len(Table.read(PUBLISHED))
-    assert Table.read(tmp_path / "results/summary/summary.csv")["quantity"].tolist() == list(summary)
+    assert Table.read(tmp_path / "results/mock/summary/summary.csv")["quantity"].tolist() == list(summary)
 
     # the report of the summary's DAG (the default target also needs the figures, not built here)
     snakemake("--report", str(tmp_path / "report.html"), "--cores", "1", "summary")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from spectroparallax import features, samples
+from spectroparallax.sample import cuts, features, folds
 
 SAMPLE = {
     "logg_min": 0.0,
@@ -64,7 +64,7 @@ def _tables(cases):
 
 def test_each_cut_removes_exactly_its_star():
     allstar, gaia, spectra = _tables(CASES)
-    parent, flow = samples.select_parent(allstar, gaia, spectra, SAMPLE)
+    parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
     table = flow.table("parent")
     assert table["remaining"][0] == len(CASES)
     for over, cut in CASES:
@@ -87,8 +87,8 @@ def test_each_cut_removes_exactly_its_star():
 
 def test_rows_removed_by_the_allstar_reduction_are_counted_under_logg():
     allstar, gaia, spectra = _tables(CASES)
-    allstar.meta[samples.NROWS_KEYWORD] = len(allstar) + 100
-    _, flow = samples.select_parent(allstar, gaia, spectra, SAMPLE)
+    allstar.meta[cuts.NROWS_KEYWORD] = len(allstar) + 100
+    _, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
     table = flow.table("parent")
     assert table["remaining"][0] == len(CASES) + 100
     assert table["removed"][1] == 100 + 3
@@ -105,7 +105,7 @@ def test_duplicate_keeps_highest_snr_row_with_a_readable_spectrum():
     allstar["LOCATION_ID"] = spectra["LOCATION_ID"] = [1, 2, 3]
     gaia = gaia[:1]
     gaia["tmass_designation"] = "00000007+0000000"
-    parent, flow = samples.select_parent(allstar, gaia, spectra, SAMPLE)
+    parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
     assert len(parent) == 1 and parent["LOCATION_ID"][0] == 2 and parent["SNR"][0] == 150.0
     table = flow.table("parent")
     assert [r["removed"] for r in table if "repeat observation" in r["cut"]] == [1]
@@ -113,14 +113,14 @@ def test_duplicate_keeps_highest_snr_row_with_a_readable_spectrum():
 
 def test_fold_labels_are_seeded_stable_and_balanced():
     ids = [f"2M{i:08d}+1234567" for i in range(4000)]
-    a = samples.fold_labels(ids, 2, seed=7)
+    a = folds.fold_labels(ids, 2, seed=7)
     assert set(a) == {"A", "B"}
-    assert np.array_equal(a, samples.fold_labels(ids, 2, seed=7))
-    assert not np.array_equal(a, samples.fold_labels(ids, 2, seed=8))
+    assert np.array_equal(a, folds.fold_labels(ids, 2, seed=7))
+    assert not np.array_equal(a, folds.fold_labels(ids, 2, seed=8))
     # A star's label does not depend on the other stars in the sample.
-    assert np.array_equal(a[::3], samples.fold_labels(ids[::3], 2, seed=7))
+    assert np.array_equal(a[::3], folds.fold_labels(ids[::3], 2, seed=7))
     assert abs((a == "A").mean() - 0.5) < 0.03
-    k = samples.fold_labels(ids, 5, seed=7)
+    k = folds.fold_labels(ids, 5, seed=7)
     assert set(k) == set("ABCDE")
 
 
@@ -135,22 +135,22 @@ def test_training_cuts_keep_negative_parallaxes_and_never_cut_on_snr():
         ({"astrometric_chi2_al": 35.0 * np.sqrt(225.0), "astrometric_n_good_obs_al": 230}, None),
     ]
     allstar, gaia, spectra = _tables(cases)
-    parent, _ = samples.select_parent(allstar, gaia, spectra, SAMPLE)
+    parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
     parent["fold"] = "A"
-    mask, flow = samples.training_set(parent, TRAINING, fold="A")
+    mask, flow = cuts.training_set(parent, TRAINING, fold="A")
     assert mask.tolist() == [cut is None for _, cut in cases]
     table = flow.table("training A")
     for _, cut in cases:
         if cut:
             assert [r["removed"] for r in table if cut in r["cut"]] == [1], cut
     assert parent["parallax"][mask].min() < 0
-    mask_b, _ = samples.training_set(parent, TRAINING, fold="B")
+    mask_b, _ = cuts.training_set(parent, TRAINING, fold="B")
     assert not mask_b.any()
 
 
 def test_gaia_magnitude_errors_come_from_flux_errors():
     allstar, gaia, spectra = _tables([({}, None)])
-    parent, _ = samples.select_parent(allstar, gaia, spectra, SAMPLE)
+    parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
     mags, errs = features.photometry(parent)
     assert mags[0].tolist() == pytest.approx([12.0, 12.8, 11.2, 10.0, 9.3, 9.1, 9.0, 9.1])
     assert errs[0, 0] == pytest.approx(1.0857362 * 1e2 / 1e5, rel=1e-6)
@@ -159,7 +159,7 @@ def test_gaia_magnitude_errors_come_from_flux_errors():
 
 def test_design_matrix_layout_clipping_and_index():
     allstar, gaia, spectra = _tables([({}, None), ({"J": 10.1}, None)])
-    parent, _ = samples.select_parent(allstar, gaia, spectra, SAMPLE)
+    parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
     flux = np.array([[1.0, 0.5, 0.0, 2.0], [0.9, np.e**-1, 1.0, 1.0]], dtype=np.float32)
     err = np.array([[0.01, 0.01, 0.01, 0.01], [0.009, 0.02, 1e10, 0.01]], dtype=np.float32)
     X, X_err = features.design_matrix(parent, flux, err, clip=(0.01, 1.2), ln_err_max=0.1)

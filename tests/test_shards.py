@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spectroparallax.shards import part
+from spectroparallax.io.shards import part
 
 
 @pytest.mark.parametrize("n, parts", [(10, 3), (7, 7), (3, 5), (0, 2), (45000, 8)])

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from astropy.table import Table
 
-from spectroparallax import jobsize
+from spectroparallax.io import jobsize
 
 
 def _load_check(repo):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from spectroparallax import apogee_grid
-from spectroparallax.spectra_io import read_spectra, read_spectrum
+from spectroparallax.spectra import apogee_grid
+from spectroparallax.spectra.read import read_spectra, read_spectrum
 
 DATA = Path(__file__).parent / "data"
 APSTAR = DATA / "apStar-dr14era-2M16333217+3942519.fits"

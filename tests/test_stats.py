@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from spectroparallax import stats
+from spectroparallax.catalog import stats
 
 
 def test_robust_scatter_of_a_gaussian():

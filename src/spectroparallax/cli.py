@@ -1,7 +1,7 @@
 """The ``spectroparallax`` command.
 
 ``spectroparallax summary CATALOG [--json]`` prints the headline statistics of a catalog (HER19
-Figs. 2 and 5), ours or the published one, through :func:`spectroparallax.stats.summary`.
+Figs. 2 and 5), ours or the published one, through :func:`spectroparallax.catalog.stats.summary`.
 """
 
 import argparse
@@ -9,11 +9,11 @@ import json
 import sys
 import textwrap
 
-from . import published, stats
-from .errors import InputFileError
+from spectroparallax.catalog import published, stats
+from spectroparallax.io.errors import InputFileError
 
 _COLUMN_MAPPING = """\
-Catalogs: this workflow's results/catalog/spectrophotometric_parallaxes.{fits,csv} or the paper's
+Catalogs: this workflow's results/<survey>/catalog/spectrophotometric_parallaxes.{fits,csv} or the paper's
 published data_HoggEilersRix2018.fits (Zenodo record 1468053). Both use the same columns:
 Gaia_parallax (Gaia DR2 + offset) and Gaia_parallax_err, spec_parallax and spec_parallax_err [mas],
 training_set (0/1), sample (fold A/B). The published Gaia_parallax includes the 0.048 mas offset and

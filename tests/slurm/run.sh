@@ -90,8 +90,8 @@ SLURM_CI_ROOT="$work/cluster" "$WITH_SLURM" "$REPO/tests/slurm/run.sh" --in-clus
 
 "$VENV/bin/python" "$REPO/tests/slurm/check.py" cluster-run --dry-run "$work/slurm-dry-run.log" \
   --run "$work/slurm.log" --squeue "$work/squeue.txt" --controller-log "$work/cluster/log/slurmctld.log" \
-  --local "$work/local/results/catalog/spectrophotometric_parallaxes.fits" \
-  --slurm "$work/slurm/results/catalog/spectrophotometric_parallaxes.fits" \
+  --local "$work/local/results/mock/catalog/spectrophotometric_parallaxes.fits" \
+  --slurm "$work/slurm/results/mock/catalog/spectrophotometric_parallaxes.fits" \
   || die "see $work"
 [ -n "${SLURM_TEST_DIR:-}" ] || rm -rf "$work"
 say "passed in $SECONDS s"

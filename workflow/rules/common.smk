@@ -4,17 +4,26 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 # The Snakefile itself uses the package too (SAS paths), from this checkout.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from spectroparallax import jobsize, sas
+from spectroparallax.archives import sas
+from spectroparallax.io import jobsize
 
-# Rule scripts `import spectroparallax` through workflow/scripts/spectroparallax, a link to
+# Rule scripts `import spectroparallax` through workflow/scripts/<stage>/spectroparallax, a link to
 # src/spectroparallax (Snakemake puts a script's folder on sys.path), so the checkout's package is
 # what runs, in a pip venv, in a per-rule conda environment and on cluster nodes alike.
 
 SURVEY = config["survey"]
-# Everything a survey needs before the science starts lives under resources/<survey>/.
+# Everything a survey needs before the science starts lives under resources/<survey>/; everything
+# the workflow makes of it under results/<survey>/, with its logs under logs/<survey>/ and the
+# Snakemake benchmark files under benchmarks/out/<survey>/. Surveys never share or overwrite a file,
+# and job sizes for one survey are never read off another's outputs.
 DATA = f"resources/{SURVEY}"
+RESULTS = f"results/{SURVEY}"
+LOGS = f"logs/{SURVEY}"
+BENCHMARKS = f"benchmarks/out/{SURVEY}"
 # The mock survey writes a local SAS tree; a user's mirror is apogee.sas_root; otherwise we download.
 MOCK_SAS = "resources/mock/sas"
 
@@ -49,7 +58,7 @@ def allstar_source(wildcards):
 # predicts fold B's parent stars.
 FOLDS = [chr(ord("A") + k) for k in range(config["model"]["n_folds"])]
 SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in config["model"]["offset_grid"]]
-MODEL = "results/models/heldout_{fold}/lambda_{lam}_offset_{offset}.fits"
+MODEL = f"{RESULTS}/models/heldout_{{fold}}/lambda_{{lam}}_offset_{{offset}}.fits"
 MODELS = [MODEL.format(fold=fold, lam=lam, offset=off) for lam, off in SETTINGS for fold in FOLDS]
 
 
@@ -72,12 +81,13 @@ SHARD_CONNECTIONS = 0 if local_sas() else config["apogee"]["download_threads"]
 
 
 # ----------------------------------------------------------------------------------------------
-# Job sizes for threads/resources (spectroparallax.jobsize): memory [MB] and runtime [minutes]
+# Job sizes for threads/resources (spectroparallax.io.jobsize): memory [MB] and runtime [minutes]
 # from the data a job reads, once its inputs exist; from config.yaml's survey before that (dry
 # runs). Snakemake re-evaluates them when a job's inputs are ready; they double per attempt.
 EXPECTED = jobsize.expected_sizes(config)
 ALLSTAR = f"{DATA}/allstar.fits"
-PARENT = "results/samples/parent.fits"
+PARENT = f"{RESULTS}/samples/parent.fits"
+CATALOG = f"{RESULTS}/catalog/spectrophotometric_parallaxes.fits"
 
 
 def _have(*paths):
@@ -102,7 +112,7 @@ def fold_sizes():
 
 
 def n_features():
-    X = "results/features/X.npy"
+    X = f"{RESULTS}/features/X.npy"
     return jobsize.npy_shape(X)[1] if _have(X) else EXPECTED.features
 
 
@@ -119,7 +129,7 @@ def train_size(wildcards):
 
 def design_size():
     """Parent Sample stars and design-matrix columns (the pixels kept plus the photometry)."""
-    pixels = "results/spectra/pixels.ecsv"
+    pixels = f"{RESULTS}/spectra/pixels.ecsv"
     n_cols = jobsize.N_NON_SPECTRAL + jobsize.ecsv_rows(pixels) if _have(pixels) else EXPECTED.features
     return sum(fold_sizes()[0].values()), n_cols
 
@@ -133,3 +143,38 @@ def predict_runtime(n_settings):
     """Runtime of predicting every Parent Sample star for n_settings (lambda, offset) settings."""
     return lambda wildcards, attempt: jobsize.predict_runtime_min(
         sum(fold_sizes()[0].values()), n_features(), n_settings, attempt)
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures (figures.smk) and the comparison with the published catalog (catalog.smk).
+
+
+def figure_output(name, title):
+    """The PDF and PNG of a figure, both in the report under Figures (PNG shows inline, the PDF
+    opens in the browser's viewer)."""
+    caption = f"../report/{name}.rst"
+    return {
+        ext: report(f"{RESULTS}/figures/{name}.{ext}", caption=caption, category="Figures",
+                    labels={"figure": title, "format": ext.upper()})
+        for ext in ("pdf", "png")
+    }
+
+
+PUBLISHED_CATALOG = "resources/published/data_HoggEilersRix2018.fits"
+PUBLISHED_JOINED = f"{RESULTS}/published/joined.fits"
+# The `figures` rule (figures.smk) asks for these too; empty on the mock, so `figures` and `all`
+# never ask for the comparison there.
+PUBLISHED_FIGURES = (
+    [] if SURVEY == "mock" else expand(f"{RESULTS}/figures/published_comparison.{{ext}}", ext=["pdf", "png"])
+)
+
+
+def published_join_inputs(wildcards):
+    """Our catalog and the published one; on the mock, a clear error instead of a meaningless join."""
+    if SURVEY == "mock":
+        raise WorkflowError(
+            "the comparison with the published catalog (rules join_published, published_comparison) needs "
+            "survey=dr14: the published catalog holds the paper's APOGEE DR14 stars, not the mock's. "
+            "Run it with --config survey=dr14, or leave it out on the mock."
+        )
+    return {"ours": rules.catalog.output.fits, "published": PUBLISHED_CATALOG}

@@ -3,11 +3,14 @@
 # Each rule passes only its own style section as params, so a change to one figure's style
 # reruns only that figure.
 
+FIG = config["figures"]
+# Every figure job reads a few small tables and draws for seconds.
+FIGURE_RESOURCES = {"mem_mb": 1000, "runtime": 10}
 FIGURE_NAMES = ["figure1", "figure2", "figure3", "figure4", "figure5", "figure6",
                 "figure_crossval", "figure_model", "figure_uncertainty"]
 # Every figure file that `snakemake figures` builds, with the published-catalog comparison
-# (published_common.smk; empty on the mock). The rule reads the list when the DAG is built.
-FIGURE_FILES = [f"results/figures/{name}.{ext}" for name in FIGURE_NAMES for ext in ("pdf", "png")] + PUBLISHED_FIGURES
+# (catalog.smk; empty on the mock). The rule reads the list when the DAG is built.
+FIGURE_FILES = [f"{RESULTS}/figures/{name}.{ext}" for name in FIGURE_NAMES for ext in ("pdf", "png")] + PUBLISHED_FIGURES
 
 
 localrules:
@@ -46,11 +49,11 @@ rule figure1:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure1.log",
+        f"{LOGS}/figures/figure1.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure1.py"
+        "../scripts/figures/figure1.py"
 
 
 rule figure2:
@@ -68,11 +71,11 @@ rule figure2:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure2.log",
+        f"{LOGS}/figures/figure2.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure2.py"
+        "../scripts/figures/figure2.py"
 
 
 rule figure3:
@@ -91,16 +94,16 @@ rule figure3:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure3.log",
+        f"{LOGS}/figures/figure3.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure3.py"
+        "../scripts/figures/figure3.py"
 
 
 rule figure4:
     input:
-        members="results/clusters/members.ecsv",
+        members=f"{RESULTS}/clusters/members.ecsv",
     output:
         **figure_output("figure4", "Fig. 4 cluster parallaxes"),
     params:
@@ -111,11 +114,11 @@ rule figure4:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure4.log",
+        f"{LOGS}/figures/figure4.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure4.py"
+        "../scripts/figures/figure4.py"
 
 
 rule figure5:
@@ -133,11 +136,11 @@ rule figure5:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure5.log",
+        f"{LOGS}/figures/figure5.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure5.py"
+        "../scripts/figures/figure5.py"
 
 
 rule figure6:
@@ -155,17 +158,17 @@ rule figure6:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure6.log",
+        f"{LOGS}/figures/figure6.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure6.py"
+        "../scripts/figures/figure6.py"
 
 
 rule figure_crossval:
     input:
-        table="results/crossval/crossval.csv",
-        best="results/crossval/best.yaml",
+        table=f"{RESULTS}/crossval/crossval.csv",
+        best=f"{RESULTS}/crossval/best.yaml",
     output:
         **figure_output("figure_crossval", "cross-validation against lambda"),
     params:
@@ -175,16 +178,16 @@ rule figure_crossval:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure_crossval.log",
+        f"{LOGS}/figures/figure_crossval.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure_crossval.py"
+        "../scripts/figures/figure_crossval.py"
 
 
 rule figure_model:
     input:
-        best="results/crossval/best.yaml",
+        best=f"{RESULTS}/crossval/best.yaml",
         models=MODELS,
     output:
         **figure_output("figure_model", "model coefficients"),
@@ -197,11 +200,11 @@ rule figure_model:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure_model.log",
+        f"{LOGS}/figures/figure_model.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure_model.py"
+        "../scripts/figures/figure_model.py"
 
 
 rule figure_uncertainty:
@@ -217,8 +220,8 @@ rule figure_uncertainty:
     resources:
         **FIGURE_RESOURCES,
     log:
-        "logs/figures/figure_uncertainty.log",
+        f"{LOGS}/figures/figure_uncertainty.log",
     conda:
         "../../envs/figures.yaml"
     script:
-        "../scripts/figure_uncertainty.py"
+        "../scripts/figures/figure_uncertainty.py"

@@ -14,10 +14,10 @@ rule mock_survey:
         mem_mb=lambda wildcards, attempt: jobsize.mock_mem_mb(config["mock"]["n_stars"], attempt),
         runtime=lambda wildcards, attempt: jobsize.mock_runtime_min(config["mock"]["n_stars"], attempt),
     log:
-        "logs/mock_survey.log",
+        f"{LOGS}/mock_survey.log",
     benchmark:
-        "benchmarks/out/mock_survey.tsv",
+        f"{BENCHMARKS}/mock_survey.tsv",
     conda:
         "../../envs/science.yaml"
     script:
-        "../scripts/mock_survey.py"
+        "../scripts/mock/mock_survey.py"

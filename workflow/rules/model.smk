@@ -1,11 +1,12 @@
-# Training per (held-out fold, lambda, offset), cross-validation, and the catalog (HER19 sec. 3, 5).
+# Training per (held-out fold, lambda, offset) and the cross-validation that chooses lambda and the
+# offset (HER19 sec. 3, 5).
 
 
 rule train:
     input:
-        X="results/features/X.npy",
-        index="results/features/features.ecsv",
-        parent="results/samples/parent.fits",
+        X=f"{RESULTS}/features/X.npy",
+        index=f"{RESULTS}/features/features.ecsv",
+        parent=f"{RESULTS}/samples/parent.fits",
     output:
         MODEL,
     params:
@@ -15,24 +16,24 @@ rule train:
         mem_mb=lambda wildcards, attempt: jobsize.train_mem_mb(*train_size(wildcards), attempt),
         runtime=lambda wildcards, attempt: jobsize.train_runtime_min(*train_size(wildcards), attempt),
     log:
-        "logs/train/heldout_{fold}_lambda_{lam}_offset_{offset}.log",
+        f"{LOGS}/train/heldout_{{fold}}_lambda_{{lam}}_offset_{{offset}}.log",
     benchmark:
-        "benchmarks/out/train/heldout_{fold}_lambda_{lam}_offset_{offset}.tsv",
+        f"{BENCHMARKS}/train/heldout_{{fold}}_lambda_{{lam}}_offset_{{offset}}.tsv",
     conda:
         "../../envs/science.yaml"
     script:
-        "../scripts/train.py"
+        "../scripts/model/train.py"
 
 
 rule crossval:
     input:
         models=MODELS,
-        X="results/features/X.npy",
-        X_err="results/features/X_err.npy",
-        parent="results/samples/parent.fits",
+        X=f"{RESULTS}/features/X.npy",
+        X_err=f"{RESULTS}/features/X_err.npy",
+        parent=f"{RESULTS}/samples/parent.fits",
     output:
-        table=report("results/crossval/crossval.csv", caption="../report/crossval.rst", category="Cross-validation"),
-        best="results/crossval/best.yaml",
+        table=report(f"{RESULTS}/crossval/crossval.csv", caption="../report/crossval.rst", category="Cross-validation"),
+        best=f"{RESULTS}/crossval/best.yaml",
     params:
         settings=SETTINGS,
         folds=FOLDS,
@@ -43,37 +44,10 @@ rule crossval:
         mem_mb=predict_mem,
         runtime=predict_runtime(len(SETTINGS)),
     log:
-        "logs/crossval.log",
+        f"{LOGS}/crossval.log",
     benchmark:
-        "benchmarks/out/crossval.tsv",
+        f"{BENCHMARKS}/crossval.tsv",
     conda:
         "../../envs/science.yaml"
     script:
-        "../scripts/crossval.py"
-
-
-rule catalog:
-    input:
-        best="results/crossval/best.yaml",
-        models=MODELS,
-        X="results/features/X.npy",
-        X_err="results/features/X_err.npy",
-        parent="results/samples/parent.fits",
-    output:
-        fits="results/catalog/spectrophotometric_parallaxes.fits",
-        csv="results/catalog/spectrophotometric_parallaxes.csv",
-    params:
-        folds=FOLDS,
-        model=lambda wildcards: MODEL,
-    threads: 2
-    resources:
-        mem_mb=predict_mem,
-        runtime=predict_runtime(1),
-    log:
-        "logs/catalog.log",
-    benchmark:
-        "benchmarks/out/catalog.tsv",
-    conda:
-        "../../envs/science.yaml"
-    script:
-        "../scripts/catalog.py"
+        "../scripts/model/crossval.py"

@@ -5,9 +5,9 @@ rule normalize_shard:
     input:
         f"{DATA}/spectra/manifest_{{shard}}.ecsv",
     output:
-        flux="results/spectra/shard_{shard}/flux.npy",
-        err="results/spectra/shard_{shard}/err.npy",
-        stars="results/spectra/shard_{shard}/stars.ecsv",
+        flux=f"{RESULTS}/spectra/shard_{{shard}}/flux.npy",
+        err=f"{RESULTS}/spectra/shard_{{shard}}/err.npy",
+        stars=f"{RESULTS}/spectra/shard_{{shard}}/stars.ecsv",
     params:
         spectra=config["spectra"],
     threads: 1
@@ -16,21 +16,21 @@ rule normalize_shard:
             shard_files(), config["spectra"]["shard_size"], attempt),
         runtime=lambda wildcards, attempt: jobsize.normalize_runtime_min(shard_files(), attempt),
     log:
-        "logs/normalize_shard_{shard}.log",
+        f"{LOGS}/normalize_shard_{{shard}}.log",
     benchmark:
-        "benchmarks/out/normalize_shard_{shard}.tsv",
+        f"{BENCHMARKS}/normalize_shard_{{shard}}.tsv",
     conda:
         "../../envs/science.yaml"
     script:
-        "../scripts/normalize_shard.py"
+        "../scripts/spectra/normalize_shard.py"
 
 
 rule select_pixels:
     input:
-        err=expand("results/spectra/shard_{shard}/err.npy", shard=range(N_SHARDS)),
-        stars=expand("results/spectra/shard_{shard}/stars.ecsv", shard=range(N_SHARDS)),
+        err=expand(f"{RESULTS}/spectra/shard_{{shard}}/err.npy", shard=range(N_SHARDS)),
+        stars=expand(f"{RESULTS}/spectra/shard_{{shard}}/stars.ecsv", shard=range(N_SHARDS)),
     output:
-        "results/spectra/pixels.ecsv",
+        f"{RESULTS}/spectra/pixels.ecsv",
     params:
         min_coverage=config["spectra"]["min_pixel_coverage"],
         max_error=config["spectra"]["max_normalized_error"],
@@ -39,10 +39,10 @@ rule select_pixels:
         mem_mb=lambda wildcards, attempt: jobsize.select_pixels_mem_mb(allstar_rows(), attempt),
         runtime=lambda wildcards, attempt: jobsize.minutes(0, attempt),
     log:
-        "logs/select_pixels.log",
+        f"{LOGS}/select_pixels.log",
     benchmark:
-        "benchmarks/out/select_pixels.tsv",
+        f"{BENCHMARKS}/select_pixels.tsv",
     conda:
         "../../envs/science.yaml"
     script:
-        "../scripts/select_pixels.py"
+        "../scripts/spectra/select_pixels.py"

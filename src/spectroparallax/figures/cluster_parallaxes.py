@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..columns import as_float
+from spectroparallax.archives.columns import as_float
 from . import common
 
 #: Marker colours of the two kinds of parallax.
@@ -15,8 +15,8 @@ def cluster_parallaxes(members, clusters: dict, means: dict):
     their inverse-variance-weighted means as vertical lines with +-1 sigma bands, and the
     literature parallax 1 / distance dashed.
 
-    ``members``: :func:`spectroparallax.clusters.member_table`; ``clusters``: config.yaml
-    ``clusters:``; ``means``: :func:`spectroparallax.clusters.mean_parallaxes`.
+    ``members``: :func:`spectroparallax.catalog.clusters.member_table`; ``clusters``: config.yaml
+    ``clusters:``; ``means``: :func:`spectroparallax.catalog.clusters.mean_parallaxes`.
     """
     fig = common.new_figure(3.5 * len(clusters) + 0.4, 4.1)
     axes = np.atleast_1d(fig.subplots(1, len(clusters), sharey=True))

@@ -9,7 +9,7 @@ def coefficients(models: dict, setting: str = ""):
     """Spectral coefficients against wavelength, one panel per model (the exact zeros of the L1
     fit are the grey marks on the zero line), then the photometric coefficients by band name.
 
-    ``models``: {label: model Table (spectroparallax.model_io.read_model)} with columns name,
+    ``models``: {label: model Table (spectroparallax.model.files.read_model)} with columns name,
     kind ('offset', 'photometry', 'spectrum'), wavelength [Angstrom] and theta; ``setting``: a
     line for the figure title (e.g. the chosen lambda and offset).
     """

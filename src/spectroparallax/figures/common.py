@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
-from .. import atomic
+from spectroparallax.io import atomic
 
 
 def setup(font_size: float = 9.0) -> None:

@@ -11,7 +11,7 @@ def crossval(table, best: dict):
     best.yaml: lambda, offset) is ringed. When the table has ``delta_chi2_se``, the chi^2 points
     carry it as error bars: the standard error of each setting's difference from the lowest chi^2.
 
-    ``table``: results/crossval/crossval.csv (lambda, offset [mas], chi2, scatter_high_snr, ...).
+    ``table``: results/<survey>/crossval/crossval.csv (lambda, offset [mas], chi2, scatter_high_snr, ...).
     """
     fig = common.new_figure(4.8, 5.4)
     axes = fig.subplots(2, 1, sharex=True)

@@ -3,7 +3,7 @@
 import numpy as np
 from astropy.table import Table
 
-from ..columns import as_float
+from spectroparallax.archives.columns import as_float
 
 
 def check_aligned(cat: Table, parent: Table, cat_path="catalog", parent_path="parent sample") -> None:

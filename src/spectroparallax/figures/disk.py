@@ -11,7 +11,7 @@ def disk_map(gc: dict, fe_h, use, sun: tuple, style: dict):
     APOGEE [Fe/H]; rings every ``ring_spacing`` kpc around the Galactic centre (solid) and the Sun
     (dotted).
 
-    ``gc``: :func:`spectroparallax.galactic.to_galactocentric`; ``use``: stars to draw (near the
+    ``gc``: :func:`spectroparallax.catalog.galactic.to_galactocentric`; ``use``: stars to draw (near the
     plane); ``sun``: the Sun's (x, y, z) [kpc]; ``style``: config ``figures.figure6``.
     """
     fig = common.new_figure(6.4, 5.6)

@@ -1,7 +1,7 @@
 """Figs. 2 and 3: Gaia against out-of-fold spectrophotometric parallaxes (HER19 Figs. 2, 3).
 
 Gaia (with the catalog's offset) on the horizontal axis, ours on the vertical one, which is
-positive by construction. Every number printed on a panel comes from :mod:`spectroparallax.stats`,
+positive by construction. Every number printed on a panel comes from :mod:`spectroparallax.catalog.stats`,
 so the high-S/N panel quotes exactly what ``stats.summary`` reports for the same catalog.
 """
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import stats
+from spectroparallax.catalog import stats
 from . import common
 
 GAIA_LABEL = r"Gaia DR2 parallax $\varpi^{(a)}$ + offset [mas]"
@@ -32,7 +32,7 @@ def _panel(title, mask, a) -> Panel:
 
 
 def panels(a: dict, snr_min: float) -> dict[str, Panel]:
-    """The three panels of Fig. 2 from ``a`` = :func:`spectroparallax.stats.catalog_arrays`.
+    """The three panels of Fig. 2 from ``a`` = :func:`spectroparallax.catalog.stats.catalog_arrays`.
 
     'parent': every star with both parallaxes; 'training': the Training Sets; 'high_snr':
     training stars with Gaia parallax / error >= ``snr_min`` (as in ``stats.summary``).

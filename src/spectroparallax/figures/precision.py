@@ -9,8 +9,8 @@ def precision(a: dict, g, summary: dict, style: dict):
     """G magnitude against distance = 1 / spectrophotometric parallax, coloured by
     log10(sigma_Gaia / sigma_spec): positive (red on the default map) where ours is more precise.
 
-    ``a``: :func:`spectroparallax.stats.catalog_arrays`; ``g``: Gaia G [mag] per star;
-    ``summary``: :func:`spectroparallax.stats.summary` of the same catalog (the quoted numbers);
+    ``a``: :func:`spectroparallax.catalog.stats.catalog_arrays`; ``g``: Gaia G [mag] per star;
+    ``summary``: :func:`spectroparallax.catalog.stats.summary` of the same catalog (the quoted numbers);
     ``style``: config ``figures.figure5``.
     """
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import stats
+from spectroparallax.catalog import stats
 from . import common
 
 
@@ -16,7 +16,7 @@ def training_pulls(a: dict) -> np.ndarray:
 def normalized_residuals(pull, width: float, style: dict):
     """Histogram of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) (``pull``, dimensionless) as a
     density, with the unit Gaussian expected if the uncertainties are right and a Gaussian of the
-    robust ``width`` (from :func:`spectroparallax.stats.summary`).
+    robust ``width`` (from :func:`spectroparallax.catalog.stats.summary`).
 
     ``style``: config ``figures.uncertainty`` (histogram range and bins).
     """

@@ -10,7 +10,7 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, Table
 
-from spectroparallax.columns import ALLSTAR_COLUMNS, ALLSTAR_MISSING, GAIA_COLUMNS
+from spectroparallax.archives.columns import ALLSTAR_COLUMNS, ALLSTAR_MISSING, GAIA_COLUMNS
 
 from . import clusters, extinction, galaxy, gaia, photometry, spectra, stars
 

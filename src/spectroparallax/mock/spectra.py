@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial import chebyshev
 
-from spectroparallax import apogee_grid
+from spectroparallax.spectra import apogee_grid
 
 #: Pixels per chip edge that are zero in (nearly) every star: chip 1 blue/red edge, chip 2, chip 3.
 EDGE_PIXELS = (8, 8, 8, 7, 8, 7)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spectroparallax import sas
+from spectroparallax.archives import sas
 
 from . import writers
 from .catalog import check_knobs, simulate_catalog

@@ -6,7 +6,8 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
-from spectroparallax import apogee_grid, atomic
+from spectroparallax.io import atomic
+from spectroparallax.spectra import apogee_grid
 
 
 def _fits_units(table):

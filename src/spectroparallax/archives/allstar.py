@@ -1,0 +1,89 @@
+"""Reduce the APOGEE allStar table to the columns and rows the pipeline needs.
+
+The DR14 allStar file is large (~3.5 GB, mostly array columns) and is opened once: HER19 sec. 4
+keeps stars with 0 < LOGG <= 2.2 (config ``sample.logg_min`` exclusive, ``sample.logg_max``
+inclusive), and only the columns of ``columns.ALLSTAR_COLUMNS`` are read, through a memory map,
+so memory stays near the size of the output. Rows with duplicated APOGEE_IDs and -9999 values are
+kept as they are: later steps decide about them. The same function reduces a downloaded file, a
+local SAS mirror's file or the mock survey's file.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from spectroparallax.io import atomic
+from spectroparallax.archives.columns import ALLSTAR_COLUMNS
+from spectroparallax.io.errors import InputFileError, MissingColumnError, one_line
+
+_ADVICE = "use an APOGEE DR14 allStar file (allStar-l31c.2.fits) or regenerate the mock survey"
+
+
+def _table_hdu(hdul: fits.HDUList, path) -> fits.BinTableHDU:
+    if len(hdul) > 1 and isinstance(hdul[1], fits.BinTableHDU):
+        return hdul[1]
+    raise InputFileError(path, "HDU1 is not a binary table", _ADVICE)
+
+
+def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
+                   columns: Mapping[str, tuple] = ALLSTAR_COLUMNS) -> Table:
+    """Keep rows with ``logg_min < LOGG <= logg_max`` [dex] and ``columns``; write them to ``dest``.
+
+    ``src`` is an allStar FITS file (HDU1 binary table); column names are matched
+    case-insensitively and cast to the dtypes of ``columns`` (name -> (dtype, unit,
+    description)), with their units. Rows keep the file's order. ``dest`` is written atomically
+    (format from its suffix, normally ``.fits``) with the cut and the source file in its header.
+    Returns the written table.
+
+    Raises MissingColumnError (naming the file and the columns) if a required column is absent,
+    InputFileError if ``src`` is not a FITS file with a table in HDU1 or a column cannot be cast.
+    """
+    src = Path(src)
+    if not logg_min < logg_max:
+        raise ValueError(f"logg_min ({logg_min}) must be below logg_max ({logg_max}); check sample.* in config.yaml")
+    if "LOGG" not in columns:
+        raise ValueError("columns must include LOGG, the column the rows are cut on")
+    try:
+        hdul = fits.open(src, memmap=True)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(src, f"cannot be read as FITS ({one_line(exc)})", _ADVICE) from exc
+    with hdul:
+        hdu = _table_hdu(hdul, src)
+        names = {name.upper(): name for name in hdu.columns.names}
+        missing = [name for name in columns if name.upper() not in names]
+        if missing:
+            raise MissingColumnError(src, missing, _ADVICE)
+        data = hdu.data
+        logg = np.asarray(data.field(names["LOGG"]))
+        if logg.dtype.kind != "f":
+            raise InputFileError(src, f"column LOGG holds {logg.dtype}, expected floats", _ADVICE)
+        # Compare in the column's own precision: float32 LOGG = 2.2 is above float64 2.2 and would
+        # otherwise fall out of an inclusive upper bound. NaN and -9999 are never kept.
+        lo, hi = np.array([logg_min, logg_max]).astype(logg.dtype)
+        rows = np.flatnonzero((logg > lo) & (logg <= hi))
+        out = Table()
+        for name, (dtype, unit, description) in columns.items():
+            values = np.asarray(data.field(names[name.upper()])[rows])
+            try:
+                if np.dtype(dtype).kind == "U":
+                    values = np.char.strip(values.astype(dtype))
+                elif values.dtype.kind in "SUO":
+                    raise TypeError(f"holds text ({values.dtype}), expected {dtype}")
+                else:
+                    values = values.astype(dtype)
+            except (TypeError, ValueError, UnicodeDecodeError) as exc:
+                raise InputFileError(src, f"column {name} cannot be read as {dtype}: {one_line(exc)}",
+                                     _ADVICE) from exc
+            out[name] = values
+            out[name].unit = unit or None
+            out[name].description = description
+        n_in = len(logg)
+    out.meta["SRCFILE"] = src.name
+    out.meta["NROWSIN"] = n_in
+    out.meta["LOGGMIN"] = (float(logg_min), "LOGG > LOGGMIN (exclusive)")
+    out.meta["LOGGMAX"] = (float(logg_max), "LOGG <= LOGGMAX (inclusive)")
+    atomic.write_table(out, dest)
+    return out

@@ -1,0 +1,399 @@
+"""HTTP downloads of SDSS Science Archive Server (SAS) files, and the local-mirror alternative.
+
+Every download streams to ``<dest>.part`` and is renamed onto ``<dest>`` only once it is complete
+and valid, so a finished-looking file is always a good one. The ``.part`` name is fixed (not a
+random temporary name as in :mod:`spectroparallax.io.atomic`) so that an interrupted transfer, in this
+run or the next, resumes with an HTTP Range request instead of starting over. Retries with
+exponential backoff cover connection errors, timeouts, truncated bodies and 5xx replies.
+
+A shard of aspcapStar files is fetched with :func:`download_files`, which writes a manifest
+(``APOGEE_ID, url, status, reason, bytes, path``): files the archive does not have (404) are
+recorded there, not raised. With a local SAS mirror (``apogee.sas_root``) :func:`resolve_local`
+makes the same manifest for files read in place.
+"""
+
+import concurrent.futures as cf
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path, PurePosixPath
+
+import requests
+import urllib3
+from astropy.io import fits
+from astropy.table import Table
+from tqdm.auto import tqdm
+
+from spectroparallax.archives import sas
+from spectroparallax.io import atomic
+from spectroparallax.spectra import apogee_grid
+from spectroparallax.io.errors import SAS_ADVICE, ArchiveError, ArchiveUnreachable, one_line
+
+log = logging.getLogger(__name__)
+
+ARCHIVE = "SDSS SAS"
+#: Manifest columns, in order.
+MANIFEST_COLUMNS = ("APOGEE_ID", "url", "status", "reason", "bytes", "path")
+#: Manifest ``status`` values.
+DOWNLOADED, PRESENT, MISSING, CORRUPT, FAILED = "downloaded", "present", "missing", "corrupt", "failed"
+#: HTTP statuses worth retrying besides every 5xx.
+_RETRY_STATUS = frozenset({408, 429})
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+
+
+class RemoteFileMissing(ArchiveError):
+    """The archive answered 404/410: it does not have the file."""
+
+
+class _Retry(Exception):
+    """A transient failure (5xx, truncated or corrupt body): try again."""
+
+
+def _part_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + ".part")
+
+
+def _chain(exc: BaseException):
+    """``exc`` and every exception it wraps (causes, contexts, urllib3 reasons, args)."""
+    stack, seen = [exc], set()
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        if isinstance(e, urllib3.exceptions.MaxRetryError):
+            stack.append(e.reason)
+        stack.extend((e.__cause__, e.__context__))
+        stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+
+
+# urllib3's NewConnectionError (refused, no route, DNS: NameResolutionError) subclasses
+# ConnectTimeoutError; a read that fails on an open connection is a ProtocolError instead.
+_UNREACHABLE = (urllib3.exceptions.ConnectTimeoutError, socket.gaierror, ConnectionRefusedError)
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """True if ``exc`` (or what it wraps) says no connection to the host could be made."""
+    return any(isinstance(e, _UNREACHABLE) for e in _chain(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    """A short one-line reason for a failed request."""
+    if isinstance(exc, _Retry):
+        return str(exc)
+    root = next((e for e in _chain(exc) if isinstance(e, _UNREACHABLE)), None)
+    if root is not None:
+        text = re.sub(r"^\w*Connection(Pool)?\([^)]*\):\s*", "", one_line(root))
+        return f"host unreachable ({type(root).__name__}: {text[:160]})"
+    return f"{type(exc).__name__}: {one_line(exc)[:200]}"
+
+
+def check_aspcapstar(path, n_pixels: int = apogee_grid.N_PIXELS) -> str | None:
+    """Return why ``path`` is not a complete aspcapStar file, or None if it is.
+
+    A complete file opens as FITS, is not truncated, and has 1-d images of ``n_pixels`` pixels in
+    HDU1 (flux) and HDU2 (uncertainty).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+            if len(hdul) < 3:
+                return f"has {len(hdul)} HDUs, expected at least 3 (HDU1 flux, HDU2 uncertainty)"
+            for i in range(len(hdul)):
+                info = hdul.fileinfo(i)
+                if info["datLoc"] + info["datSpan"] > size:
+                    return f"truncated: HDU{i} ends at byte {info['datLoc'] + info['datSpan']}, file has {size}"
+            for i in (1, 2):
+                hdr = hdul[i].header
+                if hdr.get("NAXIS") != 1 or hdr.get("NAXIS1") != n_pixels:
+                    shape = tuple(hdr.get(f"NAXIS{k}") for k in range(1, (hdr.get("NAXIS") or 0) + 1))
+                    return f"HDU{i} has shape {shape}, expected ({n_pixels},)"
+    except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:
+        return f"not a readable FITS file ({type(exc).__name__}: {one_line(exc)[:120]})"
+    return None
+
+
+def _transfer(session: requests.Session, url: str, part: Path, *, timeout: float, chunk_size: int,
+              on_response: Callable[[], None] | None, on_bytes: Callable[[int], None] | None) -> int:
+    """One GET of ``url`` into ``part``, resuming from its current size; return the final size."""
+    have = part.stat().st_size if part.exists() else 0
+    # identity: byte ranges and Content-Length must refer to the file itself, not a gzip of it.
+    headers = {"Accept-Encoding": "identity"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    with session.get(url, headers=headers, stream=True, timeout=timeout) as r:
+        if on_response is not None:
+            on_response()
+        code = r.status_code
+        if code in (404, 410):
+            raise RemoteFileMissing(ARCHIVE, url, f"HTTP {code} {r.reason}: the archive has no such file",
+                                    "check the release/version keys under apogee in config.yaml")
+        content_range = _CONTENT_RANGE.match(r.headers.get("Content-Range", ""))
+        if code == 416 and have:
+            total = content_range and content_range.group(3)
+            if total is None:
+                m = re.search(r"\*/(\d+)", r.headers.get("Content-Range", ""))
+                total = m and m.group(1)
+            if total is not None and int(total) == have:
+                return have
+            part.unlink()
+            raise _Retry(f"HTTP 416 for a {have}-byte partial file; restarting from byte 0")
+        if code >= 500 or code in _RETRY_STATUS:
+            raise _Retry(f"HTTP {code} {r.reason}")
+        if code == 206 and have:
+            if content_range is None or int(content_range.group(1)) != have:
+                part.unlink()
+                raise _Retry(f"bad Content-Range {r.headers.get('Content-Range')!r} for Range bytes={have}-")
+            total = None if content_range.group(3) == "*" else int(content_range.group(3))
+            mode = "ab"
+        elif code == 200:
+            length = r.headers.get("Content-Length")
+            total = int(length) if length is not None else None
+            mode = "wb"  # the server ignored Range (or there was none): start over
+        else:
+            raise ArchiveError(ARCHIVE, url, f"HTTP {code} {r.reason}", "check the URL and apogee.sas_url")
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, mode) as f:
+            for chunk in r.iter_content(chunk_size):
+                f.write(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+    size = part.stat().st_size
+    if total is not None and size != total:
+        if size > total:
+            part.unlink()
+        raise _Retry(f"incomplete body: got {size} of {total} bytes")
+    return size
+
+
+def fetch(url: str, dest, *, session: requests.Session | None = None, retries: int = 4, backoff: float = 1.0,
+          timeout: float = 60.0, chunk_size: int = 1 << 16, validate: Callable[[Path], str | None] | None = None,
+          on_response: Callable[[], None] | None = None, on_bytes: Callable[[int], None] | None = None) -> int:
+    """Download ``url`` to ``dest`` (resumable, retried, validated, atomic); return its size [bytes].
+
+    Bytes go to ``<dest>.part``; a partial ``.part`` left by an earlier attempt or run is resumed
+    with ``Range: bytes=<size>-``. Connection errors, timeouts, 5xx/408/429 replies and truncated
+    bodies (size differs from Content-Length/Content-Range) are retried up to ``retries`` times,
+    sleeping ``backoff * 2**k`` seconds before retry ``k``. If ``validate(part)`` returns a reason
+    the file is corrupt: it is removed and fetched again. The complete file is renamed onto
+    ``dest``.
+
+    Raises RemoteFileMissing (404/410, not retried), ArchiveUnreachable (no connection could be
+    made on any attempt) or ArchiveError (other failure after the retries). A partial ``.part``
+    stays behind for the next run to resume; nothing is left when no byte arrived.
+    """
+    dest = Path(dest)
+    part = _part_path(dest)
+    own_session = session is None
+    session = session or requests.Session()
+    errors: list[BaseException] = []
+    try:
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(backoff * 2 ** (attempt - 1))
+            try:
+                size = _transfer(session, url, part, timeout=timeout, chunk_size=chunk_size,
+                                 on_response=on_response, on_bytes=on_bytes)
+                reason = validate(part) if validate is not None else None
+                if reason is not None:
+                    part.unlink()
+                    raise _Retry(f"corrupt download: {reason}")
+                os.replace(part, dest)
+                return size
+            except (RemoteFileMissing, ArchiveError):
+                raise
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema) as exc:
+                raise ArchiveError(ARCHIVE, url, f"invalid URL ({exc})", "check apogee.sas_url") from exc
+            except (_Retry, requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                errors.append(exc)
+                log.info("%s: attempt %d/%d failed: %s", url, attempt + 1, retries + 1, _describe(exc))
+    finally:
+        if own_session:
+            session.close()
+    if all(_is_unreachable(e) for e in errors):
+        raise ArchiveUnreachable(ARCHIVE, url, f"{_describe(errors[-1])} after {len(errors)} attempts",
+                                 SAS_ADVICE) from errors[-1]
+    raise ArchiveError(ARCHIVE, url, f"download failed after {len(errors)} attempts, last: {_describe(errors[-1])}",
+                       SAS_ADVICE) from errors[-1]
+
+
+def download_file(url: str, dest, *, retries: int = 4, backoff: float = 1.0, timeout: float = 60.0,
+                  chunk_size: int = 1 << 20, validate: Callable[[Path], str | None] | None = None,
+                  progress: bool = True) -> Path:
+    """Download one (large) file, e.g. allStar, with a byte progress bar; return ``dest``.
+
+    Same behaviour as :func:`fetch`; a missing file (404) is an error here.
+    """
+    dest = Path(dest)
+    with tqdm(total=None, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
+        fetch(url, dest, retries=retries, backoff=backoff, timeout=timeout, chunk_size=chunk_size,
+              validate=validate, on_bytes=bar.update)
+    return dest
+
+
+def aspcapstar_jobs(apogee: Mapping, apogee_ids: Iterable[str], location_ids: Iterable, base_url: str,
+                    dest_root) -> list[tuple[str, str, Path]]:
+    """(APOGEE_ID, url, dest) for each star's aspcapStar file; ``dest`` mirrors the SAS layout."""
+    jobs = []
+    for apogee_id, loc in zip(apogee_ids, location_ids, strict=True):
+        rel = sas.aspcapstar_relpath(apogee, apogee_id, loc)
+        jobs.append((str(apogee_id).strip(), sas.url(base_url, rel), Path(dest_root) / rel))
+    return jobs
+
+
+def _manifest(rows: list[dict]) -> Table:
+    table = Table(rows=[[r[c] for c in MANIFEST_COLUMNS] for r in rows] or None, names=MANIFEST_COLUMNS,
+                  dtype=[str, str, str, str, "i8", str])
+    table["bytes"].unit = "byte"
+    return table
+
+
+def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_path=None, *, threads: int = 4,
+                   retries: int = 4, backoff: float = 1.0, timeout: float = 60.0, chunk_size: int = 1 << 16,
+                   n_pixels: int = apogee_grid.N_PIXELS, allow_failures: bool = False,
+                   progress: bool = True) -> Table:
+    """Fetch one shard of aspcapStar files; return (and write) its manifest.
+
+    ``jobs`` are ``(apogee_id, url, dest)``. A ``dest`` that already holds a complete aspcapStar
+    file (see :func:`check_aspcapstar`) is not fetched (status ``present``); an invalid one is
+    removed and fetched again. Files are fetched by ``threads`` threads with :func:`fetch`
+    (retries, backoff, resume, validation). The manifest (``MANIFEST_COLUMNS``; written
+    atomically to ``manifest_path`` if given, format from its suffix, e.g. ``.ecsv``) records
+    every star: ``downloaded``, ``present``, ``missing`` (404: recorded, not raised) or
+    ``failed``.
+
+    Raises ArchiveUnreachable, with no manifest and no file written, if no request ever reached
+    the host (DNS failure, connection refused, no network): after the first such failure the
+    remaining jobs are not tried. Raises ArchiveError if any file still failed after the retries,
+    unless ``allow_failures`` (then they are recorded as ``failed``).
+    """
+    jobs = [(str(a).strip(), str(u), Path(d)) for a, u, d in jobs]
+    rows: list[dict | None] = [None] * len(jobs)
+    connected, abort = threading.Event(), threading.Event()
+    local = threading.local()
+    sessions: list[requests.Session] = []
+    lock = threading.Lock()
+    nbytes = [0]
+
+    def count_bytes(n: int) -> None:
+        with lock:
+            nbytes[0] += n
+
+    def session() -> requests.Session:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+            with lock:
+                sessions.append(local.session)
+        return local.session
+
+    def row(i, status, reason="", size=0):
+        apogee_id, url, dest = jobs[i]
+        return {"APOGEE_ID": apogee_id, "url": url, "status": status, "reason": reason, "bytes": size,
+                "path": str(dest)}
+
+    def work(i: int) -> dict | None:
+        apogee_id, url, dest = jobs[i]
+        if abort.is_set():
+            return None
+        try:
+            size = fetch(url, dest, session=session(), retries=retries, backoff=backoff, timeout=timeout,
+                         chunk_size=chunk_size, validate=lambda p: check_aspcapstar(p, n_pixels),
+                         on_response=connected.set, on_bytes=count_bytes)
+            return row(i, DOWNLOADED, "", size)
+        except RemoteFileMissing as exc:
+            return row(i, MISSING, exc.problem)
+        except ArchiveUnreachable as exc:
+            if not connected.is_set():
+                abort.set()
+            return row(i, FAILED, exc.problem)
+        except ArchiveError as exc:
+            return row(i, FAILED, exc.problem)
+
+    todo = []
+    for i, (apogee_id, url, dest) in enumerate(jobs):
+        if dest.exists():
+            reason = check_aspcapstar(dest, n_pixels)
+            if reason is None:
+                rows[i] = row(i, PRESENT, "", dest.stat().st_size)
+                continue
+            log.warning("%s: removing invalid file before fetching it again: %s", dest, reason)
+            dest.unlink()
+        todo.append(i)
+
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="file", desc="aspcapStar",
+               disable=not progress)
+    try:
+        with cf.ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            futures = {pool.submit(work, i): i for i in todo}
+            for fut in cf.as_completed(futures):
+                rows[futures[fut]] = fut.result()
+                bar.update(1)
+                bar.set_postfix_str(f"{nbytes[0] / 1e6:.1f} MB")
+    finally:
+        bar.close()
+        for s in sessions:
+            s.close()
+
+    if abort.is_set() and not connected.is_set():
+        first = next(r for r in rows if r is not None and r["status"] == FAILED)
+        raise ArchiveUnreachable(ARCHIVE, first["url"], f"{first['reason']}; no file of this shard was fetched",
+                                 SAS_ADVICE)
+    for i in todo:  # skipped after an early "unreachable", although another request got through
+        if rows[i] is None:
+            rows[i] = row(i, FAILED, "not tried: an earlier request found the host unreachable")
+    failed = [r for r in rows if r["status"] == FAILED]
+    if failed and not allow_failures:
+        raise ArchiveError(ARCHIVE, failed[0]["url"],
+                           f"{len(failed)} of {len(jobs)} files failed, e.g. {failed[0]['APOGEE_ID']}: "
+                           f"{failed[0]['reason']}", "rerun to resume; " + SAS_ADVICE)
+    manifest = _manifest(rows)
+    if manifest_path is not None:
+        atomic.write_table(manifest, manifest_path)
+    return manifest
+
+
+def aspcapstar_relpaths(apogee: Mapping, apogee_ids: Iterable[str],
+                        location_ids: Iterable) -> list[tuple[str, PurePosixPath]]:
+    """(APOGEE_ID, relative SAS path) of each star's aspcapStar file, for :func:`resolve_local`."""
+    return [(str(a).strip(), sas.aspcapstar_relpath(apogee, a, loc))
+            for a, loc in zip(apogee_ids, location_ids, strict=True)]
+
+
+def resolve_local(jobs: Iterable[tuple[str, str | PurePosixPath]], sas_root, manifest_path=None, *,
+                  validate: bool = True, n_pixels: int = apogee_grid.N_PIXELS) -> Table:
+    """Find aspcapStar files in a local SAS mirror in place (no copy); return (and write) the manifest.
+
+    ``jobs`` are ``(apogee_id, relpath)`` with ``relpath`` relative to ``sas_root`` (see
+    :func:`aspcapstar_relpaths`). Status ``present`` (``path`` is the file in the mirror),
+    ``missing`` (no such file) or, with ``validate``, ``corrupt`` (reason given). Missing and
+    corrupt files are recorded, not raised, as for downloads.
+    """
+    root = Path(sas_root)
+    if not root.is_dir():
+        raise ArchiveError("local SAS mirror", str(root), "apogee.sas_root is not a directory",
+                           "set apogee.sas_root to the folder that holds dr14/apogee/..., or null to download")
+    rows = []
+    for apogee_id, rel in jobs:
+        path = root / rel
+        entry = {"APOGEE_ID": str(apogee_id).strip(), "url": path.resolve().as_uri(), "status": PRESENT,
+                 "reason": "", "bytes": 0, "path": str(path)}
+        if not path.is_file():
+            entry.update(status=MISSING, reason="no such file in the local mirror")
+        else:
+            entry["bytes"] = path.stat().st_size
+            reason = check_aspcapstar(path, n_pixels) if validate else None
+            if reason is not None:
+                log.warning("%s: %s", path, reason)
+                entry.update(status=CORRUPT, reason=reason)
+        rows.append(entry)
+    manifest = _manifest(rows)
+    if manifest_path is not None:
+        atomic.write_table(manifest, manifest_path)
+    return manifest

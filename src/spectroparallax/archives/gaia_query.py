@@ -1,0 +1,282 @@
+"""Gaia DR2 x 2MASS x AllWISE for APOGEE stars, via the Gaia Archive's official cross-matches.
+
+HER19 sec. 4: stars are matched to Gaia DR2 through the Archive's 2MASS best-neighbour table (by
+2MASS designation = APOGEE_ID without its '2M' prefix) and to AllWISE through its AllWISE
+best-neighbour table (Marrese et al. 2018). One chunk of 2MASS designations is uploaded as a
+table (``TAP_UPLOAD.<name>``) and joined on the server; :func:`build_adql` writes the query,
+:func:`query_chunk` runs it as an asynchronous TAP job and writes the result with the exact ADQL
+beside it. In mock mode :func:`select_chunk` takes the same rows from the mock's table, and
+:func:`write_chunk` writes either.
+
+The client is astroquery's TAP+ (``astroquery.utils.tap.TapPlus``), the class that
+``astroquery.gaia.GaiaClass`` wraps (``GaiaClass.launch_job_async`` only forwards to it). We do not
+import ``astroquery.gaia``: importing it builds the module-level ``Gaia`` object, which contacts
+gea.esac.esa.int at once, whatever URL is configured.
+"""
+
+import http.client
+import logging
+import re
+import socket
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import requests
+from astropy.table import MaskedColumn, Table
+
+from spectroparallax.io import atomic
+from spectroparallax.archives.columns import GAIA_COLUMNS
+from spectroparallax.io.errors import GAIA_ADVICE, ArchiveError, ArchiveUnreachable, one_line
+
+log = logging.getLogger(__name__)
+
+ARCHIVE = "Gaia Archive"
+#: Column of the uploaded table that holds the 2MASS designations.
+UPLOAD_COLUMN = "tmass_id"
+#: What to do when the archive rejects the query itself.
+QUERY_ADVICE = "check the gaia.* table names in config.yaml against the ADQL written beside the output"
+
+# Which joined table each output column comes from (everything else: gaia_source).
+_SELECT_EXPR = {"tmass_designation": "tm.original_ext_source_id", "allwise_designation": "aw.designation"}
+_ALLWISE_COLUMNS = ("w1mpro", "w1mpro_error", "w2mpro", "w2mpro_error")
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def tmass_designations(apogee_ids: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Split APOGEE_IDs into 2MASS designations and IDs that are not 2MASS-based.
+
+    Returns ``(designations, others)``, each unique and sorted: the designations are the IDs
+    that start with '2M', without that prefix (as in tmass_best_neighbour.original_ext_source_id);
+    ``others`` are the remaining IDs, which the 2MASS cross-match cannot find (the caller records
+    them).
+    """
+    ids = np.unique(np.char.strip(np.asarray(list(apogee_ids), dtype=str)))
+    is_2mass = np.char.startswith(ids, "2M")
+    designations = np.array([s[2:] for s in ids[is_2mass]], dtype=str)
+    return np.unique(designations), ids[~is_2mass]
+
+
+def chunk_ids(ids: Iterable[str], chunk_size: int) -> list[np.ndarray]:
+    """Split IDs into chunks of at most ``chunk_size``, deterministically.
+
+    The IDs are de-duplicated and sorted first, so chunk ``k`` holds the same IDs whatever order
+    they came in; every chunk but the last has exactly ``chunk_size`` IDs.
+    """
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    ids = np.unique(np.asarray(list(ids), dtype=str))
+    return [ids[i:i + int(chunk_size)] for i in range(0, ids.size, int(chunk_size))]
+
+
+def upload_table(tmass_ids: Iterable[str], column: str = UPLOAD_COLUMN) -> Table:
+    """The table uploaded with a chunk's query: one ASCII column of 2MASS designations."""
+    values = np.char.encode(np.asarray(list(tmass_ids), dtype=str), "ascii")
+    return Table([values], names=[column])
+
+
+def build_adql(upload_name: str, *, source_table: str, tmass_best_neighbour: str, allwise_best_neighbour: str,
+               allwise_table: str, column: str = UPLOAD_COLUMN) -> str:
+    """ADQL joining the uploaded 2MASS designations to Gaia and AllWISE; returns GAIA_COLUMNS.
+
+    ``TAP_UPLOAD.<upload_name>.<column>`` = ``<tmass_best_neighbour>.original_ext_source_id``,
+    joined to ``<source_table>`` on source_id; LEFT joins to ``<allwise_best_neighbour>`` (on
+    source_id) and ``<allwise_table>`` (on allwise_oid) keep stars without an AllWISE match.
+    Table names are config gaia.* values (schema.table).
+    """
+    for key, value in (("source_table", source_table), ("tmass_best_neighbour", tmass_best_neighbour),
+                       ("allwise_best_neighbour", allwise_best_neighbour), ("allwise_table", allwise_table)):
+        if not _TABLE_NAME.match(str(value)):
+            raise ValueError(f"gaia.{key} = {value!r} is not a schema.table name; fix it in config.yaml")
+    for what, value in (("upload table name", upload_name), ("upload column", column)):
+        if not _IDENTIFIER.match(str(value)):
+            raise ValueError(f"{what} {value!r} is not a plain ADQL identifier")
+    select = []
+    for name in GAIA_COLUMNS:
+        if name in _SELECT_EXPR:
+            select.append(f"{_SELECT_EXPR[name]} AS {name}")
+        elif name in _ALLWISE_COLUMNS:
+            select.append(f"aw.{name}")
+        else:
+            select.append(f"gs.{name}")
+    return (
+        "SELECT\n  " + ",\n  ".join(select) + "\n"
+        f"FROM TAP_UPLOAD.{upload_name} AS up\n"
+        f"JOIN {tmass_best_neighbour} AS tm ON tm.original_ext_source_id = up.{column}\n"
+        f"JOIN {source_table} AS gs ON gs.source_id = tm.source_id\n"
+        f"LEFT OUTER JOIN {allwise_best_neighbour} AS awx ON awx.source_id = gs.source_id\n"
+        f"LEFT OUTER JOIN {allwise_table} AS aw ON aw.allwise_oid = awx.allwise_oid\n"
+    )
+
+
+def conform(table: Table, origin: str) -> Table:
+    """Return ``table`` reduced to GAIA_COLUMNS (order, dtype, unit), rows sorted by designation.
+
+    Column names are matched case-insensitively. Missing floats become NaN, missing integers stay
+    masked, missing strings become '' (e.g. allwise_designation of a star without an AllWISE match).
+    Raises ArchiveError naming ``origin`` if a column is absent.
+    """
+    by_lower = {name.lower(): name for name in table.colnames}
+    missing = [name for name in GAIA_COLUMNS if name not in by_lower]
+    if missing:
+        raise ArchiveError(ARCHIVE, origin, f"result lacks column(s) {', '.join(missing)}", QUERY_ADVICE)
+    out = Table()
+    for name, (dtype, unit, description) in GAIA_COLUMNS.items():
+        col = table[by_lower[name]]
+        mask = np.ma.getmaskarray(col)
+        kind = np.dtype(dtype).kind
+        if kind == "U":
+            values = np.asarray(np.ma.filled(col, b"" if col.dtype.kind == "S" else ""))
+            if values.dtype.kind == "O":
+                values = np.array([v.decode() if isinstance(v, bytes) else ("" if v is None else str(v))
+                                   for v in values], dtype=str)
+            out[name] = np.char.strip(values.astype(dtype))
+        elif kind == "f":
+            out[name] = np.ma.filled(np.ma.asarray(col).astype(dtype), np.nan)
+        else:
+            values = np.ma.filled(np.ma.asarray(col), 0).astype(dtype)
+            out[name] = MaskedColumn(values, mask=mask) if mask.any() else values
+        out[name].unit = unit or None
+        out[name].description = description
+    if len(out):
+        out = out[np.argsort(out["tmass_designation"], kind="stable")]
+    return out
+
+
+def select_chunk(table: Table, tmass_ids: Iterable[str], origin: str = "mock") -> Table:
+    """Mock mode: the rows of a full Gaia-like ``table`` for one chunk, conformed like a query result."""
+    by_lower = {name.lower(): name for name in table.colnames}
+    if "tmass_designation" not in by_lower:
+        raise ArchiveError(ARCHIVE, origin, "table lacks column tmass_designation", "regenerate the mock survey")
+    keep = np.isin(np.char.strip(np.asarray(table[by_lower["tmass_designation"]]).astype(str)),
+                   np.asarray(list(tmass_ids), dtype=str))
+    return conform(table[keep], origin)
+
+
+def adql_path(dest) -> Path:
+    """Where the ADQL (provenance) of a chunk output ``dest`` is written: same name, ``.adql``."""
+    return Path(dest).with_suffix(".adql")
+
+
+def write_chunk(table: Table, dest, adql: str) -> None:
+    """Write a chunk's provenance text (``adql_path(dest)``) and then its table, each atomically.
+
+    The table's format follows the suffix of ``dest`` (``.fits``, ``.vot``, ``.ecsv``). In mock
+    mode pass a comment saying where the rows came from as ``adql``.
+    """
+    atomic.write_text(adql if adql.endswith("\n") else adql + "\n", adql_path(dest))
+    try:
+        atomic.write_table(table, dest)
+    except BaseException:
+        adql_path(dest).unlink(missing_ok=True)
+        raise
+
+
+class _TimeoutConnections:
+    """Connection factory for astroquery's TapConn that sets a socket timeout [s]."""
+
+    def __init__(self, host: str, port: int, timeout: float):
+        self.host, self.port, self.timeout = host, port, timeout
+
+    def get_connection(self, *, ishttps=False, cookie=None, verbose=False):
+        if ishttps or cookie is not None:
+            return self.get_connection_secure(verbose)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+
+    def get_connection_secure(self, verbose=False):
+        return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout)
+
+
+def _tap_client(tap_url: str, timeout: float):
+    """A TapPlus client for ``tap_url`` (e.g. https://gea.esac.esa.int/tap-server/tap)."""
+    from astroquery.utils.tap.conn.tapconn import TapConn
+    from astroquery.utils.tap.core import TapPlus
+
+    parts = urlsplit(tap_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"gaia.tap_url = {tap_url!r} is not an http(s) URL; fix it in config.yaml")
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    server_context, _, tap_context = parts.path.rstrip("/").rpartition("/")
+    conn = TapConn(https, parts.hostname, server_context=server_context or None, tap_context=tap_context or None,
+                   upload_context="Upload", port=port, sslport=port,
+                   connhandler=_TimeoutConnections(parts.hostname, port, timeout))
+    return TapPlus(url=tap_url, connhandler=conn, use_names_over_ids=True), conn
+
+
+def run_query(adql: str, upload: Table, upload_name: str, *, tap_url: str, retries: int = 3, backoff: float = 10.0,
+              timeout: float = 600.0, output_format: str = "votable") -> Table:
+    """Run ``adql`` with ``upload`` as ``TAP_UPLOAD.<upload_name>`` as an async TAP job; return the result.
+
+    Connection errors, timeouts and HTTP 5xx/408/429 are retried ``retries`` times, sleeping
+    ``backoff * 2**k`` s before retry ``k``. Raises ArchiveUnreachable when no attempt reached the
+    host, ArchiveError (one line: archive, URL, what to do) for a rejected or failed query
+    (HTTP 4xx, job phase ERROR, error VOTable) or when the retries are used up.
+    """
+    errors: list[BaseException] = []
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        tap, conn = _tap_client(tap_url, timeout)
+        try:
+            job = tap.launch_job_async(adql, upload_resource=upload, upload_table_name=upload_name,
+                                       output_format=output_format)
+            result = job.get_results()
+            if result is None:
+                raise ArchiveError(ARCHIVE, tap_url, "the job finished without a result table", GAIA_ADVICE)
+            return result
+        except ArchiveError:
+            raise
+        except requests.HTTPError as exc:
+            status = conn.get_response_status()
+            if status >= 500 or status in (408, 429):
+                errors.append(exc)
+                log.info("%s: attempt %d/%d: HTTP %s %s", tap_url, attempt + 1, retries + 1, status, exc)
+                continue
+            raise ArchiveError(ARCHIVE, tap_url, f"query rejected (HTTP {status}: {one_line(exc)[:300]})",
+                               QUERY_ADVICE) from exc
+        except SystemError as exc:  # astroquery's signal for a job that ended in phase ERROR
+            raise ArchiveError(ARCHIVE, tap_url, f"query failed: {one_line(exc)[:300]}", QUERY_ADVICE) from exc
+        except (OSError, http.client.HTTPException) as exc:  # DNS, refused, reset, timeout, bad status line
+            errors.append(exc)
+            log.info("%s: attempt %d/%d: %s", tap_url, attempt + 1, retries + 1, exc)
+            continue
+        except Exception as exc:  # an unreadable reply
+            raise ArchiveError(ARCHIVE, tap_url, f"unreadable reply ({type(exc).__name__}: {one_line(exc)[:200]})",
+                               GAIA_ADVICE) from exc
+    last = errors[-1]
+    if all(isinstance(e, (ConnectionRefusedError, socket.gaierror)) for e in errors):
+        raise ArchiveUnreachable(ARCHIVE, tap_url, f"host unreachable ({type(last).__name__}: {one_line(last)[:200]}) "
+                                 f"after {len(errors)} attempts", GAIA_ADVICE) from last
+    raise ArchiveError(ARCHIVE, tap_url, f"failed after {len(errors)} attempts, last: {type(last).__name__}: "
+                       f"{one_line(last)[:200]}", GAIA_ADVICE) from last
+
+
+def query_chunk(tmass_ids: Iterable[str], dest, *, tap_url: str, source_table: str, tmass_best_neighbour: str,
+                allwise_best_neighbour: str, allwise_table: str, upload_name: str = "apogee", retries: int = 3,
+                backoff: float = 10.0, timeout: float = 600.0) -> Table:
+    """Query the Gaia Archive for one chunk of 2MASS designations and write the result to ``dest``.
+
+    ``tap_url`` and the four table names are config ``gaia.*``. Writes the exact ADQL to
+    ``adql_path(dest)`` and the conformed result (:func:`conform`) to ``dest`` (format from its
+    suffix), atomically; on any error (ArchiveError) neither is left behind. Returns the table.
+    """
+    ids = np.asarray(list(tmass_ids), dtype=str)
+    adql = build_adql(upload_name, source_table=source_table, tmass_best_neighbour=tmass_best_neighbour,
+                      allwise_best_neighbour=allwise_best_neighbour, allwise_table=allwise_table)
+    if ids.size == 0:
+        result = Table({name: np.zeros(0, dtype=spec[0]) for name, spec in GAIA_COLUMNS.items()})
+    else:
+        result = run_query(adql, upload_table(ids), upload_name, tap_url=tap_url, retries=retries,
+                           backoff=backoff, timeout=timeout)
+    table = conform(result, tap_url)
+    unknown = np.setdiff1d(table["tmass_designation"], ids)
+    if unknown.size:
+        raise ArchiveError(ARCHIVE, tap_url, f"result has {unknown.size} designation(s) not in the upload, "
+                           f"e.g. {unknown[0]}", QUERY_ADVICE)
+    table.meta["ORIGIN"] = tap_url
+    write_chunk(table, dest, adql)
+    return table

@@ -1,0 +1,126 @@
+"""Cluster members and their mean parallaxes (HER19 Fig. 4).
+
+The paper picked members of M67, M71 and M107 by hand; here membership is explicit: a star is a
+member when it lies in a cone around the cluster centre, inside a proper-motion window and inside a
+radial-velocity window (config.yaml ``clusters:``). Parallaxes are never used to choose members,
+so the cluster test of the parallaxes stays independent of them.
+"""
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.table import Table, vstack
+
+from spectroparallax.archives.columns import as_float
+
+#: Member-table columns: name -> (unit, description).
+MEMBER_COLUMNS = {
+    "cluster": ("", "cluster short name (config.yaml clusters: key)"),
+    "2MASS_ID": ("", "APOGEE / 2MASS identifier"),
+    "ra": ("deg", "Gaia right ascension (epoch 2015.5)"),
+    "dec": ("deg", "Gaia declination (epoch 2015.5)"),
+    "separation": ("deg", "angular distance from the cluster centre"),
+    "pmra": ("mas / yr", "Gaia DR2 proper motion in RA * cos(Dec)"),
+    "pmdec": ("mas / yr", "Gaia DR2 proper motion in Dec"),
+    "pm_offset": ("mas / yr", "distance from the cluster proper motion in the (pmra, pmdec) plane"),
+    "VHELIO_AVG": ("km / s", "APOGEE mean heliocentric radial velocity"),
+    "LOGG": ("dex", "ASPCAP surface gravity"),
+    "FE_H": ("dex", "ASPCAP [Fe/H]"),
+    "Gaia_parallax": ("mas", "Gaia DR2 parallax plus the catalog's offset"),
+    "Gaia_parallax_err": ("mas", "Gaia DR2 parallax uncertainty"),
+    "spec_parallax": ("mas", "out-of-fold spectrophotometric parallax (NaN: no prediction)"),
+    "spec_parallax_err": ("mas", "uncertainty of spec_parallax"),
+    "training_set": ("", "1 if the star is in a Training Set"),
+}
+
+
+def select_members(ra, dec, pmra, pmdec, rv, cluster: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members of one cluster: inside the cone, the proper-motion window and the RV window.
+
+    ``ra``, ``dec`` [deg], ``pmra``, ``pmdec`` [mas/yr], ``rv`` [km/s] per star; ``cluster`` is one
+    entry of config.yaml ``clusters:`` (ra, dec, radius [deg], pmra, pmdec, pm_radius [mas/yr],
+    rv, rv_window [km/s]). A star with a missing proper motion or radial velocity is not a
+    member. Returns (member mask, separation [deg], proper-motion offset [mas/yr]).
+    """
+    centre = SkyCoord(ra=cluster["ra"] * u.deg, dec=cluster["dec"] * u.deg)
+    stars = SkyCoord(ra=np.asarray(ra, float) * u.deg, dec=np.asarray(dec, float) * u.deg)
+    separation = stars.separation(centre).to_value(u.deg)
+    pm_offset = np.hypot(np.asarray(pmra, float) - cluster["pmra"], np.asarray(pmdec, float) - cluster["pmdec"])
+    with np.errstate(invalid="ignore"):
+        member = ((separation < cluster["radius"]) & (pm_offset < cluster["pm_radius"])
+                  & (np.abs(np.asarray(rv, float) - cluster["rv"]) < cluster["rv_window"]))
+    return member, separation, pm_offset
+
+
+def member_table(cat: Table, parent: Table, clusters: dict) -> Table:
+    """One row per member of every cluster in ``clusters`` (config.yaml ``clusters:``).
+
+    ``cat`` is the catalog and ``parent`` the Parent Sample table, row for row (see
+    :func:`spectroparallax.figures.data.check_aligned`). Columns: :data:`MEMBER_COLUMNS`, with
+    units and descriptions; ``meta`` holds each cluster's window and member count.
+    """
+    ra, dec = as_float(cat["ra"]), as_float(cat["dec"])
+    pmra, pmdec, rv = as_float(parent["pmra"]), as_float(parent["pmdec"]), as_float(parent["VHELIO_AVG"])
+    parts = []
+    meta = {}
+    for name, cluster in clusters.items():
+        member, separation, pm_offset = select_members(ra, dec, pmra, pmdec, rv, cluster)
+        rows = np.flatnonzero(member)
+        part = Table()
+        part["cluster"] = np.full(rows.size, name, dtype=f"U{max(len(n) for n in clusters)}")
+        part["2MASS_ID"] = np.asarray(cat["2MASS_ID"], dtype=str)[rows]
+        part["ra"], part["dec"], part["separation"] = ra[rows], dec[rows], separation[rows]
+        part["pmra"], part["pmdec"], part["pm_offset"] = pmra[rows], pmdec[rows], pm_offset[rows]
+        part["VHELIO_AVG"] = rv[rows]
+        part["LOGG"], part["FE_H"] = as_float(parent["LOGG"])[rows], as_float(parent["FE_H"])[rows]
+        for col in ("Gaia_parallax", "Gaia_parallax_err", "spec_parallax", "spec_parallax_err"):
+            part[col] = as_float(cat[col])[rows]
+        part["training_set"] = np.asarray(cat["training_set"], dtype=np.int16)[rows]
+        parts.append(part)
+        meta[name] = {**cluster, "n_members": int(rows.size)}
+    table = vstack(parts) if parts else Table(names=list(MEMBER_COLUMNS))
+    for col, (unit, description) in MEMBER_COLUMNS.items():
+        table[col].unit = unit or None
+        table[col].description = description
+    table.meta["clusters"] = meta
+    return table
+
+
+def weighted_mean(values, errors) -> tuple[float, float]:
+    """Inverse-variance-weighted mean and its uncertainty: sum(w x) / sum(w), 1 / sqrt(sum(w)),
+    with w = 1 / sigma^2 (same units as ``values``).
+
+    Every value and error must be finite and every error positive; drop missing values before
+    calling (the caller knows which star and why). Raises ValueError otherwise or if empty.
+    """
+    values, errors = np.asarray(values, dtype=float), np.asarray(errors, dtype=float)
+    if values.size == 0:
+        raise ValueError("weighted_mean of no values")
+    if values.shape != errors.shape:
+        raise ValueError(f"weighted_mean: {values.size} values but {errors.size} errors")
+    if not (np.isfinite(values).all() and np.isfinite(errors).all() and (errors > 0).all()):
+        raise ValueError("weighted_mean needs finite values and finite positive errors; "
+                         f"got values {values.tolist()} errors {errors.tolist()}")
+    w = 1.0 / errors**2
+    return float(np.sum(w * values) / np.sum(w)), float(1.0 / np.sqrt(np.sum(w)))
+
+
+def mean_parallaxes(members: Table, names) -> dict:
+    """Inverse-variance-weighted mean Gaia and spectrophotometric parallax of each cluster.
+
+    ``members``: :func:`member_table`; ``names``: the clusters to summarize. Returns
+    {name: {"gaia": (mean, error, n), "spec": (mean, error, n)}} [mas]; members without a value
+    or a positive error are left out of that mean (n says how many were used), and a cluster with
+    none gets (nan, nan, 0).
+    """
+    out = {}
+    for name in names:
+        rows = members[np.asarray(members["cluster"], dtype=str) == name]
+        out[name] = {}
+        for key in ("gaia", "spec"):
+            col = "Gaia_parallax" if key == "gaia" else "spec_parallax"
+            values, errors = as_float(rows[col]), as_float(rows[f"{col}_err"])
+            usable = np.isfinite(values) & np.isfinite(errors) & (errors > 0)
+            mean, error = weighted_mean(values[usable], errors[usable]) if usable.any() else (np.nan, np.nan)
+            out[name][key] = (mean, error, int(usable.sum()))
+    return out

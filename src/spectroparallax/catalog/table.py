@@ -1,0 +1,65 @@
+"""The output catalog (HER19 Table 1 and more), one row per Parent Sample star."""
+
+import hashlib
+
+import numpy as np
+import yaml
+from astropy.table import Table
+
+from spectroparallax.archives.columns import as_float
+
+#: Flag values of the catalog's ``flag`` column.
+FLAG_OK = 0
+FLAG_NO_PREDICTION = 1  # the feature vector gave no finite prediction (see the log)
+
+
+def config_hash(config: dict) -> str:
+    """Short SHA-256 of the config (sorted YAML), written into the catalog header."""
+    return hashlib.sha256(yaml.safe_dump(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_hash: str) -> Table:
+    """Catalog columns (published names where they exist) with units and descriptions.
+
+    ``spec`` and ``spec_err`` [mas] are the out-of-fold predictions for ``parent``'s rows; a
+    non-finite one gets the flag FLAG_NO_PREDICTION and masked values, never a silent NaN.
+    """
+    spec = np.asarray(spec, dtype=float)
+    spec_err = np.asarray(spec_err, dtype=float)
+    bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
+    gaia = as_float(parent["parallax"])
+    gaia_err = as_float(parent["parallax_error"])
+    cat = Table()
+    cat["2MASS_ID"] = np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str))
+    cat["source_id"] = np.asarray(parent["source_id"], dtype=np.int64)
+    cat["ra"] = np.asarray(parent["ra"], dtype=float)
+    cat["dec"] = np.asarray(parent["dec"], dtype=float)
+    cat["Gaia_parallax"] = np.ma.masked_invalid(gaia + offset)
+    cat["Gaia_parallax_err"] = np.ma.masked_invalid(gaia_err)
+    cat["spec_parallax"] = np.ma.array(spec, mask=bad)
+    cat["spec_parallax_err"] = np.ma.array(spec_err, mask=bad)
+    cat["training_set"] = np.asarray(parent["training"], dtype=np.int16)
+    cat["sample"] = np.char.strip(np.asarray(parent["fold"], dtype=str))
+    cat["flag"] = np.where(bad, FLAG_NO_PREDICTION, FLAG_OK).astype(np.int16)
+    units = {"ra": "deg", "dec": "deg", "Gaia_parallax": "mas", "Gaia_parallax_err": "mas",
+             "spec_parallax": "mas", "spec_parallax_err": "mas"}
+    descriptions = {
+        "2MASS_ID": "APOGEE / 2MASS identifier",
+        "source_id": "Gaia DR2 source_id",
+        "ra": "Gaia right ascension (epoch 2015.5)",
+        "dec": "Gaia declination (epoch 2015.5)",
+        "Gaia_parallax": f"Gaia DR2 parallax plus the offset {offset} mas",
+        "Gaia_parallax_err": "Gaia DR2 parallax uncertainty",
+        "spec_parallax": "spectrophotometric parallax exp(theta . x) (eq. 4) from the model not trained on this star's fold",
+        "spec_parallax_err": "uncertainty propagated from the feature errors (eq. 5)",
+        "training_set": "1 if the star is in a Training Set (eq. 8-10)",
+        "sample": "fold label (A/B for the paper's two folds)",
+        "flag": "0 ok; 1 no finite prediction from the features",
+    }
+    for name, unit in units.items():
+        cat[name].unit = unit
+    for name, text in descriptions.items():
+        cat[name].description = text
+    cat.meta.update({"LAMBDA": float(lam), "PLXOFFST": float(offset), "CFGHASH": cfg_hash,
+                     "REFERENC": "Hogg, Eilers & Rix 2019, AJ 158, 147"})
+    return cat

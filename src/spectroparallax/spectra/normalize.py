@@ -1,0 +1,504 @@
+"""Pseudo-continuum normalization of APOGEE spectra and selection of well-covered pixels.
+
+HER19 sec. 4 normalizes the spectra "according to the procedure developed in The Cannon (Ness et
+al. 2015)": per star and per detector chip, a smooth function is fitted to a fixed list of
+continuum pixels (chosen to be insensitive to stellar parameters) and the spectrum is divided by it.
+Here the smooth function is a Chebyshev polynomial in wavelength (each chip's wavelength range
+mapped onto [-1, 1]) fitted by inverse-variance weighted least squares.
+
+Which pixels are bad (masked): non-finite flux, non-finite or non-positive uncertainty, a
+normalized uncertainty above ``max_normalized_error``; the mask then grows by ``grow`` pixels on
+each side within the chip. The growth spreads only from pixels that had a measurement: a pixel
+whose uncertainty is the pipeline's no-data placeholder (``NO_DATA_ERROR``, 1e10, with flux 0 in
+aspcapStar/apStar files: chip gaps, the dead first and last pixels of a chip, pixels no visit
+covered) is masked but does not mask its neighbours, which are real measurements judged by their
+own uncertainties. Pixels outside every chip, and every pixel of a chip whose continuum could not
+be fitted, are masked too. A masked pixel gets flux 1 and uncertainty ``bad_pixel_error`` (chosen
+far above any good pixel's, so its inverse variance is effectively zero) and never counts in a fit.
+
+The mask and the fit depend on each other (the error cut needs a continuum), so the fit runs in
+two passes, each using only the continuum pixels that the masking rules leave:
+
+1. rules applied with a flat continuum at the chip's median flux over its usable continuum
+   pixels, which is robust to single wild pixels;
+2. rules applied with the first-pass continuum (cutting on the continuum rather than on the pixel's
+   own noisy flux avoids preferentially dropping low pixels, which would bias the continuum up).
+
+The final mask is then computed with the final continuum. Stars are processed in blocks of
+``_BLOCK``. The per-pixel work (the rules, the mask growth, the division) is done by the compiled
+kernels of :mod:`spectroparallax.spectra.normalize_kernels`, a few loops per star and chip; the fits are
+batched linear algebra: for every star and chip of a block, the normal equations are built by one
+matrix product of the kernels' inverse-variance weights with the Chebyshev basis at the
+continuum pixels, and solved as a stack of (degree + 1) x (degree + 1) systems.
+"""
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from astropy.table import Table
+from numpy.polynomial import Chebyshev, chebyshev
+
+from spectroparallax.spectra import apogee_grid
+from spectroparallax.io.npy_rows import npy_row_writer, read_npy_rows
+from spectroparallax.spectra.read import READ_OK, read_spectra
+
+#: Uncertainty at or above which a pixel holds no measurement: the APOGEE pipeline's placeholder
+#: (BADERR) in chip gaps, dead chip edges and pixels without any good visit (flux 0 there).
+NO_DATA_ERROR = 1e10
+
+#: Stars processed together: enough to amortize the per-call overhead of the solves, few enough
+#: that a block's spectra stay in the CPU cache between the passes (32 x 8575 float32 = 1.1 MB
+#: per array). The speed benchmark's timings hardly depend on it between 8 and 64.
+_BLOCK = 32
+
+#: Per-star, per-chip outcomes of the continuum fit.
+FIT_OK = "ok"
+FIT_TOO_FEW = "too_few_continuum_pixels"
+FIT_NONPOSITIVE = "nonpositive_continuum"
+FIT_NOT_READ = "not_read"
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Result of :func:`normalize` for n stars.
+
+    flux, err: float32 (n, 8575), normalized flux and uncertainty (dimensionless); masked pixels
+        hold 1 and ``bad_pixel_error``.
+    chip_status: str (n, 3), one of FIT_OK, FIT_TOO_FEW, FIT_NONPOSITIVE per star and chip.
+    n_fit_pixels: int (n, 3), continuum pixels used in the final fit of each star and chip.
+    n_masked: int (n,), masked pixels of each star (the chip gaps included).
+    bad_pixel_error: float32, the uncertainty of masked pixels.
+    """
+
+    flux: np.ndarray
+    err: np.ndarray
+    chip_status: np.ndarray
+    n_fit_pixels: np.ndarray
+    n_masked: np.ndarray
+    bad_pixel_error: np.float32
+
+    @property
+    def mask(self) -> np.ndarray:
+        """bool (n, 8575), True where the pixel is masked.
+
+        Exactly the pixels whose uncertainty is ``bad_pixel_error``: every other pixel has a
+        normalized uncertainty of at most ``max_normalized_error``, which is smaller.
+        """
+        return self.err == self.bad_pixel_error
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Fixed geometry of the three chips for a given Chebyshev degree (arrays as the kernels take them)."""
+
+    chip_start: np.ndarray  # int64 (n_chips,), first pixel of each chip
+    chip_stop: np.ndarray  # int64 (n_chips,), one past its last pixel
+    basis: np.ndarray  # float64 (degree + 1, 8575), Chebyshev basis in each pixel's chip coordinate
+    cont: np.ndarray  # int64 (n_cont,), the continuum pixels inside the chips, chip by chip
+    cont_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's are cont[cont_bounds[k]:cont_bounds[k + 1]]
+    is_cont: np.ndarray  # uint8 (8575,), 1 at those continuum pixels
+    # per chip, float64 (n_cont_k, (degree + 1)**2): outer products of the basis at its continuum
+    # pixels (inverse variances @ this: the normal matrices)
+    design_outer: tuple
+    design_cont: tuple  # per chip, float64 (n_cont_k, degree + 1): the basis at its continuum pixels
+
+    @property
+    def chips(self):
+        return tuple(slice(int(a), int(b)) for a, b in zip(self.chip_start, self.chip_stop))
+
+
+def _chip_x(wl, lo, hi):
+    """Map wavelength [Angstrom] in a chip's range [lo, hi] onto [-1, 1]."""
+    return (2.0 * wl - (lo + hi)) / (hi - lo)
+
+
+@lru_cache(maxsize=8)
+def _geometry(degree: int) -> _Geometry:
+    wl = apogee_grid.wavelength()
+    chip_of = apogee_grid.chip_of_pixel()
+    cont_all = apogee_grid.continuum_pixels()
+    p = degree + 1
+    basis = np.zeros((p, apogee_grid.N_PIXELS))
+    starts, stops, conts, design_outer, design_cont = [], [], [], [], []
+    for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
+        idx = np.flatnonzero(chip_of == k)
+        start, stop = int(idx[0]), int(idx[-1]) + 1
+        basis[:, start:stop] = chebyshev.chebvander(_chip_x(wl[start:stop], lo, hi), degree).T
+        cont = cont_all[chip_of[cont_all] == k]
+        vc = basis[:, cont].T
+        starts.append(start)
+        stops.append(stop)
+        conts.append(cont)
+        design_outer.append((vc[:, :, None] * vc[:, None, :]).reshape(len(cont), p * p))
+        design_cont.append(vc)
+    cont = np.concatenate(conts).astype(np.int64)
+    is_cont = np.zeros(apogee_grid.N_PIXELS, dtype=np.uint8)
+    is_cont[cont] = 1
+    return _Geometry(
+        np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), basis, cont,
+        np.cumsum([0] + [c.size for c in conts]).astype(np.int64), is_cont,
+        tuple(design_outer), tuple(design_cont),
+    )
+
+
+def _outside_chips(chips) -> list[slice]:
+    bounds = [0] + [b for c in chips for b in (c.start, c.stop)] + [apogee_grid.N_PIXELS]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+
+
+def _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow):
+    if int(degree) != degree or degree < 0:
+        raise ValueError(f"normalization degree must be a non-negative integer, got {degree!r}")
+    if min_continuum_pixels < degree + 1:
+        raise ValueError(
+            f"min_continuum_pixels = {min_continuum_pixels} cannot constrain a degree-{degree} "
+            f"polynomial; use at least {degree + 1}"
+        )
+    if not max_normalized_error > 0:
+        raise ValueError(f"max_normalized_error must be positive, got {max_normalized_error!r}")
+    if not np.float32(bad_pixel_error) > np.float32(max_normalized_error):  # compared as stored
+        raise ValueError(
+            f"bad_pixel_error = {bad_pixel_error!r} must exceed max_normalized_error = "
+            f"{max_normalized_error!r} so that masked pixels stand out"
+        )
+    if int(grow) != grow or grow < 0:
+        raise ValueError(f"mask growth must be a non-negative integer, got {grow!r}")
+
+
+def _as_spectra(flux, err):
+    flux = np.asarray(flux, dtype=np.float32)
+    err = np.asarray(err, dtype=np.float32)
+    if flux.ndim == 1:
+        flux, err = flux[None], err[None]
+    if flux.shape != err.shape or flux.ndim != 2 or flux.shape[1] != apogee_grid.N_PIXELS:
+        raise ValueError(
+            f"flux {flux.shape} and err {err.shape} must both be (n_stars, {apogee_grid.N_PIXELS})"
+        )
+    return flux, err
+
+
+@dataclass(frozen=True)
+class _Rules:
+    thr: np.float32  # max_normalized_error (float32, as the cut is made on float32 values)
+    bad_pixel_error: np.float32
+    grow: int
+    min_pixels: int
+
+
+def normalize(
+    flux,
+    err,
+    *,
+    degree: int,
+    max_normalized_error: float,
+    bad_pixel_error: float,
+    min_continuum_pixels: int,
+    grow: int,
+    out=None,
+) -> Normalized:
+    """Pseudo-continuum normalize spectra (see the module docstring for the rules).
+
+    flux, err: (n_stars, 8575) or (8575,), any units (same for both), err is 1 sigma.
+    degree: Chebyshev degree of each chip's continuum (2 = quadratic).
+    max_normalized_error: pixels whose err / continuum exceeds this are masked (0.3).
+    bad_pixel_error: normalized uncertainty given to masked pixels (their flux is set to 1).
+    min_continuum_pixels: fewest good continuum pixels a chip fit may use; chips with fewer are
+        masked and reported as FIT_TOO_FEW in ``chip_status``.
+    grow: the mask grows by this many pixels on each side (not from no-data pixels).
+    out: optional pair of float32 (n_stars, 8575) arrays (e.g. memory maps) to write the
+        normalized flux and err into.
+    """
+    # numba is imported here, not with the module: the steps that only read normalized spectra
+    # (pixel coverage, the design matrix) then do not load the compiler (~100 MB).
+    from spectroparallax.spectra import normalize_kernels
+
+    _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow)
+    flux, err = _as_spectra(flux, err)
+    n = flux.shape[0]
+    geom = _geometry(int(degree))
+    if out is None:
+        out = (np.empty_like(flux), np.empty_like(err))
+    out_flux, out_err = out
+    if out_flux.shape != flux.shape or out_err.shape != flux.shape:
+        raise ValueError(f"out arrays must have shape {flux.shape}")
+    n_chips = geom.chip_start.size
+    fit_ok = np.zeros((n, n_chips), dtype=bool)
+    nonpositive = np.zeros((n, n_chips), dtype=bool)
+    n_fit = np.zeros((n, n_chips), dtype=np.int64)
+    n_masked = np.full(n, sum(sl.stop - sl.start for sl in _outside_chips(geom.chips)), dtype=np.int64)
+    rules = _Rules(np.float32(max_normalized_error), np.float32(bad_pixel_error), int(grow),
+                   int(min_continuum_pixels))
+
+    for sl in _outside_chips(geom.chips):
+        out_flux[:, sl] = 1.0
+        out_err[:, sl] = bad_pixel_error
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        f, e = flux[a:b], err[a:b]
+        if b - a < _BLOCK:
+            # Pad the last block with empty rows: every matrix product then has the same
+            # shape, so a star's numbers do not depend on which block (or shard) it is in.
+            f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
+            e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
+        coef, ok, count = _fit_block(geom, f, e, rules)
+        fit_ok[a:b], n_fit[a:b] = ok[:b - a], count[:b - a]
+        # np.asarray: a memory-mapped `out` is passed to the kernel as a plain view of its buffer.
+        normalize_kernels.divide(
+            flux[a:b], err[a:b], coef[:b - a], fit_ok[a:b], geom.basis, geom.chip_start,
+            geom.chip_stop, rules.thr, rules.grow, _NO_DATA, rules.bad_pixel_error,
+            np.asarray(out_flux[a:b]), np.asarray(out_err[a:b]), nonpositive[a:b], n_masked[a:b],
+        )
+    status = np.where(fit_ok, np.where(nonpositive, FIT_NONPOSITIVE, FIT_OK), FIT_TOO_FEW).astype("<U32")
+    return Normalized(out_flux, out_err, status, n_fit, n_masked, rules.bad_pixel_error)
+
+
+_NO_DATA = np.float32(NO_DATA_ERROR)
+
+
+def _fit_block(geom, flux, err, rules):
+    """Two-pass continuum fit of a block of stars in every chip.
+
+    flux, err: float32 (n, 8575). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit
+    failed), fit_ok bool (n, n_chips) and the number of continuum pixels fitted int (n, n_chips).
+    A chip that fails pass 1 fails pass 2 too.
+    """
+    from spectroparallax.spectra import normalize_kernels
+
+    n, n_chips, p = flux.shape[0], geom.chip_start.size, geom.basis.shape[0]
+    coef = np.zeros((n, n_chips, p))
+    weights = np.empty((2 * n, geom.cont.size))
+    count = np.empty((n, n_chips), dtype=np.int64)
+    margins = np.empty((n, n_chips, 2), dtype=np.float32)
+    refit = np.empty((n, n_chips), dtype=bool)
+    args = (geom.basis, geom.chip_start, geom.chip_stop, geom.cont, geom.cont_bounds, geom.is_cont,
+            rules.thr, rules.grow, _NO_DATA, weights, count, margins, refit)
+    # Pass 1, against the flat level.
+    normalize_kernels.fit_weights(flux, err, coef, True, *args)
+    coef, ok = _solve(geom, weights, count >= rules.min_pixels)
+    # Pass 2, against the first fit. The kernel leaves the weights of a chip as they are where no
+    # pixel's decision can change, so solving again is needed only if some chip's did; the whole
+    # block is solved, keeping the shapes (and so each star's numbers) independent of the others.
+    normalize_kernels.fit_weights(flux, err, coef, False, *args)
+    if refit.any():
+        coef, ok = _solve(geom, weights, count >= rules.min_pixels)
+    return coef, ok, count
+
+
+def _solve(geom, weights, ok):
+    """Weighted least-squares Chebyshev coefficients of every star in every chip.
+
+    weights: float64 (2n, n_cont), the inverse variances of the pixels to fit (0 elsewhere), then
+    those times the flux; ok: bool (n, n_chips), the chips with enough pixels. Returns
+    (coef float64 (n, n_chips, degree + 1), ok); a chip not ok (or whose solve failed) has
+    ok False and coef 0.
+    """
+    n, n_chips, p = weights.shape[0] // 2, geom.chip_start.size, geom.basis.shape[0]
+    normal = np.empty((n, n_chips, p, p))
+    rhs = np.empty((n, n_chips, p))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for k in range(n_chips):
+            cols = slice(geom.cont_bounds[k], geom.cont_bounds[k + 1])
+            normal[:, k] = (weights[:n, cols] @ geom.design_outer[k]).reshape(n, p, p)
+            rhs[:, k] = weights[n:, cols] @ geom.design_cont[k]
+    ok = ok.copy()
+    normal[~ok] = np.eye(p)
+    rhs[~ok] = 0.0
+    try:
+        coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # only reachable through overflowing weights; pinv never raises
+        coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
+    ok &= np.isfinite(coef).all(axis=-1)
+    coef[~ok] = 0.0
+    return coef, ok
+
+
+def normalize_reference(
+    flux, err, *, degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow
+):
+    """Straightforward per-star, per-chip version of :func:`normalize` using ``Chebyshev.fit``.
+
+    Slow; it exists to check and benchmark :func:`normalize` on the same problem. Returns
+    ``(flux, err, chip_status)`` like the corresponding fields of :class:`Normalized`.
+    """
+    _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow)
+    flux, err = _as_spectra(flux, err)
+    wl = apogee_grid.wavelength()
+    chip_of = apogee_grid.chip_of_pixel()
+    cont_all = apogee_grid.continuum_pixels()
+    thr = max_normalized_error
+    n = flux.shape[0]
+    out_flux = np.ones(flux.shape, dtype=np.float32)
+    out_err = np.full(flux.shape, bad_pixel_error, dtype=np.float32)
+    status = np.full((n, 3), FIT_OK, dtype="<U32")
+
+    def grown(bad, no_data):
+        g = bad.copy()
+        seed = bad & ~no_data  # no-data pixels are masked but do not mask their neighbours
+        for s in range(1, grow + 1):
+            g[s:] |= seed[:-s]
+            g[:-s] |= seed[s:]
+        return g
+
+    chips = []
+    for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
+        idx = np.flatnonzero(chip_of == k)
+        chips.append((lo, hi, idx, cont_all[chip_of[cont_all] == k]))
+    for i in range(n):
+        for k, (lo, hi, idx, cont) in enumerate(chips):
+            f, e = flux[i, idx].astype(np.float64), err[i, idx].astype(np.float64)
+            fc, ec = flux[i, cont].astype(np.float64), err[i, cont].astype(np.float64)
+            no_data = err[i, idx] >= NO_DATA_ERROR
+            with np.errstate(invalid="ignore", divide="ignore"):
+                usable = np.isfinite(f) & np.isfinite(e) & (e > 0)
+                valid = usable[cont - idx[0]] & (fc > 0)
+                level = np.median(flux[i, cont][valid]) if valid.any() else np.float32(0)
+                c2, fitted = level, True
+                for _ in range(2):  # pass 1 masks against the flat level, pass 2 against the first fit
+                    bad = ~(usable & (err[i, idx] <= thr * c2))
+                    good = ~grown(bad, no_data)[cont - idx[0]]
+                    if good.sum() < min_continuum_pixels:
+                        fitted = False
+                        break
+                    c2 = Chebyshev.fit(wl[cont][good], fc[good], degree, w=1 / ec[good], domain=[lo, hi])(wl[idx])
+                    c2 = c2.astype(np.float32)
+                if not fitted:
+                    status[i, k] = FIT_TOO_FEW
+                    continue
+                if not (c2 > 0).all():
+                    status[i, k] = FIT_NONPOSITIVE
+                    continue
+                fn, en = flux[i, idx] / c2, err[i, idx] / c2
+                keep = ~grown(~(np.isfinite(fn) & (en > 0) & (en <= thr)), no_data)
+            out_flux[i, idx[keep]] = fn[keep]
+            out_err[i, idx[keep]] = en[keep]
+    return out_flux, out_err, status
+
+
+def normalize_files(
+    paths,
+    flux_path,
+    err_path,
+    *,
+    shard_size: int,
+    degree: int,
+    max_normalized_error: float,
+    bad_pixel_error: float,
+    min_continuum_pixels: int,
+    grow: int,
+    progress: bool = False,
+) -> Table:
+    """Read and normalize spectrum files shard by shard into two float32 ``.npy`` files.
+
+    Writes ``flux_path`` and ``err_path``, each (len(paths), 8575) float32, readable with
+    ``np.load(..., mmap_mode='r')``; row i belongs to ``paths[i]``. Only one shard of
+    ``shard_size`` spectra is held in memory at a time (it is appended to the files, which are
+    not memory-mapped while written); both files appear atomically at the end.
+    Files that could not be read give rows of NaN. Returns a Table, one row per path: ``path``,
+    ``read_status``, ``read_reason``, ``fit_status_chip0..2`` (FIT_* values, FIT_NOT_READ for
+    unread files), ``n_masked`` (masked pixels, -1 for unread files) and ``status``: 'ok' (read and
+    every chip fitted), 'missing', 'unreadable' or 'fit_failed'.
+    """
+    paths = [os.fspath(p) for p in paths]
+    if int(shard_size) != shard_size or shard_size < 1:
+        raise ValueError(f"shard_size must be a positive integer, got {shard_size!r}")
+    shape = (len(paths), apogee_grid.N_PIXELS)
+    options = dict(
+        degree=degree, max_normalized_error=max_normalized_error, bad_pixel_error=bad_pixel_error,
+        min_continuum_pixels=min_continuum_pixels, grow=grow,
+    )
+    _check_options(**options)
+    read_status = np.empty(len(paths), dtype=object)
+    read_reason = np.empty(len(paths), dtype=object)
+    chip_status = np.full((len(paths), 3), FIT_NOT_READ, dtype="<U32")
+    n_masked = np.full(len(paths), -1, dtype=np.int64)
+    starts = range(0, len(paths), int(shard_size))
+    if progress:
+        from tqdm import tqdm
+
+        starts = tqdm(starts, desc="normalize", unit="shard")
+    block = min(int(shard_size), max(len(paths), 1))
+    buffers = (np.empty((block, apogee_grid.N_PIXELS), np.float32), np.empty((block, apogee_grid.N_PIXELS), np.float32))
+    with npy_row_writer(flux_path, shape) as flux_out, npy_row_writer(err_path, shape) as err_out:
+        for a in starts:
+            b = min(a + int(shard_size), len(paths))
+            flux, err, st = read_spectra(paths[a:b])
+            out = (buffers[0][:b - a], buffers[1][:b - a])
+            res = normalize(flux, err, out=out, **options)
+            unread = np.asarray(st["status"]) != READ_OK
+            out[0][unread] = np.nan
+            out[1][unread] = np.nan
+            flux_out.write(out[0])
+            err_out.write(out[1])
+            read_status[a:b] = np.asarray(st["status"])
+            read_reason[a:b] = np.asarray(st["reason"])
+            chip_status[a:b] = np.where(unread[:, None], FIT_NOT_READ, res.chip_status)
+            n_masked[a:b] = np.where(unread, -1, res.n_masked)
+    table = Table({"path": np.array(paths, dtype=str), "read_status": read_status.astype(str),
+                   "read_reason": read_reason.astype(str)})
+    for k in range(3):
+        table[f"fit_status_chip{k}"] = chip_status[:, k]
+    table["n_masked"] = n_masked
+    fit_failed = (chip_status != FIT_OK).any(axis=1)
+    table["status"] = np.where(table["read_status"] != READ_OK, table["read_status"],
+                               np.where(fit_failed, "fit_failed", "ok"))
+    return table
+
+
+def pixel_coverage(err_or_mask, *, max_error=None, rows=None, chunk_rows: int = 2048) -> np.ndarray:
+    """Fraction of stars that have data in each pixel, float64 (n_pixels,).
+
+    err_or_mask: (n_stars, n_pixels) bool mask (True = masked, no data) or normalized
+        uncertainties (then a pixel has data where err <= ``max_error``, which must be given;
+        NaN rows of unread stars count as no data). A memory map is read in chunks of rows.
+    rows: optional bool (n_stars,) selecting the stars to count (e.g. the successfully read ones).
+    """
+    arr = err_or_mask
+    is_mask = arr.dtype == bool
+    if not is_mask and max_error is None:
+        raise ValueError("pixel_coverage: give max_error to say which normalized uncertainties count as data")
+    n = arr.shape[0]
+    sel = np.ones(n, dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    if sel.shape != (n,):
+        raise ValueError(f"rows must be a bool array of length {n}, got shape {sel.shape}")
+    if not sel.any():
+        raise ValueError("pixel_coverage: no stars selected")
+    count = np.zeros(arr.shape[1], dtype=np.int64)
+    for a in range(0, n, chunk_rows):
+        block = np.asarray(arr[a:a + chunk_rows])[sel[a:a + chunk_rows]]
+        with np.errstate(invalid="ignore"):
+            has = ~block if is_mask else block <= max_error
+        count += has.sum(axis=0)
+    return count / sel.sum()
+
+
+def shard_coverage(err_paths, star_tables, *, max_error, chunk_rows: int = 2048) -> tuple[np.ndarray, int]:
+    """Pixel coverage over the normalized shards: (fraction per pixel float64 (8575,), stars counted).
+
+    err_paths: the shards' normalized-error ``.npy`` files; star_tables: their star tables (rows in
+    the same order) with ``spectrum_status``; only the 'ok' stars count. Each file is read in
+    blocks of ``chunk_rows`` rows.
+    """
+    covered = np.zeros(apogee_grid.N_PIXELS)
+    n_read = 0
+    for path, stars in zip(err_paths, star_tables, strict=True):
+        ok = np.flatnonzero(np.asarray(stars["spectrum_status"]) == "ok")
+        for a in range(0, ok.size, chunk_rows):
+            rows = ok[a:a + chunk_rows]
+            covered += pixel_coverage(read_npy_rows(path, rows), max_error=max_error) * rows.size
+        n_read += ok.size
+    if n_read == 0:
+        raise ValueError("no spectrum was read in any shard; see results/<survey>/spectra/shard_*/stars.ecsv")
+    return covered / n_read, n_read
+
+
+def select_pixels(err_or_mask, min_fraction, *, max_error=None, rows=None) -> np.ndarray:
+    """Keep the pixels that have data for at least ``min_fraction`` of the stars.
+
+    Returns bool (n_pixels,), True = keep. Arguments as in :func:`pixel_coverage`; HER19 sec. 4
+    keeps 7405 of the 8575 pixels this way (chip gaps and rarely covered pixels dropped).
+    """
+    if not 0.0 <= min_fraction <= 1.0:
+        raise ValueError(f"min_fraction must be in [0, 1], got {min_fraction!r}")
+    return pixel_coverage(err_or_mask, max_error=max_error, rows=rows) >= min_fraction

@@ -1,0 +1,276 @@
+"""Compiled pixel-wise steps of the continuum normalization (used by :mod:`spectroparallax.spectra.normalize`).
+
+Deciding which pixels are masked is a per-pixel test followed by a growth of the mask to the
+neighbours; written as whole-array numpy operations it took a dozen passes over every spectrum
+(division, three tests, index lists for the growth, writes) and was most of the cost of the
+normalization. These numba kernels do it in a few loops per star and chip, written without
+branches where they run over every pixel so that they compile to vector instructions. The
+least-squares fits stay in :mod:`spectroparallax.spectra.normalize` as batched linear algebra.
+
+The masking arithmetic follows the per-star reference
+(:func:`spectroparallax.spectra.normalize.normalize_reference`) operation by operation: the continuum is
+evaluated in float64 and rounded to float32, divisions and cuts are float32, inverse-variance
+weights float64; fastmath stays off, so nothing is reordered (``error_model="numpy"`` only makes
+a division by zero give inf or NaN, as numpy does, instead of raising). The kernels are compiled
+on first use (about 10 s) and cached on disk next to this file (``cache=True``; numba falls back
+to a per-user cache folder where that is not writable).
+
+Shared arguments: flux, err float32 (n_stars, n_pixels); coef float64 (n_stars, n_chips, p)
+Chebyshev coefficients of each star's continuum in each chip; basis float64 (p, n_pixels), the
+Chebyshev polynomials at each pixel in its own chip's coordinate; chip_start, chip_stop int64
+(n_chips,), each chip's pixel range; thr float32, the largest normalized uncertainty kept; grow,
+the mask growth in pixels on each side; no_data float32, the uncertainty at or above which a
+pixel holds no measurement (masked, but it does not mask its neighbours).
+"""
+
+import numpy as np
+from numba import njit
+
+#: Positive float32 values are ordered as their bit patterns read as int32 are, so the kernels
+#: take extrema of such values on the bits: integer min/max compiles to vector instructions,
+#: float min/max (with its NaN rules) does not. This is the bit pattern of float32 +inf.
+_INF_BITS = np.int32(np.array([np.inf], dtype=np.float32).view(np.int32)[0])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _usable(f, e):
+    """The masking rules that need no continuum: finite flux, finite and positive error.
+
+    Written with ``&`` rather than ``and`` so that loops calling it stay free of branches.
+    """
+    return (abs(f) < np.inf) & (abs(e) < np.inf) & (e > 0)
+
+
+@njit(cache=True, error_model="numpy")
+def _median_level(flux, err, i, cont, a, b, buf):
+    """Median of star i's usable, positive flux at the continuum pixels cont[a:b] (float32).
+
+    As ``np.median`` computes it for float32 (the mean of the two middle values in float32);
+    0 where there is no such pixel (then every pixel fails the first pass's error cut).
+    """
+    m = 0
+    for j in range(a, b):
+        f, e = flux[i, cont[j]], err[i, cont[j]]
+        if _usable(f, e) & (f > 0):
+            buf[m] = f
+            m += 1
+    if m == 0:
+        return np.float32(0)
+    part = np.partition(buf[:m], m // 2)
+    upper = part[m // 2]
+    lower = upper if m % 2 else part[:m // 2].max()
+    return np.float32(0.5) * (lower + upper)
+
+
+@njit(cache=True, error_model="numpy")
+def _continuum(coef, i, k, basis, q):
+    """float32 continuum of star i in chip k at pixel q (float64 sum, then rounded)."""
+    c = 0.0
+    for m in range(coef.shape[2]):
+        c += coef[i, k, m] * basis[m, q]
+    return np.float32(c)
+
+
+@njit(cache=True, error_model="numpy")
+def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_bounds, is_cont, thr,
+                grow, no_data, weights, count, margins, refit):
+    """Inverse-variance weights of the continuum pixels that a fit may use.
+
+    The error cut is made against a flat continuum at the median of the chip's usable, positive
+    continuum-pixel fluxes if ``flat`` (pass 1), else against the continuum ``coef`` (pass 2).
+    A continuum pixel is used unless it fails the rules itself or a pixel within ``grow`` of it
+    in the same chip fails them and holds data. Writes weights float64 (2 n_stars, n_cont):
+    1 / err^2 at the used pixels and 0 elsewhere in rows [0, n), those times the flux in rows
+    [n, 2n); and count int64 (n_stars, n_chips), the used pixels. is_cont uint8 (n_pixels,): 1 at
+    the continuum pixels.
+
+    margins float32 (n_stars, n_chips, 2): pass 1 writes the largest err of a usable pixel that
+    passed the cut and the smallest err of one that failed. Pass 2 reads them: where thr times
+    a lower bound of the new continuum is at least the first and thr times an upper bound is
+    below the second, every pixel is decided as in pass 1, so its weights and count are left as
+    they are and ``refit`` (bool (n_stars, n_chips), written by pass 2) is False; likewise for
+    chips that pass 1 could not fit (coef all 0), which stay failed.
+
+    The exact continuum is needed only for a pixel whose err lies between thr times a lower and
+    an upper bound of the continuum over the chip (pass 1: the smallest and largest of those
+    fluxes; pass 2: a_0 -+ sum |a_k|, as |T_k| <= 1, widened far beyond float64 rounding); float32
+    rounding and multiplication are monotonic, so outside the bounds the cut is decided. A first,
+    vectorized loop over the chip classifies its pixels as passing, failing or undecided; the
+    few undecided ones are then settled with the exact continuum.
+    """
+    n = flux.shape[0]
+    buf = np.empty(cont.size, dtype=np.float32)
+    width = (chip_stop - chip_start).max()
+    # Per pixel of a chip, offset by `grow` so that neighbours beyond the chip's ends read the
+    # zeros there: state 1 passes the rules, 0 fails, 2 undecided; seed 1 fails and holds data.
+    state = np.zeros(width + 2 * grow, dtype=np.uint8)
+    seed = np.zeros(width + 2 * grow, dtype=np.uint8)
+    bits = np.zeros(2, dtype=np.int32)
+    values = bits.view(np.float32)
+    for i in range(n):
+        for k in range(cont_bounds.size - 1):
+            start, stop = chip_start[k], chip_stop[k]
+            a, b = cont_bounds[k], cont_bounds[k + 1]
+            if flat:
+                # Extrema of the usable, positive continuum-pixel fluxes, on their bit patterns,
+                # in a loop over the whole chip rather than over the continuum pixels: it reads
+                # the spectrum in order (which the CPU prefetches) and brings it into the cache.
+                f_in, e_in, cont_in = flux[i, start:stop], err[i, start:stop], is_cont[start:stop]
+                f_bits = f_in.view(np.int32)
+                lo_bits, hi_bits = _INF_BITS, np.int32(0)
+                for q in range(stop - start):
+                    f, e = f_in[q], e_in[q]
+                    valid = (cont_in[q] != 0) & _usable(f, e) & (f > 0)
+                    lo_bits = min(lo_bits, f_bits[q] if valid else _INF_BITS)
+                    hi_bits = max(hi_bits, f_bits[q] if valid else np.int32(0))
+                bits[0], bits[1] = lo_bits, hi_bits
+                lo, hi = np.float64(values[0]), np.float64(values[1])
+                if lo > hi:  # no such pixel: the level is 0
+                    lo, hi = 0.0, 0.0
+                level = np.float32(-1.0)  # computed when first needed
+            else:
+                refit[i, k] = False
+                spread = 0.0
+                for m in range(1, coef.shape[2]):
+                    spread += abs(coef[i, k, m])
+                if coef[i, k, 0] == 0 and spread == 0:
+                    continue  # pass 1 failed: so does pass 2
+                pad = 1e-6 * (abs(coef[i, k, 0]) + spread)
+                lo, hi = coef[i, k, 0] - spread - pad, coef[i, k, 0] + spread + pad
+                if thr * np.float32(lo) >= margins[i, k, 0] and thr * np.float32(hi) < margins[i, k, 1]:
+                    continue
+                refit[i, k] = True
+            under_lo, under_hi = thr * np.float32(lo), thr * np.float32(hi)
+            f_in, e_in = flux[i, start:stop], err[i, start:stop]
+            s_in = state[grow:grow + stop - start]
+            seed_in = seed[grow:grow + stop - start]
+            n_undecided = 0
+            for q in range(stop - start):
+                f, e = f_in[q], e_in[q]
+                usable = _usable(f, e)
+                sure = usable & (e <= under_lo)
+                undecided = usable & (e > under_lo) & (e <= under_hi)
+                s_in[q] = np.uint8(sure) + np.uint8(2) * np.uint8(undecided)
+                n_undecided += np.int64(undecided)
+            if n_undecided:
+                for q in range(stop - start):
+                    if s_in[q] == 2:
+                        if flat:
+                            if level < 0:
+                                level = _median_level(flux, err, i, cont, a, b, buf)
+                            c = level
+                        else:
+                            c = _continuum(coef, i, k, basis, start + q)
+                        s_in[q] = np.uint8(e_in[q] <= thr * c)
+            # The margins: extrema of positive float32 values, on their bit patterns.
+            e_bits = e_in.view(np.int32)
+            passed_max, failed_min = 0, _INF_BITS
+            for q in range(stop - start):
+                f, e = f_in[q], e_in[q]
+                passed = s_in[q] == 1
+                usable = _usable(f, e)
+                # a NaN error is bad data, not "no data": it seeds growth
+                seed_in[q] = np.uint8(not passed) & (np.uint8(1) - np.uint8(e >= no_data))
+                passed_max = max(passed_max, e_bits[q] if passed else 0)
+                failed_min = min(failed_min, e_bits[q] if usable & (not passed) else _INF_BITS)
+            if flat:
+                bits[0], bits[1] = passed_max, failed_min
+                margins[i, k, 0], margins[i, k, 1] = values[0], values[1]
+            seed[stop - start + grow:] = 0  # beyond this chip's end (a wider chip may have left seeds)
+            used = 0
+            for j in range(a, b):
+                g = cont[j] - start + grow
+                good = state[g] == 1
+                for d in range(1, grow + 1):
+                    good &= (seed[g - d] | seed[g + d]) == 0
+                e = np.float64(err[i, cont[j]])
+                inv_var = 1.0 / (e * e)
+                weights[i, j] = inv_var if good else 0.0
+                weights[n + i, j] = inv_var * np.float64(flux[i, cont[j]]) if good else 0.0
+                used += np.int64(good)
+            count[i, k] = used
+
+
+@njit(cache=True, error_model="numpy")
+def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_data, bad_pixel_error,
+           out_flux, out_err, nonpositive, n_masked):
+    """Divide each star's chips by their continuum and mask by the rules, writing out_flux, out_err.
+
+    fit_ok bool (n_stars, n_chips): chips without a fit are masked whole. A fitted chip whose
+    continuum is not positive everywhere is masked whole too and flagged in ``nonpositive``
+    (bool, same shape). Adds each star's masked pixels in the chips to n_masked int64 (n_stars,).
+    Masked pixels get flux 1 and uncertainty ``bad_pixel_error``. The loops over all of a chip's
+    pixels are kept free of branches so that they compile to vector instructions; the mask is
+    then grown from the bad pixels only.
+    """
+    width = (chip_stop - chip_start).max()
+    acc = np.empty(width)
+    continuum = np.empty(width, dtype=np.float32)
+    bad = np.zeros(8 * (width // 8 + 1), dtype=np.uint8)
+    words = bad.view(np.uint64)
+    masked = np.empty(width, dtype=np.uint8)
+    p = coef.shape[2]
+    for i in range(flux.shape[0]):
+        for k in range(chip_start.size):
+            start, stop = chip_start[k], chip_stop[k]
+            w = stop - start
+            # Row views indexed from 0: numba can then drop its negative-index checks.
+            f_in, e_in = flux[i, start:stop], err[i, start:stop]
+            f_out, e_out = out_flux[i, start:stop], out_err[i, start:stop]
+            failed = not fit_ok[i, k]
+            if not failed:
+                # sum_m a_m T_m in float64, in the order m = 0, 1, ..., rounded to float32
+                a_0, x = coef[i, k, 0], basis[1, start:stop] if p > 1 else basis[0, start:stop]
+                # The usual quadratic in one loop (T_0 = 1, T_1 = x, T_2 = 2x^2 - 1, as chebvander
+                # computes it), faster than the general loops below.
+                if p == 3:
+                    a_1, a_2 = coef[i, k, 1], coef[i, k, 2]
+                    for q in range(w):
+                        continuum[q] = np.float32((a_0 + a_1 * x[q]) + a_2 * (x[q] * (2.0 * x[q]) - 1.0))
+                else:
+                    b_0 = basis[0, start:stop]
+                    for q in range(w):
+                        acc[q] = a_0 * b_0[q]
+                    for m in range(1, p):
+                        b_m = basis[m, start:stop]
+                        a_m = coef[i, k, m]
+                        for q in range(w):
+                            acc[q] += a_m * b_m[q]
+                    for q in range(w):
+                        continuum[q] = np.float32(acc[q])
+                n_nonpositive = 0
+                for q in range(w):
+                    c = continuum[q]
+                    fo = f_in[q] / c
+                    eo = e_in[q] / c
+                    f_out[q] = fo
+                    e_out[q] = eo
+                    n_nonpositive += np.int64(c <= 0)
+                    bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
+                if n_nonpositive:
+                    nonpositive[i, k] = True
+                    failed = True
+            if failed:
+                f_out[:] = 1.0
+                e_out[:] = bad_pixel_error
+                n_masked[i] += w
+                continue
+            # The few bad pixels, found eight flags at a time (bad is zero-padded to whole words),
+            # and the neighbours of those that hold data.
+            bad[w:] = 0
+            masked[:w] = 0
+            for word in range(words.size):
+                if words[word] == 0:
+                    continue
+                for q in range(8 * word, min(8 * word + 8, w)):
+                    if not bad[q]:
+                        continue
+                    r0, r1 = q, q + 1
+                    if not e_in[q] >= no_data:
+                        r0, r1 = max(q - grow, 0), min(q + grow + 1, w)
+                    for r in range(r0, r1):
+                        if not masked[r]:
+                            masked[r] = 1
+                            f_out[r] = 1.0
+                            e_out[r] = bad_pixel_error
+                            n_masked[i] += 1

@@ -1,0 +1,95 @@
+# APOGEE allStar and aspcapStar files (SAS download, local mirror, or the mock's tree) and the
+# Gaia DR2 cross-match query, sharded as configured.
+
+rule download_allstar:
+    output:
+        f"{DOWNLOAD_ROOT}/{ALLSTAR_REL}",
+    params:
+        url=sas.url(config["apogee"]["sas_url"], ALLSTAR_REL),
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        runtime=lambda wildcards, attempt: jobsize.minutes(jobsize.ALLSTAR_DOWNLOAD_MIN, attempt),
+        archive_connections=1,
+    log:
+        f"{LOGS}/download_allstar.log",
+    benchmark:
+        f"{BENCHMARKS}/download_allstar.tsv",
+    conda:
+        "../../envs/archive.yaml"
+    script:
+        "../scripts/archives/download_allstar.py"
+
+
+rule reduce_allstar:
+    input:
+        allstar_source,
+    output:
+        f"{DATA}/allstar.fits",
+    params:
+        path=f"{sas_root()}/{ALLSTAR_REL}",
+        logg_min=config["sample"]["logg_min"],
+        logg_max=config["sample"]["logg_max"],
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.reduce_allstar_mem_mb(allstar_file_mb(), attempt),
+        runtime=lambda wildcards, attempt: jobsize.minutes(30, attempt),
+    log:
+        f"{LOGS}/reduce_allstar.log",
+    benchmark:
+        f"{BENCHMARKS}/reduce_allstar.tsv",
+    conda:
+        "../../envs/archive.yaml"
+    script:
+        "../scripts/archives/reduce_allstar.py"
+
+
+rule aspcapstar_shard:
+    input:
+        allstar=f"{DATA}/allstar.fits",
+        tree=MOCK_SAS if SURVEY == "mock" else [],
+    output:
+        f"{DATA}/spectra/manifest_{{shard}}.ecsv",
+    params:
+        n_shards=N_SHARDS,
+        local=local_sas(),
+        root=lambda wildcards: sas_root(),
+        sas_url=config["apogee"]["sas_url"],
+    threads: max(SHARD_CONNECTIONS, 1)
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        runtime=lambda wildcards, attempt: jobsize.download_runtime_min(
+            shard_files() if SHARD_CONNECTIONS else 0, SHARD_CONNECTIONS, attempt),
+        archive_connections=SHARD_CONNECTIONS,
+    log:
+        f"{LOGS}/aspcapstar_shard_{{shard}}.log",
+    benchmark:
+        f"{BENCHMARKS}/aspcapstar_shard_{{shard}}.tsv",
+    conda:
+        "../../envs/archive.yaml"
+    script:
+        "../scripts/archives/aspcapstar_shard.py"
+
+
+rule gaia_chunk:
+    input:
+        allstar=f"{DATA}/allstar.fits",
+        mock="resources/mock/gaia_dr2_xmatch.vot" if SURVEY == "mock" else [],
+    output:
+        f"{DATA}/gaia/chunk_{{chunk}}.fits",
+        f"{DATA}/gaia/chunk_{{chunk}}.adql",
+    params:
+        n_chunks=N_CHUNKS,
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        runtime=lambda wildcards, attempt: jobsize.minutes(0 if SURVEY == "mock" else jobsize.TAP_QUERY_MIN, attempt),
+        archive_connections=0 if SURVEY == "mock" else 1,
+    log:
+        f"{LOGS}/gaia_chunk_{{chunk}}.log",
+    benchmark:
+        f"{BENCHMARKS}/gaia_chunk_{{chunk}}.tsv",
+    conda:
+        "../../envs/archive.yaml"
+    script:
+        "../scripts/archives/gaia_chunk.py"

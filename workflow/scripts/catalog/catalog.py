@@ -1,0 +1,32 @@
+"""Rule catalog: the out-of-fold spectrophotometric parallaxes at the chosen (lambda, offset)."""
+
+import logging
+
+import numpy as np
+import yaml
+from astropy.table import Table
+
+from spectroparallax import model
+from spectroparallax.catalog import stats, table
+from spectroparallax.io import atomic
+from spectroparallax.model import crossval, files as model_files
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+best = yaml.safe_load(open(snakemake.input.best))
+lam, offset = best["lambda"], best["offset"]
+parent = Table.read(snakemake.input.parent)
+X = np.load(snakemake.input.X, mmap_mode="r")
+X_err = np.load(snakemake.input.X_err, mmap_mode="r")
+thetas = {fold: np.asarray(model_files.read_model(snakemake.params.model.format(fold=fold, lam=lam, offset=offset))["theta"])
+          for fold in snakemake.params.folds}
+spec, spec_err = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
+cat = table.build_catalog(parent, spec, spec_err, offset, lam, table.config_hash(snakemake.config))
+atomic.write_table(cat, snakemake.output.fits)
+atomic.write_table(cat, snakemake.output.csv)
+
+headline = stats.summary(cat, offset=offset)
+logging.info("catalog: %d stars, %d without a prediction; lambda %g, offset %g mas", len(cat),
+             (cat["flag"] != 0).sum(), lam, offset)
+logging.info("setting chosen by crossval (%s): %s", snakemake.input.best, best.get("reason", "lowest held-out chi2"))
+logging.info("robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2), training stars: %.3f",
+             headline["normalized_residual_width"])

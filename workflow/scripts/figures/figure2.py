@@ -1,0 +1,16 @@
+"""Rule figure2: Gaia against spectrophotometric parallaxes, three panels (HER19 Fig. 2)."""
+
+import logging
+
+from spectroparallax.catalog import stats
+from spectroparallax.figures import common, data, parallaxes
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+common.setup(snakemake.params.font_size)
+cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
+a = stats.catalog_arrays(cat)
+panels = parallaxes.panels(a, snakemake.params.snr_min)
+fig = parallaxes.comparison(a, panels, data.labels(parent)["snr"], snakemake.params.style)
+common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
+for key, p in panels.items():
+    logging.info("%s: N %d, robust fractional scatter %.4f, median bias %+.4f", key, p.n, p.scatter, p.bias)

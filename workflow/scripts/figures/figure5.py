@@ -1,0 +1,15 @@
+"""Rule figure5: G against distance, coloured by log10(sigma_Gaia / sigma_spec) (HER19 Fig. 5)."""
+
+import logging
+
+from spectroparallax.catalog import stats
+from spectroparallax.figures import common, data, precision
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+common.setup(snakemake.params.font_size)
+cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
+summary = stats.summary(cat, snr_min=snakemake.params.snr_min)
+fig = precision.precision(stats.catalog_arrays(cat), data.labels(parent)["g"], summary, snakemake.params.style)
+common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
+logging.info("fraction more precise than Gaia %.4f, median fractional uncertainty %.4f",
+             summary["fraction_more_precise_than_gaia"], summary["median_fractional_uncertainty"])

@@ -1,0 +1,50 @@
+"""Rule crossval: held-out chi^2 and high-S/N scatter for every (lambda, offset); pick the best."""
+
+import logging
+import sys
+
+import numpy as np
+import yaml
+from astropy.table import Table
+
+from spectroparallax import model
+from spectroparallax.io import atomic
+from spectroparallax.model import crossval, files as model_files
+from spectroparallax.archives.columns import as_float
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+parent = Table.read(snakemake.input.parent)
+X = np.load(snakemake.input.X, mmap_mode="r")
+X_err = np.load(snakemake.input.X_err, mmap_mode="r")
+parallax = as_float(parent["parallax"])
+error = as_float(parent["parallax_error"])
+
+models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.smk
+training = np.asarray(parent["training"], bool)
+rows, terms = [], []
+for lam, offset in snakemake.params.settings:
+    fits = {fold: model_files.read_model(next(models)) for fold in snakemake.params.folds}
+    thetas = {fold: np.asarray(fit["theta"]) for fold, fit in fits.items()}
+    spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
+    stats = crossval.summarize(parallax + offset, error, spec, training, snakemake.params.snr_min)
+    terms.append(crossval.chi2_terms(parallax + offset, error, spec)[training])
+    rows.append({"lambda": lam, "offset": offset, **stats, **crossval.fit_figures([fit.meta for fit in fits.values()])})
+table = Table(rows=rows)
+choice = crossval.choose_setting(table, np.array(terms), snakemake.params.reference_offset)
+crossval.record_choice(table, choice)
+best, lowest = table[choice.row], table[choice.lowest]
+atomic.write_table(table, snakemake.output.table)
+atomic.write_text(yaml.safe_dump({"lambda": float(best["lambda"]), "offset": float(best["offset"]),
+                                  "chi2": float(best["chi2"]), "scatter_high_snr": float(best["scatter_high_snr"]),
+                                  "bias_high_snr": float(best["bias_high_snr"]),
+                                  "zero_fraction": float(best["zero_fraction"]),
+                                  "reason": choice.reason,
+                                  "lowest_chi2": {"lambda": float(lowest["lambda"]), "offset": float(lowest["offset"]),
+                                                  "chi2": float(lowest["chi2"])}}, sort_keys=False),
+                  snakemake.output.best)
+logging.info("choice: %s", choice.reason)
+if (warning := crossval.grid_edge_warning(table, choice.row)):
+    logging.warning("WARNING: %s", warning)
+    print(f"crossval: {warning}", file=sys.stderr)
+logging.info("%s\nchosen: lambda %g, offset %g mas; %.1f%% of spectral coefficients exactly zero (mean over folds)",
+             "\n".join(table.pformat(max_width=-1)), best["lambda"], best["offset"], 100 * best["zero_fraction"])

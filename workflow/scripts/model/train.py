@@ -1,0 +1,27 @@
+"""Rule train: fit theta (eq. 3) on the training stars outside the held-out fold."""
+
+import logging
+
+import numpy as np
+from astropy.table import Table
+
+from spectroparallax import model
+from spectroparallax.model import files as model_files
+from spectroparallax.archives.columns import as_float
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+fold, lam, offset = snakemake.wildcards.fold, float(snakemake.wildcards.lam), float(snakemake.wildcards.offset)
+
+parent = Table.read(snakemake.input.parent)
+index = Table.read(snakemake.input.index)
+X = np.load(snakemake.input.X, mmap_mode="r")
+rows = np.flatnonzero(np.asarray(parent["training"], bool) & (np.asarray(parent["fold"], dtype=str) != fold))
+y = as_float(parent["parallax"])[rows] + offset          # Gaia parallax plus the offset [mas]
+ivar = 1.0 / as_float(parent["parallax_error"])[rows] ** 2
+result = model.fit(np.asarray(X[rows]), y, ivar, np.asarray(index["penalized"], bool), lam,
+                   burn_in_snr=snakemake.params.burn_in_snr)
+model_files.write_model(snakemake.output[0], result.theta, index, result,
+                     heldout=fold, lam=lam, offset=offset, ntrain=len(rows))
+logging.info("held-out fold %s, lambda %g, offset %g mas: %d training stars, objective %.6g, %d iterations, "
+             "converged %s, %.1f%% of spectral coefficients zero, %.1f s", fold, lam, offset, len(rows),
+             result.objective, result.n_iter, result.converged, 100 * result.zero_fraction, result.time)

@@ -1,0 +1,21 @@
+"""Rule design_matrix: feature vectors of eq. 11 for the Parent Sample, with their errors."""
+
+import numpy as np
+from astropy.table import Table
+
+from spectroparallax.io import atomic
+from spectroparallax.sample import features
+
+parent = Table.read(snakemake.input.parent)
+pixels = Table.read(snakemake.input.pixels)
+shard_stars = [Table.read(p) for p in snakemake.input.stars]
+shard_files = list(zip(snakemake.input.flux, snakemake.input.err, strict=True))
+
+shape = features.write_design_matrix(
+    parent, shard_stars, shard_files, np.asarray(pixels["pixel"]), snakemake.output.X, snakemake.output.X_err,
+    clip=snakemake.params.clip, ln_err_max=snakemake.params.ln_err_max,
+)
+atomic.write_table(features.feature_index(np.asarray(pixels["pixel"]), np.asarray(pixels["wavelength"])),
+                   snakemake.output.index)
+with open(snakemake.log[0], "w") as log:
+    print(f"design matrix: {shape[0]} stars x {shape[1]} features", file=log)

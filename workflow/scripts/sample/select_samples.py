@@ -1,0 +1,30 @@
+"""Rule select_samples: Parent Sample, fold labels, Training Sets and the cut-flow table."""
+
+import logging
+
+from astropy.table import Table, vstack
+
+from spectroparallax.io import atomic
+from spectroparallax.sample import cuts, folds
+from spectroparallax.sample.cutflow import format_cutflow
+
+logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+cfg = snakemake.config
+
+allstar = Table.read(snakemake.input.allstar)
+gaia = vstack([Table.read(p) for p in snakemake.input.gaia])
+spectra = vstack([Table.read(p) for p in snakemake.input.spectra])
+
+parent, flow = cuts.select_parent(allstar, gaia, spectra, cfg["sample"])
+parent["fold"] = folds.fold_labels(parent["APOGEE_ID"], cfg["model"]["n_folds"], cfg["model"]["split_seed"])
+parent["training"] = False
+tables = [flow.table("parent")]
+for fold in sorted(set(parent["fold"])):
+    mask, fold_flow = cuts.training_set(parent, cfg["sample"]["training"], fold=fold)
+    parent["training"] |= mask
+    tables.append(fold_flow.table(f"training {fold}"))
+cutflow = vstack(tables)
+
+atomic.write_table(parent, snakemake.output.parent)
+atomic.write_table(cutflow, snakemake.output.cutflow)
+logging.info("Cut-flow (rows removed, rows remaining):\n%s", format_cutflow(cutflow))

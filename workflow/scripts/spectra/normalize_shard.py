@@ -1,0 +1,25 @@
+"""Rule normalize_shard: read and continuum-normalize one shard's aspcapStar files."""
+
+from astropy.table import Table
+
+from spectroparallax.io import atomic
+from spectroparallax.spectra import normalize
+
+opts = snakemake.params.spectra
+manifest = Table.read(snakemake.input[0])
+stars = normalize.normalize_files(
+    list(manifest["path"]), snakemake.output.flux, snakemake.output.err,
+    shard_size=opts["shard_size"], degree=opts["chebyshev_degree"],
+    max_normalized_error=opts["max_normalized_error"], bad_pixel_error=opts["bad_pixel_error"],
+    min_continuum_pixels=opts["min_continuum_pixels"], grow=opts["mask_grow"],
+)
+stars["APOGEE_ID"] = manifest["APOGEE_ID"]
+stars["LOCATION_ID"] = manifest["LOCATION_ID"]
+# A file the archive did not have (404) is 'missing' whatever the reader says of its empty path.
+stars["spectrum_status"] = [
+    m if m in ("missing", "corrupt") else s for m, s in zip(manifest["status"], stars["status"])
+]
+atomic.write_table(stars, snakemake.output.stars)
+with open(snakemake.log[0], "w") as log:
+    for status in sorted(set(stars["spectrum_status"])):
+        print(f"{status}: {(stars['spectrum_status'] == status).sum()}", file=log)
