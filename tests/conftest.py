@@ -65,3 +65,14 @@ def figures_run(mock_run, tmp_path_factory):
     out = run_snakemake(work, "--cores", "2", "figures")
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     return work, cfg, out
+
+
+#: Fixtures that run the whole workflow (minutes): tests using them are marked slow, so
+#: `pytest -m "not slow"` is a fast lane for development, while CI runs everything.
+WORKFLOW_FIXTURES = {"mock_run", "figures_run"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
