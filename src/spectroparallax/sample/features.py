@@ -11,6 +11,7 @@ from astropy.table import Table
 
 from spectroparallax.archives.columns import as_float
 from spectroparallax.io.npy_rows import npy_row_writer, read_npy_rows
+from spectroparallax.sample.cutflow import EmptySampleError
 
 #: Photometric features in the order of eq. 11, with the parent-table columns of value and error.
 #: Gaia magnitudes take their error from the flux error (None here), see :func:`photometry`.
@@ -167,6 +168,11 @@ def write_design_matrix(parent, shard_stars, shard_files, pixels, X_path, X_err_
     """
     if int(chunk_rows) != chunk_rows or chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    if len(parent) == 0 or len(pixels) == 0:
+        raise EmptySampleError(
+            f"design_matrix: {len(parent)} Parent Sample stars x {len(pixels)} kept pixels: nothing to write; "
+            "rerun select_samples (it stops with the cut that empties the sample) or check select_pixels "
+            "(spectra.min_pixel_coverage)")
     shard_of, row_of = locate_spectra(parent, shard_stars)
     shape = (len(parent), 1 + len(BANDS) + len(pixels))
     with npy_row_writer(X_path, shape) as x_out, npy_row_writer(X_err_path, shape) as err_out:
