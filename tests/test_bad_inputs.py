@@ -46,3 +46,101 @@ def test_empty_chunks_read_as_an_empty_table_with_every_column(tmp_path):
     assert len(gaia_query.read_chunks([tmp_path / "chunk_0.fits", tmp_path / "chunk_1.fits"])) == 2
     empty = gaia_query.read_chunks([tmp_path / "chunk_0.fits"])
     assert len(empty) == 0 and empty.colnames == list(GAIA_COLUMNS)
+
+
+# ------------------------------------------------------------------------------------------------
+# Through the workflow, as a user hits it: a small mock run, copied and then damaged per test.
+
+import shutil  # noqa: E402
+
+import yaml  # noqa: E402
+from conftest import run_snakemake  # noqa: E402
+
+from spectroparallax.model import files as model_files  # noqa: E402
+
+MODEL_A = "results/mock/models/heldout_A/lambda_30.0_offset_0.048.fits"
+
+
+@pytest.fixture(scope="module")
+def small_run(config, tmp_path_factory):
+    """The workflow on a 400-star mock through crossval, one (lambda, offset): ~1 min on 2 cores."""
+    work = tmp_path_factory.mktemp("badinput_run")
+    cfg = yaml.safe_load(yaml.safe_dump(config))
+    cfg["survey"] = "mock"
+    cfg["mock"]["n_stars"] = 400
+    cfg["model"].update(lambda_grid=[30.0], offset_grid=[0.048])
+    cfg["apogee"]["download_shards"] = 2
+    cfg["gaia"]["query_chunks"] = 2
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = run_snakemake(work, "--cores", "2", "results/mock/crossval/best.yaml")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return work
+
+
+@pytest.fixture
+def run_copy(small_run, tmp_path):
+    """A copy of the small run (hard links: replace a file before changing it, never write into it)."""
+    for name in ("results", "resources", "logs"):
+        shutil.copytree(small_run / name, tmp_path / name, copy_function=os.link)
+    shutil.copytree(small_run / ".snakemake", tmp_path / ".snakemake", ignore=shutil.ignore_patterns("log", "locks"))
+    shutil.copy2(small_run / "config.yaml", tmp_path / "config.yaml")
+    return tmp_path
+
+
+def _replace(path, data: bytes):
+    path.unlink()
+    path.write_bytes(data)
+
+
+def _error_line(out, start):
+    """The one line of ``out``'s stderr that starts with ``start`` (after an exception's class name)."""
+    lines = [line.split(": ", 1)[1] if line.startswith(("spectroparallax.", "SystemExit")) else line
+             for line in out.stderr.splitlines()]
+    found = [line for line in lines if line.startswith(start)]
+    assert found, out.stderr[-4000:]
+    return found[0]
+
+
+def test_workflow_truncated_gaia_chunk_is_set_aside_and_queried_again(run_copy):
+    chunk = run_copy / "resources/mock/gaia/chunk_1.fits"
+    _replace(chunk, chunk.read_bytes()[:-2880])
+    out = run_snakemake(run_copy, "--cores", "1", "results/mock/samples/parent.fits")
+    assert out.returncode != 0
+    line = _error_line(out, str(chunk.relative_to(run_copy)))
+    assert "select_samples: Gaia chunk unreadable" in line and "moved aside to chunk_1.fits.bad" in line
+    assert not chunk.exists() and chunk.with_name("chunk_1.fits.bad").exists()
+    assert not (run_copy / "results/mock/samples/parent.fits").exists()
+    # The next run queries the chunk again and goes through.
+    out = run_snakemake(run_copy, "--cores", "1", "results/mock/samples/parent.fits")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "rule gaia_chunk" in out.stderr and len(Table.read(chunk)) > 0
+
+
+def test_workflow_crossval_refuses_an_unconverged_model_file(run_copy):
+    path = run_copy / MODEL_A
+    model = Table.read(path)
+    model.meta["CONVERGD"] = False
+    path.unlink()
+    model.write(path)
+    out = run_snakemake(run_copy, "--cores", "1", "results/mock/crossval/best.yaml")
+    assert out.returncode != 0
+    line = _error_line(out, "crossval: ")
+    assert line.startswith(f"crossval: {MODEL_A}: model file of a fit that did not converge (CONVERGD = False)")
+    assert not path.exists() and path.with_name(path.name + ".bad").exists()
+    assert not (run_copy / "results/mock/crossval/best.yaml").exists()
+    # The next run trains that model again; crossval then reads only converged models.
+    out = run_snakemake(run_copy, "--cores", "1", "results/mock/crossval/best.yaml")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert model_files.read_model(path).meta["CONVERGD"] is True
+
+
+def test_workflow_a_cut_that_empties_the_parent_sample_names_it(run_copy):
+    cfg = yaml.safe_load((run_copy / "config.yaml").read_text())
+    cfg["sample"]["colour_cuts"]["hw2_min"] = 10.0
+    (run_copy / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = run_snakemake(run_copy, "--cores", "1", "--forcerun", "select_samples", "results/mock/samples/parent.fits")
+    assert out.returncode != 0
+    line = _error_line(out, "select_samples: Parent Sample: no star left after the cut 'eq. 7: H - W2 <= 10.0'")
+    assert "0 after" in line and "check sample.colour_cuts.hw2_min" in line
+    assert not (run_copy / "results/mock/samples/parent.fits").exists()
+    assert not (run_copy / "results/mock/samples/cutflow.csv").exists()
