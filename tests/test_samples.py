@@ -287,3 +287,22 @@ def test_an_empty_design_matrix_is_not_written(tmp_path):
         features.write_design_matrix(parent[:0], [], [], np.arange(4), tmp_path / "X.npy", tmp_path / "X_err.npy",
                                      clip=(0.01, 1.2), ln_err_max=0.1)
     assert not list(tmp_path.iterdir())
+
+
+FEATURE_ERRORS = [("J_ERR", "missing 2MASS"), ("H_ERR", "missing 2MASS"), ("K_ERR", "missing 2MASS"),
+                  ("w1mpro_error", "missing AllWISE"), ("w2mpro_error", "missing AllWISE"),
+                  ("phot_g_mean_flux_error", "missing Gaia"), ("phot_bp_mean_flux_error", "missing Gaia"),
+                  ("phot_rp_mean_flux_error", "missing Gaia")]
+
+
+@pytest.mark.parametrize("column, cut", FEATURE_ERRORS)
+@pytest.mark.parametrize("value", [0.0, -0.02, np.nan])
+def test_an_unusable_feature_error_is_cut_and_counted_in_the_parent_sample(column, cut, value):
+    """Every error column the features (eq. 11) and their uncertainties (eq. 5) use: zero, negative
+    or NaN removes the star under its survey's cut, so the design matrix never sees it."""
+    allstar, gaia, spectra = _tables([({}, None), ({column: value}, cut)])
+    parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    assert list(parent["APOGEE_ID"]) == [allstar["APOGEE_ID"][0]]
+    assert [r["removed"] for r in _parent_rows(flow) if r["cut"].startswith(cut)] == [1]
+    features.photometry(parent)  # the survivors make a complete feature vector
+    assert {c for c, _ in FEATURE_ERRORS} <= set(features.photometry_columns())
