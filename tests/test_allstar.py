@@ -149,3 +149,11 @@ def test_truncated_allstar_is_named_and_set_aside(tmp_path):
     with pytest.raises(InputFileError, match="junk.fits.bad"):
         allstar.reduce_allstar(tmp_path / "junk.fits", tmp_path / "out.fits", logg_min=0.0, logg_max=2.2)
     assert not (tmp_path / "junk.fits").exists()
+
+
+def test_no_row_in_the_logg_range_is_one_line_and_writes_nothing(tmp_path):
+    write_allstar(tmp_path / "allStar-l31c.2.fits")
+    with pytest.raises(InputFileError, match=r"allStar-l31c.2.fits: reduce_allstar: no row has 3.0 < LOGG <= "
+                       r"4.0 \(9 rows read, 0 kept; 8 with a finite LOGG\); check sample.logg_min / logg_max"):
+        allstar.reduce_allstar(tmp_path / "allStar-l31c.2.fits", tmp_path / "out.fits", logg_min=3.0, logg_max=4.0)
+    assert not (tmp_path / "out.fits").exists() and (tmp_path / "allStar-l31c.2.fits").exists()

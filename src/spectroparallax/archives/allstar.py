@@ -56,7 +56,8 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
     Returns the written table.
 
     Raises MissingColumnError (naming the file and the columns) if a required column is absent,
-    InputFileError if a column cannot be cast, and InputFileError after renaming ``src`` to
+    InputFileError if a column cannot be cast, InputFileError if no row is in the logg range
+    (instead of a 0-row table that every later stage would trip over), and InputFileError after renaming ``src`` to
     ``<name>.bad`` (unless ``set_aside_bad`` is False) if it is not FITS, is truncated or has no
     table in HDU1.
     """
@@ -89,6 +90,11 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
         # otherwise fall out of an inclusive upper bound. NaN and -9999 are never kept.
         lo, hi = np.array([logg_min, logg_max]).astype(logg.dtype)
         rows = np.flatnonzero((logg > lo) & (logg <= hi))
+        if rows.size == 0:
+            raise InputFileError(
+                src, f"reduce_allstar: no row has {logg_min} < LOGG <= {logg_max} ({len(logg)} rows read, 0 kept; "
+                f"{int(np.isfinite(logg).sum())} with a finite LOGG)",
+                "check sample.logg_min / logg_max and that the file is an APOGEE allStar file")
         out = Table()
         for name, (dtype, unit, description) in columns.items():
             values = np.asarray(data.field(names[name.upper()])[rows])
