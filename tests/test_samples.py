@@ -306,3 +306,16 @@ def test_an_unusable_feature_error_is_cut_and_counted_in_the_parent_sample(colum
     assert [r["removed"] for r in _parent_rows(flow) if r["cut"].startswith(cut)] == [1]
     features.photometry(parent)  # the survivors make a complete feature vector
     assert {c for c, _ in FEATURE_ERRORS} <= set(features.photometry_columns())
+
+
+def test_locate_spectra_finds_shard_and_row_by_id_and_location():
+    shard_stars = [Table({"APOGEE_ID": ["2M00000001+0000000", " 2M00000002+0000000"], "LOCATION_ID": [1, 2]}),
+                   Table({"APOGEE_ID": ["2M00000003+0000000", "2M00000001+0000000"], "LOCATION_ID": [3, 9]})]
+    parent = Table({"APOGEE_ID": ["2M00000003+0000000", "2M00000001+0000000", "2M00000002+0000000",
+                                  "2M00000001+0000000"], "LOCATION_ID": [3, 1, 2, 9]})
+    shard, row = features.locate_spectra(parent, shard_stars)
+    assert shard.tolist() == [1, 0, 0, 1] and row.tolist() == [0, 0, 1, 1]
+    parent["LOCATION_ID"][2] = 5
+    with pytest.raises(ValueError, match="^1 parent stars have no normalized spectrum, e.g. APOGEE_ID "
+                       "2M00000002\\+0000000 at LOCATION_ID 5; rerun the normalize_shard rules$"):
+        features.locate_spectra(parent, shard_stars)
