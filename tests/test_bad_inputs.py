@@ -48,6 +48,34 @@ def test_empty_chunks_read_as_an_empty_table_with_every_column(tmp_path):
     assert len(empty) == 0 and empty.colnames == list(GAIA_COLUMNS)
 
 
+
+class _CutShort(Table):
+    """A result table that the loopback archive serializes and then cuts off mid-stream."""
+
+    def write(self, buf, **kwargs):
+        super().write(buf, **kwargs)
+        buf.truncate(len(buf.getvalue()) // 2)
+
+
+def test_a_truncated_votable_from_the_archive_is_one_line_and_leaves_no_chunk(tmp_path):
+    from localservers import TAPServer
+    from test_gaia_query import FAST, TABLES, Join, catalogue
+
+    from spectroparallax.io.errors import ArchiveError
+    cat = catalogue()
+
+    def cut_short(query, uploads):
+        return _CutShort(Join(cat)(query, uploads))
+
+    dest = tmp_path / "chunk_0.fits"
+    with TAPServer(cut_short) as tap:
+        with pytest.raises(ArchiveError) as info:
+            gaia_query.query_chunk(list(cat["tmass_designation"][:3]), dest, tap_url=tap.url, **TABLES, **FAST)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("Gaia Archive: unreadable reply") and tap.url in msg
+    assert list(tmp_path.iterdir()) == []   # neither the chunk nor its ADQL: the next run queries again
+
+
 # ------------------------------------------------------------------------------------------------
 # Through the workflow, as a user hits it: a small mock run, copied and then damaged per test.
 
