@@ -68,8 +68,8 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
         raise ValueError("columns must include LOGG, the column the rows are cut on")
     try:
         hdul = fits.open(src, memmap=True, lazy_load_hdus=False)
-    except FileNotFoundError:
-        raise
+    except (FileNotFoundError, PermissionError):
+        raise  # not the file's fault: leave it where it is
     except (OSError, ValueError, TypeError, IndexError) as exc:
         raise _bad_file(src, f"cannot be read as FITS ({one_line(exc)[:200]})", set_aside_bad) from exc
     with hdul:

@@ -190,7 +190,9 @@ def read_chunks(paths) -> Table:
     for path in paths:
         try:
             tables.append(conform(Table.read(path), str(path)))
-        except Exception as exc:  # noqa: BLE001 - whatever the reader raises, the file is unusable
+        except (MemoryError, PermissionError, FileNotFoundError):
+            raise  # the machine's or the user's problem, not the file's: leave it where it is
+        except Exception as exc:  # noqa: BLE001 - whatever else the reader raises, the file is unusable
             where = set_aside(path, adql_path(path))
             raise InputFileError(path, f"select_samples: Gaia chunk unreadable ({type(exc).__name__}: "
                                  f"{one_line(exc)[:160]}); {where}",
