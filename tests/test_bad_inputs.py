@@ -172,3 +172,32 @@ def test_workflow_a_cut_that_empties_the_parent_sample_names_it(run_copy):
     assert "0 after" in line and "check sample.colour_cuts.hw2_min" in line
     assert not (run_copy / "results/mock/samples/parent.fits").exists()
     assert not (run_copy / "results/mock/samples/cutflow.csv").exists()
+
+
+def test_workflow_counts_a_shared_gaia_source_and_a_placeholder_parallax_error(run_copy):
+    """Two APOGEE stars given one Gaia source_id, and a training star with parallax_error 1e-12: the
+    rerun keeps one of the pair (the higher S/N), keeps the other star in the Parent Sample but out of
+    training, and counts both in cutflow.csv."""
+    before = Table.read(run_copy / "results/mock/samples/parent.fits")
+    training = before[np.asarray(before["training"], bool)]
+    order = np.argsort(np.asarray(training["SNR"]))
+    low, high, tiny = training[order[0]], training[order[-1]], training[order[len(order) // 2]]
+    chunks = sorted((run_copy / "resources/mock/gaia").glob("chunk_*.fits"))
+    for path in chunks:
+        chunk = Table.read(path)
+        names = np.char.strip(np.asarray(chunk["tmass_designation"], dtype=str))
+        chunk["source_id"][names == low["APOGEE_ID"][2:]] = high["source_id"]
+        chunk["parallax_error"][names == tiny["APOGEE_ID"][2:]] = 1e-12
+        path.unlink()
+        chunk.write(path)
+    out = run_snakemake(run_copy, "--cores", "1", "results/mock/samples/parent.fits")
+    assert out.returncode == 0, out.stderr[-3000:]
+    parent = Table.read(run_copy / "results/mock/samples/parent.fits")
+    ids = list(parent["APOGEE_ID"])
+    assert high["APOGEE_ID"] in ids and low["APOGEE_ID"] not in ids and len(parent) == len(before) - 1
+    assert not parent["training"][ids.index(tiny["APOGEE_ID"])]
+    flow = Table.read(run_copy / "results/mock/samples/cutflow.csv")
+    removed = {(r["sample"], r["cut"].split(" (")[0]): r["removed"] for r in flow}
+    assert removed[("parent", "shares its Gaia source_id with another APOGEE star")] == 1
+    fold = f"training {tiny['fold']}"
+    assert removed[(fold, "eq. 8 context: parallax_error missing, non-positive or below 0.001 mas")] == 1
