@@ -94,3 +94,66 @@ def test_not_a_fits_table(tmp_path):
     fits.PrimaryHDU(np.zeros(3)).writeto(tmp_path / "image.fits")
     with pytest.raises(InputFileError, match="binary table"):
         allstar.reduce_allstar(tmp_path / "image.fits", tmp_path / "out.fits", logg_min=0.0, logg_max=2.2)
+
+
+# DR17 APOGEE_IDs are char[30] (sas_layout.md sec. 7): a padded 2MASS ID, a 2MASS designation with a
+# close-pair suffix that the old U18 cast cut onto its neighbour's ID, and non-2MASS names (apo1m and
+# commissioning targets) that must come through intact.
+DR17_IDS = ["2M19485057+5005279", "2M19485057+5005279B", "  2M17335483-2753043", "2M16333217+3942519   ",
+            "apo1m_comm_M67-1234567890", "VESTA", "2M00000002+7417074", "2M00000002+7417074", "TOI-1234.01_comm"]
+
+
+def test_long_and_padded_ids_are_stripped_never_truncated(tmp_path):
+    from spectroparallax.archives.columns import is_tmass_id, tmass_designation
+    n = len(DR17_IDS)
+    cols = [fits.Column(name=name, format=fits_format(dtype) if name != "APOGEE_ID" else "30A",
+                        array=np.array(DR17_IDS) if name == "APOGEE_ID" else
+                        (np.full(n, 1.0, dtype) if np.dtype(dtype).kind == "f" else
+                         np.array(["x"] * n) if np.dtype(dtype).kind == "U" else np.zeros(n, dtype)))
+            for name, (dtype, _, _) in ALLSTAR_COLUMNS.items()]
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns(cols)]).writeto(tmp_path / "allStar-dr17.fits")
+    out = allstar.reduce_allstar(tmp_path / "allStar-dr17.fits", tmp_path / "small.fits", logg_min=0.0, logg_max=2.2)
+    expected = [i.strip() for i in DR17_IDS]
+    assert list(out["APOGEE_ID"]) == expected
+    assert list(Table.read(tmp_path / "small.fits")["APOGEE_ID"]) == expected
+    # Distinct stars stay distinct; the one true repeat stays a repeat.
+    assert len(set(out["APOGEE_ID"])) == len(set(expected)) == n - 1
+    assert is_tmass_id(out["APOGEE_ID"]).tolist() == [True, True, True, True, False, False, True, True, False]
+    assert tmass_designation(out["APOGEE_ID"])[:3].tolist() == ["19485057+5005279", "19485057+5005279B",
+                                                               "17335483-2753043"]
+
+
+def test_an_id_longer_than_the_column_width_is_an_error_not_a_cut(tmp_path):
+    from spectroparallax.archives.columns import text_column
+    with pytest.raises(ValueError, match="APOGEE_ID .* longer than 18 characters.*2M19485057\\+5005279B"):
+        text_column(np.array([b"2M19485057+5005279B "]), "U18", "APOGEE_ID")
+    assert text_column(np.array([b"  2M19485057+5005279   "]), "U18", "APOGEE_ID").tolist() == ["2M19485057+5005279"]
+
+
+def test_truncated_allstar_is_named_and_set_aside(tmp_path):
+    """An allStar download cut short: one line naming the file; the file renamed to .bad so the next
+    run fetches it again; no reduced table written."""
+    import os
+    path = tmp_path / "allStar-l31c.2.fits"
+    write_allstar(path)
+    os.truncate(path, path.stat().st_size - 2880)
+    with pytest.raises(InputFileError) as info:
+        allstar.reduce_allstar(path, tmp_path / "out.fits", logg_min=0.0, logg_max=2.2)
+    msg = str(info.value)
+    assert "\n" not in msg and str(path) in msg and "truncated" in msg and "allStar-l31c.2.fits.bad" in msg
+    assert "downloads it again" in msg
+    assert not path.exists() and (tmp_path / "allStar-l31c.2.fits.bad").exists()
+    assert not (tmp_path / "out.fits").exists()
+    # Not FITS at all: the same.
+    (tmp_path / "junk.fits").write_text("<html>502 Bad Gateway</html>")
+    with pytest.raises(InputFileError, match="junk.fits.bad"):
+        allstar.reduce_allstar(tmp_path / "junk.fits", tmp_path / "out.fits", logg_min=0.0, logg_max=2.2)
+    assert not (tmp_path / "junk.fits").exists()
+
+
+def test_no_row_in_the_logg_range_is_one_line_and_writes_nothing(tmp_path):
+    write_allstar(tmp_path / "allStar-l31c.2.fits")
+    with pytest.raises(InputFileError, match=r"allStar-l31c.2.fits: reduce_allstar: no row has 3.0 < LOGG <= "
+                       r"4.0 \(9 rows read, 0 kept; 8 with a finite LOGG\); check sample.logg_min / logg_max"):
+        allstar.reduce_allstar(tmp_path / "allStar-l31c.2.fits", tmp_path / "out.fits", logg_min=3.0, logg_max=4.0)
+    assert not (tmp_path / "out.fits").exists() and (tmp_path / "allStar-l31c.2.fits").exists()

@@ -105,3 +105,22 @@ def test_record_choice_columns():
     assert list(table["chosen"]) == [True, False, False, False]
     assert list(table["delta_chi2"]) == [0.0, 4.0, 8.0, 12.0]
     assert "paired" in table["delta_chi2_se"].description
+
+
+def test_read_model_refuses_and_sets_aside_an_unconverged_model_file(tmp_path):
+    from astropy.table import Table
+
+    from spectroparallax.io.errors import InputFileError
+    from spectroparallax.model import files
+    table = Table({"name": ["offset", "G"], "theta": [0.1, -0.2]})
+    table.meta.update({"CONVERGD": True, "NITER": 12})
+    table.write(tmp_path / "good.fits")
+    assert list(files.read_model(tmp_path / "good.fits")["theta"]) == [0.1, -0.2]
+    table.meta["CONVERGD"] = False
+    table.write(tmp_path / "stale.fits")
+    with pytest.raises(InputFileError) as info:
+        files.read_model(tmp_path / "stale.fits")
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(f"{tmp_path / 'stale.fits'}: model file of a fit that did not converge")
+    assert "moved aside to stale.fits.bad" in msg
+    assert not (tmp_path / "stale.fits").exists() and (tmp_path / "stale.fits.bad").exists()

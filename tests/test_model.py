@@ -188,3 +188,31 @@ def test_fit_survives_an_overflowing_start(problem, fitted):
     assert objective(start, X, y, ivar, pen, LAM) == np.inf
     res = fit(X, y, ivar, pen, LAM, theta0=start)
     assert res.objective == pytest.approx(fitted.objective, rel=1e-6)
+
+
+def test_an_unconverged_fit_is_an_error_naming_the_setting_and_writes_no_model(problem, tmp_path):
+    """A fit stopped by its iteration budget used to be written as a model file that crossval then
+    scored; write_model (what the train rule calls) now refuses it with one line."""
+    from astropy.table import Table
+
+    from spectroparallax.model import files
+    X, y, ivar, pen, _ = problem
+    res = fit(X, y, ivar, pen, LAM, max_iter=1)
+    assert not res.converged
+    index = Table({"name": [f"f{j}" for j in range(X.shape[1])], "penalized": pen})
+    path = tmp_path / "heldout_B" / "lambda_30.0_offset_0.048.fits"
+    with pytest.raises(files.ModelNotConverged) as info:
+        files.write_model(path, res.theta, index, res, heldout="B", lam=30.0, offset=0.048, ntrain=len(y))
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("train: the fit for held-out fold B, lambda 30.0, offset 0.048 mas "
+                                              "did not converge (maximum number of iterations reached after 1 iterations")
+    assert not path.exists() and not any(tmp_path.rglob("*.fits"))
+
+
+def test_too_few_training_stars_do_not_blame_burn_in_snr(problem):
+    X, y, ivar, pen, _ = problem
+    with pytest.raises(ValueError, match="^1 training star\\(s\\): nothing to fit; the Training Set cut-flow") as info:
+        fit(X[:1], y[:1], ivar[:1], pen, LAM)
+    assert "burn_in_snr" not in str(info.value)
+    with pytest.raises(ValueError, match="burn-in: only 0 of 50 training stars .* lower model.burn_in_snr"):
+        fit(X[:50], y[:50], ivar[:50], pen, LAM, burn_in_snr=1e9)

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from astropy.table import Table
+from astropy.table import Table, vstack
 
 from spectroparallax.sample import cuts, features, folds
+from spectroparallax.sample.cutflow import EmptySampleError
 
 SAMPLE = {
     "logg_min": 0.0,
@@ -20,7 +21,7 @@ def _star(i, **over):
         APOGEE_ID=f"2M{i:08d}+0000000", LOCATION_ID=4000 + i % 3, TELESCOPE="apo25m", LOGG=1.5, SNR=100.0,
         J=10.0, J_ERR=0.02, H=9.3, H_ERR=0.02, K=9.1, K_ERR=0.02, TEFF=4300.0,
         status="ok",
-        in_gaia=True, phot_g_mean_mag=12.0, phot_bp_mean_mag=12.8, phot_rp_mean_mag=11.2,
+        in_gaia=True, source_id=10**18 + i, phot_g_mean_mag=12.0, phot_bp_mean_mag=12.8, phot_rp_mean_mag=11.2,
         phot_g_mean_flux=1e5, phot_g_mean_flux_error=1e2, phot_bp_mean_flux=4e4, phot_bp_mean_flux_error=80.0,
         phot_rp_mean_flux=6e4, phot_rp_mean_flux_error=60.0, bp_rp=1.6, phot_variable_flag="NOT_AVAILABLE",
         w1mpro=9.0, w1mpro_error=0.02, w2mpro=9.1, w2mpro_error=0.02,
@@ -50,13 +51,19 @@ CASES = [
 ]
 
 
+def _parent_rows(flow):
+    """The Parent Sample's own rows of its cut-flow table (without the Gaia rows' flow before them)."""
+    table = flow.table("parent")
+    return table[table["sample"] == "parent"]
+
+
 def _tables(cases):
     rows = [_star(i, **over) for i, (over, _) in enumerate(cases)]
     allstar_cols = ["APOGEE_ID", "LOCATION_ID", "TELESCOPE", "LOGG", "SNR", "J", "J_ERR", "H", "H_ERR", "K", "K_ERR", "TEFF"]
     allstar = Table(rows=[[r[c] for c in allstar_cols] for r in rows], names=allstar_cols)
     spectra = Table(rows=[(r["APOGEE_ID"], r["LOCATION_ID"], r["status"]) for r in rows],
                     names=("APOGEE_ID", "LOCATION_ID", "spectrum_status"))
-    gaia_cols = [c for c in rows[0] if c.startswith(("phot_", "bp_rp", "w1", "w2", "parallax", "visib", "astrom"))]
+    gaia_cols = [c for c in rows[0] if c.startswith(("source_id", "phot_", "bp_rp", "w1", "w2", "parallax", "visib", "astrom"))]
     gaia = Table(rows=[[r["APOGEE_ID"][2:]] + [r[c] for c in gaia_cols] for r in rows if r["in_gaia"]],
                  names=["tmass_designation"] + gaia_cols)
     return allstar, gaia, spectra
@@ -65,7 +72,7 @@ def _tables(cases):
 def test_each_cut_removes_exactly_its_star():
     allstar, gaia, spectra = _tables(CASES)
     parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
-    table = flow.table("parent")
+    table = _parent_rows(flow)
     assert table["remaining"][0] == len(CASES)
     for over, cut in CASES:
         if cut is None:
@@ -89,7 +96,7 @@ def test_rows_removed_by_the_allstar_reduction_are_counted_under_logg():
     allstar, gaia, spectra = _tables(CASES)
     allstar.meta[cuts.NROWS_KEYWORD] = len(allstar) + 100
     _, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
-    table = flow.table("parent")
+    table = _parent_rows(flow)
     assert table["remaining"][0] == len(CASES) + 100
     assert table["removed"][1] == 100 + 3
 
@@ -129,7 +136,7 @@ def test_training_cuts_keep_negative_parallaxes_and_never_cut_on_snr():
         ({"parallax": -0.05}, None),
         ({"parallax": 0.001, "parallax_error": 0.09}, None),   # S/N ~ 0 stays
         ({"parallax": np.nan}, "no Gaia parallax"),
-        ({"parallax_error": 0.1}, "eq. 8"),
+        ({"parallax_error": 0.1}, "eq. 8:"),
         ({"visibility_periods_used": 7}, "eq. 9"),
         ({"astrometric_chi2_al": 36.0 * np.sqrt(225.0), "astrometric_n_good_obs_al": 230}, "eq. 10"),
         ({"astrometric_chi2_al": 35.0 * np.sqrt(225.0), "astrometric_n_good_obs_al": 230}, None),
@@ -144,8 +151,10 @@ def test_training_cuts_keep_negative_parallaxes_and_never_cut_on_snr():
         if cut:
             assert [r["removed"] for r in table if cut in r["cut"]] == [1], cut
     assert parent["parallax"][mask].min() < 0
-    mask_b, _ = cuts.training_set(parent, TRAINING, fold="B")
-    assert not mask_b.any()
+    # A fold without Parent Sample stars cannot train the other fold's model: one clear line.
+    with pytest.raises(EmptySampleError, match=r"^select_samples: Training Set B: the Parent Sample has no star "
+                       r"in fold B \(7 Parent Sample stars in all\).*model.n_folds$"):
+        cuts.training_set(parent, TRAINING, fold="B")
 
 
 def test_gaia_magnitude_errors_come_from_flux_errors():
@@ -174,3 +183,139 @@ def test_design_matrix_layout_clipping_and_index():
     assert list(index["name"][:9]) == ["offset", "G", "BP", "RP", "J", "H", "K", "W1", "W2"]
     assert index["penalized"].tolist() == [False] * 9 + [True] * 4
     assert index["name"][9] == "lnf_15200.00" and index["pixel"][12] == 13
+
+
+@pytest.mark.parametrize("error", [1e-12, 0.0, -0.03, np.nan])
+def test_unusable_parallax_error_is_cut_and_counted_in_the_training_set(error):
+    """parallax_error 1e-12, 0, negative or NaN once reached the fit as a weight (and stalled it):
+    now the Training Set cut-flow counts it under its own reason; the star stays in the Parent Sample."""
+    cases = [({}, None), ({"parallax_error": error}, "eq. 8 context"), ({"parallax_error": 0.001}, None)]
+    allstar, gaia, spectra = _tables(cases)
+    parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    assert len(parent) == 3
+    parent["fold"] = "A"
+    mask, flow = cuts.training_set(parent, TRAINING, fold="A")
+    assert mask.tolist() == [True, False, True]
+    table = flow.table("training A")
+    assert [r["removed"] for r in table if r["cut"].startswith("eq. 8 context")] == [1]
+    assert [r["removed"] for r in table if r["cut"] == "no Gaia parallax"] == [0]
+
+
+def test_two_apogee_stars_sharing_a_gaia_source_keep_the_higher_snr_one():
+    """Two APOGEE IDs matched to one Gaia source_id: both used to train. The higher-S/N one stays,
+    the other is counted; three Gaia sources sharing one 2MASS neighbour: two Gaia rows counted."""
+    cases = [({"SNR": 80.0}, None), ({"SNR": 200.0}, None), ({}, None), ({}, None)]
+    allstar, gaia, spectra = _tables(cases)
+    gaia["source_id"][1] = gaia["source_id"][0]
+    extra = gaia[[2, 2]]
+    extra["source_id"] = [7, 8]
+    extra["phot_g_mean_mag"] = [13.0, 14.0]   # fainter than the kept match (12.0)
+    gaia = vstack([gaia, extra])
+    parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    assert list(parent["APOGEE_ID"]) == [allstar["APOGEE_ID"][i] for i in (1, 2, 3)]
+    assert parent["source_id"][1] == 10**18 + 2
+    table = flow.table("parent")
+    shared = [r for r in table if r["cut"].startswith("shares its Gaia source_id")]
+    assert [(r["sample"], r["removed"], r["remaining"]) for r in shared] == [("parent", 1, 3)]
+    gaia_rows = table[table["sample"] == "gaia"]
+    assert list(gaia_rows["remaining"]) == [6, 4] and gaia_rows["removed"][1] == 2
+    assert "brightest in G" in gaia_rows["cut"][1]
+    # Equal S/N: the first allStar row stays (a stable key, not the order of the Gaia rows).
+    allstar["SNR"][1] = 80.0
+    parent, _ = cuts.select_parent(allstar, gaia[::-1], spectra, SAMPLE)
+    assert parent["APOGEE_ID"][0] == allstar["APOGEE_ID"][0]
+
+
+def test_ids_that_are_not_2mass_are_kept_intact_and_counted():
+    cases = [({}, None), ({"APOGEE_ID": "VESTA"}, None), ({"APOGEE_ID": "2M123"}, None)]
+    allstar, gaia, spectra = _tables(cases)
+    parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    assert len(parent) == 1
+    (row,) = [r for r in _parent_rows(flow) if r["cut"].startswith("APOGEE_ID is not")]
+    assert row["removed"] == 2
+
+
+@pytest.mark.parametrize("over, cut, fix", [
+    ({"LOGG": 3.0}, "logg outside", "sample.logg_min"),
+    ({"status": "missing"}, "no readable spectrum", "normalize_shard"),
+    ({"in_gaia": False}, "no Gaia DR2 source", "gaia/chunk_"),
+    ({"J": 11.2}, "eq. 6", "sample.colour_cuts"),
+])
+def test_a_cut_that_empties_the_parent_sample_says_which_and_what_to_change(over, cut, fix):
+    allstar, gaia, spectra = _tables([(over, cut)] * 3)
+    allstar["APOGEE_ID"] = [f"2M{i:08d}+0000000" for i in range(3)]
+    spectra["APOGEE_ID"] = allstar["APOGEE_ID"]
+    if len(gaia):
+        gaia["tmass_designation"] = [f"{i:08d}+0000000" for i in range(3)]
+        gaia["source_id"] = [1, 2, 3]
+    with pytest.raises(EmptySampleError) as info:
+        cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("select_samples: Parent Sample: no star left after the cut '" + cut)
+    assert "(3 stars before it, 0 after; 3 allStar rows at the start)" in msg and fix in msg
+
+
+def test_an_empty_gaia_result_and_a_shard_without_spectra_give_one_line_not_a_traceback():
+    allstar, gaia, spectra = _tables([({}, None)] * 2)
+    with pytest.raises(EmptySampleError, match=r"no Gaia DR2 source .*\(2 stars before it, 0 after.*chunk"):
+        cuts.select_parent(allstar, gaia[:0], spectra, SAMPLE)
+    with pytest.raises(EmptySampleError, match=r"no readable spectrum .*\(2 stars before it, 0 after"):
+        cuts.select_parent(allstar, gaia, spectra[:0], SAMPLE)
+
+
+def test_a_training_cut_that_empties_a_fold_names_it():
+    allstar, gaia, spectra = _tables([({"parallax_error": 0.2}, None)] * 2)
+    parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    parent["fold"] = "A"
+    with pytest.raises(EmptySampleError, match=r"^select_samples: Training Set A: no star left after the cut "
+                       r"'eq. 8: parallax_error >= 0.1 mas' \(2 stars before it, 0 after; 2 Parent Sample A at the "
+                       r"start\); raise sample.training.parallax_error_max$"):
+        cuts.training_set(parent, TRAINING, fold="A")
+
+
+def test_a_fold_without_stars_is_an_error_naming_it():
+    with pytest.raises(EmptySampleError, match=r"^select_samples: folds: fold [AB] of 2 got no Parent Sample star "
+                       r"\(1 stars in the Parent Sample\).*model.n_folds$"):
+        folds.fold_labels(["2M00000001+0000000"], 2, seed=7)
+    assert folds.fold_labels(["2M00000001+0000000"], 2, seed=7, require_all=False).size == 1
+
+
+def test_an_empty_design_matrix_is_not_written(tmp_path):
+    allstar, gaia, spectra = _tables([({}, None)])
+    parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    with pytest.raises(EmptySampleError, match="^design_matrix: 0 Parent Sample stars x 4 kept pixels"):
+        features.write_design_matrix(parent[:0], [], [], np.arange(4), tmp_path / "X.npy", tmp_path / "X_err.npy",
+                                     clip=(0.01, 1.2), ln_err_max=0.1)
+    assert not list(tmp_path.iterdir())
+
+
+FEATURE_ERRORS = [("J_ERR", "missing 2MASS"), ("H_ERR", "missing 2MASS"), ("K_ERR", "missing 2MASS"),
+                  ("w1mpro_error", "missing AllWISE"), ("w2mpro_error", "missing AllWISE"),
+                  ("phot_g_mean_flux_error", "missing Gaia"), ("phot_bp_mean_flux_error", "missing Gaia"),
+                  ("phot_rp_mean_flux_error", "missing Gaia")]
+
+
+@pytest.mark.parametrize("column, cut", FEATURE_ERRORS)
+@pytest.mark.parametrize("value", [0.0, -0.02, np.nan])
+def test_an_unusable_feature_error_is_cut_and_counted_in_the_parent_sample(column, cut, value):
+    """Every error column the features (eq. 11) and their uncertainties (eq. 5) use: zero, negative
+    or NaN removes the star under its survey's cut, so the design matrix never sees it."""
+    allstar, gaia, spectra = _tables([({}, None), ({column: value}, cut)])
+    parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    assert list(parent["APOGEE_ID"]) == [allstar["APOGEE_ID"][0]]
+    assert [r["removed"] for r in _parent_rows(flow) if r["cut"].startswith(cut)] == [1]
+    features.photometry(parent)  # the survivors make a complete feature vector
+    assert {c for c, _ in FEATURE_ERRORS} <= set(features.photometry_columns())
+
+
+def test_locate_spectra_finds_shard_and_row_by_id_and_location():
+    shard_stars = [Table({"APOGEE_ID": ["2M00000001+0000000", " 2M00000002+0000000"], "LOCATION_ID": [1, 2]}),
+                   Table({"APOGEE_ID": ["2M00000003+0000000", "2M00000001+0000000"], "LOCATION_ID": [3, 9]})]
+    parent = Table({"APOGEE_ID": ["2M00000003+0000000", "2M00000001+0000000", "2M00000002+0000000",
+                                  "2M00000001+0000000"], "LOCATION_ID": [3, 1, 2, 9]})
+    shard, row = features.locate_spectra(parent, shard_stars)
+    assert shard.tolist() == [1, 0, 0, 1] and row.tolist() == [0, 0, 1, 1]
+    parent["LOCATION_ID"][2] = 5
+    with pytest.raises(ValueError, match="^1 parent stars have no normalized spectrum, e.g. APOGEE_ID "
+                       "2M00000002\\+0000000 at LOCATION_ID 5; rerun the normalize_shard rules$"):
+        features.locate_spectra(parent, shard_stars)

@@ -4,7 +4,9 @@ The DR14 allStar file is large (~3.5 GB, mostly array columns) and is opened onc
 keeps stars with 0 < LOGG <= 2.2 (config ``sample.logg_min`` exclusive, ``sample.logg_max``
 inclusive), and only the columns of ``columns.ALLSTAR_COLUMNS`` are read, through a memory map,
 so memory stays near the size of the output. Rows with duplicated APOGEE_IDs and -9999 values are
-kept as they are: later steps decide about them. The same function reduces a downloaded file, a
+kept as they are: later steps decide about them. Text (APOGEE_ID) is stripped, never truncated. A
+file that is not FITS, is truncated or has no table in HDU1 is set aside (``<name>.bad``) so the
+next run downloads it again. The same function reduces a downloaded file, a
 local SAS mirror's file or the mock survey's file.
 """
 
@@ -16,20 +18,35 @@ from astropy.io import fits
 from astropy.table import Table
 
 from spectroparallax.io import atomic
-from spectroparallax.archives.columns import ALLSTAR_COLUMNS
+from spectroparallax.archives.columns import ALLSTAR_COLUMNS, text_column
+from spectroparallax.io.bad_files import set_aside
 from spectroparallax.io.errors import InputFileError, MissingColumnError, one_line
 
 _ADVICE = "use an APOGEE DR14 allStar file (allStar-l31c.2.fits) or regenerate the mock survey"
+_REFETCH = ("rerun: the workflow downloads it again (with apogee.sas_root, put a good copy in the mirror; "
+            "with the mock, rerun the mock_survey rule)")
 
 
-def _table_hdu(hdul: fits.HDUList, path) -> fits.BinTableHDU:
-    if len(hdul) > 1 and isinstance(hdul[1], fits.BinTableHDU):
-        return hdul[1]
-    raise InputFileError(path, "HDU1 is not a binary table", _ADVICE)
+def _bad_file(path, problem: str, set_aside_bad: bool) -> InputFileError:
+    """The one-line error for a malformed allStar file, after setting the file aside if asked to."""
+    where = set_aside(path) if set_aside_bad else "left in place"
+    return InputFileError(path, f"reduce_allstar: {problem}; {where}", _REFETCH)
+
+
+def _problem(hdul: fits.HDUList, size: int) -> str | None:
+    """Why ``hdul`` is not a complete allStar file (no table in HDU1, truncated), or None."""
+    if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+        return "HDU1 is not a binary table"
+    for i in (0, 1):
+        info = hdul.fileinfo(i)
+        end = info["datLoc"] + info["datSpan"]
+        if end > size:
+            return f"truncated: HDU{i} ends at byte {end}, the file has {size}"
+    return None
 
 
 def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
-                   columns: Mapping[str, tuple] = ALLSTAR_COLUMNS) -> Table:
+                   columns: Mapping[str, tuple] = ALLSTAR_COLUMNS, set_aside_bad: bool = True) -> Table:
     """Keep rows with ``logg_min < LOGG <= logg_max`` [dex] and ``columns``; write them to ``dest``.
 
     ``src`` is an allStar FITS file (HDU1 binary table); column names are matched
@@ -39,7 +56,10 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
     Returns the written table.
 
     Raises MissingColumnError (naming the file and the columns) if a required column is absent,
-    InputFileError if ``src`` is not a FITS file with a table in HDU1 or a column cannot be cast.
+    InputFileError if a column cannot be cast, InputFileError if no row is in the logg range
+    (instead of a 0-row table that every later stage would trip over), and InputFileError after renaming ``src`` to
+    ``<name>.bad`` (unless ``set_aside_bad`` is False) if it is not FITS, is truncated or has no
+    table in HDU1.
     """
     src = Path(src)
     if not logg_min < logg_max:
@@ -47,11 +67,17 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
     if "LOGG" not in columns:
         raise ValueError("columns must include LOGG, the column the rows are cut on")
     try:
-        hdul = fits.open(src, memmap=True)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(src, f"cannot be read as FITS ({one_line(exc)})", _ADVICE) from exc
+        hdul = fits.open(src, memmap=True, lazy_load_hdus=False)
+    except (FileNotFoundError, PermissionError):
+        raise  # not the file's fault: leave it where it is
+    except (OSError, ValueError, TypeError, IndexError) as exc:
+        raise _bad_file(src, f"cannot be read as FITS ({one_line(exc)[:200]})", set_aside_bad) from exc
     with hdul:
-        hdu = _table_hdu(hdul, src)
+        problem = _problem(hdul, src.stat().st_size)
+        if problem:
+            hdul.close()
+            raise _bad_file(src, problem, set_aside_bad)
+        hdu = hdul[1]
         names = {name.upper(): name for name in hdu.columns.names}
         missing = [name for name in columns if name.upper() not in names]
         if missing:
@@ -64,12 +90,17 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
         # otherwise fall out of an inclusive upper bound. NaN and -9999 are never kept.
         lo, hi = np.array([logg_min, logg_max]).astype(logg.dtype)
         rows = np.flatnonzero((logg > lo) & (logg <= hi))
+        if rows.size == 0:
+            raise InputFileError(
+                src, f"reduce_allstar: no row has {logg_min} < LOGG <= {logg_max} ({len(logg)} rows read, 0 kept; "
+                f"{int(np.isfinite(logg).sum())} with a finite LOGG)",
+                "check sample.logg_min / logg_max and that the file is an APOGEE allStar file")
         out = Table()
         for name, (dtype, unit, description) in columns.items():
             values = np.asarray(data.field(names[name.upper()])[rows])
             try:
                 if np.dtype(dtype).kind == "U":
-                    values = np.char.strip(values.astype(dtype))
+                    values = text_column(values, dtype, name)
                 elif values.dtype.kind in "SUO":
                     raise TypeError(f"holds text ({values.dtype}), expected {dtype}")
                 else:

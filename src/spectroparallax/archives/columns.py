@@ -8,9 +8,11 @@ in Gaia Archive results.
 
 import numpy as np
 
-#: DR14 allStar columns the pipeline reads (a subset of the file's ~150 columns).
+#: DR14 allStar columns the pipeline reads (a subset of the file's ~150 columns). Text widths are
+#: the widest of DR14-DR17 (APOGEE_ID is char[18] in DR14/DR16, char[30] in DR17); text is
+#: stripped before it is cast and never truncated (:func:`text_column`).
 ALLSTAR_COLUMNS = {
-    "APOGEE_ID": ("U18", "", "2MASS-style star identifier, 2M + designation"),
+    "APOGEE_ID": ("U30", "", "star identifier: 2M + 2MASS designation, or a non-2MASS name (apo1m, commissioning)"),
     "TELESCOPE": ("U8", "", "telescope: apo25m, lco25m or apo1m"),
     "LOCATION_ID": ("i4", "", "APOGEE field location ID (directory of the star's files)"),
     "FILE": ("U64", "", "apStar file name of the combined spectrum"),
@@ -80,3 +82,58 @@ def as_float(column):
     values = np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
     values[values == ALLSTAR_MISSING] = np.nan
     return values
+
+
+#: A 2MASS-based APOGEE_ID: '2M' + the 2MASS PSC designation hhmmssss+ddmmsss, perhaps followed by
+#: capital letters (the designation's suffix for close pairs).
+_TMASS_PREFIX = "2M"
+_TMASS_DIGITS = (slice(2, 10), slice(11, 18))
+_TMASS_SIGN = 10
+_TMASS_MIN_LENGTH = 18
+
+
+def text_column(values, dtype, name: str) -> np.ndarray:
+    """Text values (bytes or str) decoded, stripped of surrounding blanks, then cast to ``dtype``.
+
+    Stripping comes first, so padding never costs a character; a value still longer than the
+    width of ``dtype`` raises ValueError naming the column and the value, it is never cut.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "S":
+        values = np.char.decode(values, "ascii")
+    values = np.char.strip(values.astype(str))
+    width = np.dtype(dtype).itemsize // 4
+    too_long = np.char.str_len(values) > width if values.size else np.zeros(0, bool)
+    if too_long.any():
+        raise ValueError(f"column {name} holds {int(too_long.sum())} value(s) longer than {width} characters, "
+                         f"e.g. {str(values[too_long][0])!r}")
+    return values.astype(dtype)
+
+
+def is_tmass_id(apogee_ids) -> np.ndarray:
+    """Boolean mask: which stripped APOGEE_IDs are '2M' + a 2MASS designation (vectorized).
+
+    Anything else (apo1m targets, commissioning and other named objects, a '2M' prefix without a
+    well-formed designation) is not 2MASS-based: kept intact, but it has no 2MASS best neighbour
+    in Gaia.
+    """
+    ids = np.char.strip(np.asarray(apogee_ids, dtype=str))
+    n = ids.size
+    width = max(ids.dtype.itemsize // 4, _TMASS_MIN_LENGTH)
+    codes = ids.astype(f"U{width}").view(np.uint32).reshape(n, width)
+    ok = np.char.str_len(ids) >= _TMASS_MIN_LENGTH if n else np.zeros(0, bool)
+    ok &= (codes[:, 0] == ord("2")) & (codes[:, 1] == ord("M"))
+    for part in _TMASS_DIGITS:
+        ok &= np.all((codes[:, part] >= ord("0")) & (codes[:, part] <= ord("9")), axis=1)
+    ok &= (codes[:, _TMASS_SIGN] == ord("+")) | (codes[:, _TMASS_SIGN] == ord("-"))
+    tail = codes[:, _TMASS_MIN_LENGTH:]
+    ok &= np.all((tail == 0) | ((tail >= ord("A")) & (tail <= ord("Z"))), axis=1)
+    return ok.reshape(ids.shape)
+
+
+def tmass_designation(apogee_ids) -> np.ndarray:
+    """The 2MASS designation of each APOGEE_ID (without '2M'); '' for IDs that are not 2MASS-based."""
+    ids = np.char.strip(np.asarray(apogee_ids, dtype=str))
+    if ids.size == 0:
+        return ids
+    return np.where(is_tmass_id(ids), np.char.replace(ids, _TMASS_PREFIX, "", count=1), "")

@@ -25,11 +25,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import requests
-from astropy.table import MaskedColumn, Table
+from astropy.table import MaskedColumn, Table, vstack
 
 from spectroparallax.io import atomic
-from spectroparallax.archives.columns import GAIA_COLUMNS
-from spectroparallax.io.errors import GAIA_ADVICE, ArchiveError, ArchiveUnreachable, one_line
+from spectroparallax.archives.columns import GAIA_COLUMNS, is_tmass_id, text_column
+from spectroparallax.io.bad_files import set_aside
+from spectroparallax.io.errors import GAIA_ADVICE, ArchiveError, ArchiveUnreachable, InputFileError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,14 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def tmass_designations(apogee_ids: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
     """Split APOGEE_IDs into 2MASS designations and IDs that are not 2MASS-based.
 
-    Returns ``(designations, others)``, each unique and sorted: the designations are the IDs
-    that start with '2M', without that prefix (as in tmass_best_neighbour.original_ext_source_id);
-    ``others`` are the remaining IDs, which the 2MASS cross-match cannot find (the caller records
-    them).
+    Returns ``(designations, others)``, each unique and sorted: the designations of the IDs that
+    are '2M' + a 2MASS designation (:func:`~spectroparallax.archives.columns.is_tmass_id`), without
+    that prefix (as in tmass_best_neighbour.original_ext_source_id); ``others`` are the remaining
+    IDs, which the 2MASS cross-match cannot find (the Parent Sample cut-flow counts them).
     """
     ids = np.unique(np.char.strip(np.asarray(list(apogee_ids), dtype=str)))
-    is_2mass = np.char.startswith(ids, "2M")
-    designations = np.array([s[2:] for s in ids[is_2mass]], dtype=str)
+    is_2mass = is_tmass_id(ids)
+    designations = np.char.replace(ids[is_2mass], "2M", "", count=1) if is_2mass.any() else np.zeros(0, str)
     return np.unique(designations), ids[~is_2mass]
 
 
@@ -133,7 +134,10 @@ def conform(table: Table, origin: str) -> Table:
             if values.dtype.kind == "O":
                 values = np.array([v.decode() if isinstance(v, bytes) else ("" if v is None else str(v))
                                    for v in values], dtype=str)
-            out[name] = np.char.strip(values.astype(dtype))
+            try:
+                out[name] = text_column(values, dtype, name)
+            except ValueError as exc:
+                raise ArchiveError(ARCHIVE, origin, str(exc), QUERY_ADVICE) from exc
         elif kind == "f":
             out[name] = np.ma.filled(np.ma.asarray(col).astype(dtype), np.nan)
         else:
@@ -173,6 +177,29 @@ def write_chunk(table: Table, dest, adql: str) -> None:
     except BaseException:
         adql_path(dest).unlink(missing_ok=True)
         raise
+
+
+def read_chunks(paths) -> Table:
+    """Read the Gaia chunk files of one survey (rule select_samples) into one table.
+
+    A chunk that cannot be read (truncated, not FITS/VOTable, lacking GAIA_COLUMNS) is renamed to
+    ``<name>.bad`` with its ADQL file, so the next run queries it again, and InputFileError names
+    it in one line. Chunks with no rows are fine (an empty chunk is a valid answer).
+    """
+    tables = []
+    for path in paths:
+        try:
+            tables.append(conform(Table.read(path), str(path)))
+        except (MemoryError, PermissionError, FileNotFoundError):
+            raise  # the machine's or the user's problem, not the file's: leave it where it is
+        except Exception as exc:  # noqa: BLE001 - whatever else the reader raises, the file is unusable
+            where = set_aside(path, adql_path(path))
+            raise InputFileError(path, f"select_samples: Gaia chunk unreadable ({type(exc).__name__}: "
+                                 f"{one_line(exc)[:160]}); {where}",
+                                 "rerun: the workflow queries this chunk again") from exc
+    if not tables:
+        return conform(Table({name: np.zeros(0, dtype=spec[0]) for name, spec in GAIA_COLUMNS.items()}), "none")
+    return vstack(tables, metadata_conflicts="silent")
 
 
 class _TimeoutConnections:

@@ -496,10 +496,13 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, max_iter=2
     burn = None
     if theta0 is None:
         hi = y * np.sqrt(ivar) > burn_in_snr
+        if n < 2:
+            raise ValueError(f"{n} training star(s): nothing to fit; the Training Set cut-flow says which cut removed "
+                             "them (results/<survey>/samples/cutflow.csv)")
         if hi.sum() < 2:
             raise ValueError(
-                f"burn-in: only {int(hi.sum())} stars have parallax * sqrt(ivar) > burn_in_snr = {burn_in_snr}; "
-                "lower burn_in_snr or pass theta0"
+                f"burn-in: only {int(hi.sum())} of {n} training stars have parallax * sqrt(ivar) > burn_in_snr = "
+                f"{burn_in_snr}; lower model.burn_in_snr or pass theta0"
             )
         if sc.icpt is None:
             raise ValueError("fit without theta0 needs an unpenalized constant (intercept) column in X")

@@ -1,17 +1,37 @@
-"""Model files: the fitted theta beside the feature index that names each coefficient (FITS)."""
+"""Model files: the fitted theta beside the feature index that names each coefficient (FITS).
+
+A model file always holds a converged fit: :func:`write_model` refuses an unconverged one, and
+:func:`read_model` refuses (and sets aside) a file whose header says CONVERGD = F, e.g. one written
+before that rule, so cross-validation never scores a fit that stopped half-way.
+"""
 
 import numpy as np
 from astropy.table import Table
 
 from spectroparallax.io import atomic
+from spectroparallax.io.bad_files import set_aside
+from spectroparallax.io.errors import InputFileError
+
+
+class ModelNotConverged(RuntimeError):
+    """A fit did not meet its stopping rule within its iteration budget; ``str()`` is one line."""
 
 
 def write_model(path, theta, index: Table, result, **meta) -> None:
     """Write theta with its feature index and the fit's figures in the header.
 
     ``result`` is a :class:`spectroparallax.model.FitResult`; ``meta`` adds header keywords
-    (e.g. FOLD, LAMBDA, OFFSET, NTRAIN; at most 8 characters each).
+    (e.g. HELDOUT, LAM, OFFSET, NTRAIN; at most 8 characters each). Raises ModelNotConverged,
+    naming the held-out fold, lambda and offset of ``meta``, and writes nothing if the fit did not
+    converge.
     """
+    if not result.converged:
+        raise ModelNotConverged(
+            f"train: the fit for held-out fold {meta.get('heldout', '?')}, lambda {meta.get('lam', '?')}, "
+            f"offset {meta.get('offset', '?')} mas did not converge ({result.message} after {result.n_iter} "
+            f"iterations, {result.n_stars} training stars, KKT violation {result.kkt_violation:.3g}); no model "
+            f"written: check the Training Set in the cut-flow (results/<survey>/samples/cutflow.csv) and the "
+            f"train log, or leave this lambda out of model.lambda_grid")
     table = index.copy()
     table["theta"] = np.asarray(theta, dtype=np.float64)
     table["theta"].description = "coefficient of eq. 4: ln(parallax / mas) per unit of the feature"
@@ -24,5 +44,15 @@ def write_model(path, theta, index: Table, result, **meta) -> None:
 
 
 def read_model(path) -> Table:
-    """Read a model file; ``table['theta']`` is theta, ``table.meta`` the fit's figures."""
-    return Table.read(path)
+    """Read a model file; ``table['theta']`` is theta, ``table.meta`` the fit's figures.
+
+    Raises InputFileError (one line naming the file) after renaming it to ``<name>.bad`` if its
+    header does not say the fit converged, so the next run trains it again.
+    """
+    table = Table.read(path)
+    if table.meta.get("CONVERGD") is not True:
+        where = set_aside(path)
+        raise InputFileError(path, f"model file of a fit that did not converge (CONVERGD = "
+                             f"{table.meta.get('CONVERGD', 'absent')}); {where}",
+                             "rerun: the train rule fits it again (and stops with the reason if it still does not converge)")
+    return table

@@ -1,39 +1,77 @@
 """The Parent Sample and the Training Sets: the cuts of HER19 sec. 4 (eq. 6-10).
 
-Parent Sample: APOGEE stars with 0 < logg <= 2.2, a readable spectrum, one row per star, a Gaia DR2
-match with complete photometry in G, BP, RP, J, H, K, W1, W2, not flagged VARIABLE, and the colour
-cuts of eq. 6 and 7. Training Sets: Parent stars of a fold with a finite Gaia parallax and the
-astrometric quality cuts of eq. 8-10. There is no cut on parallax or on parallax / error, ever.
+Parent Sample: APOGEE stars with 0 < logg <= 2.2, a readable spectrum, one row per star, a 2MASS-
+based APOGEE_ID, a Gaia DR2 match with complete photometry in G, BP, RP, J, H, K, W1, W2 (finite,
+positive errors), not flagged VARIABLE, the colour cuts of eq. 6 and 7, and one APOGEE star per Gaia
+source. Training Sets: Parent stars of a fold with a finite Gaia parallax, a usable parallax_error
+and the astrometric quality cuts of eq. 8-10. There is no cut on parallax or on parallax / error,
+ever.
 
-Every removed row is counted in a :class:`~spectroparallax.sample.cutflow.CutFlow` with its reason.
+Every removed row is counted in a :class:`~spectroparallax.sample.cutflow.CutFlow` with its reason;
+a cut that empties a sample raises :class:`~spectroparallax.sample.cutflow.EmptySampleError`, one
+line saying which cut, the counts and what to change.
 """
 
 import numpy as np
 from astropy.table import Table, join
 
-from spectroparallax.archives.columns import as_float
-from spectroparallax.sample.cutflow import CutFlow
+from spectroparallax.archives.columns import as_float, tmass_designation
+from spectroparallax.sample.cutflow import CutFlow, EmptySampleError
 
 #: allStar header keyword holding the number of rows before the logg reduction (see allstar.py).
 NROWS_KEYWORD = "NROWSIN"
+#: Smallest parallax_error [mas] taken as a real measurement. Gaia DR2's best parallaxes have errors
+#: of ~0.02 mas; a value 20 times below that is a placeholder (0, 1e-12...), and as a weight
+#: 1 / error^2 in eq. 2-3 it would swamp every other star and stall the fit.
+PARALLAX_ERROR_FLOOR = 1e-3
+#: What to change when a Parent Sample cut leaves no star, by the start of the cut's reason.
+_PARENT_FIX = {
+    "logg": "check sample.logg_min / logg_max and the allStar file (logs of reduce_allstar)",
+    "no readable spectrum": "check the aspcapStar manifests (resources/<survey>/spectra/) and the normalize_shard logs",
+    "APOGEE_ID": "the allStar APOGEE_IDs must be '2M' + a 2MASS designation to be matched to Gaia",
+    "no Gaia": ("check the Gaia chunks resources/<survey>/gaia/chunk_*.fits (0 rows?) and the gaia.* tables "
+                "in config.yaml; delete the chunks to query again"),
+    "missing": "check the photometry columns of the Gaia chunks and of the allStar file",
+    "BP - RP": "check bp_rp in the Gaia chunks",
+    "Gaia phot_variable_flag": "check phot_variable_flag in the Gaia chunks",
+    "eq. 6": "check sample.colour_cuts.jk_intercept / jk_slope",
+    "eq. 7": "check sample.colour_cuts.hw2_min",
+}
+_TRAINING_FIX = {
+    "no Gaia parallax": "check the parallax column of the Gaia chunks",
+    "eq. 8 context": "check the parallax_error column of the Gaia chunks",
+    "eq. 8:": "raise sample.training.parallax_error_max",
+    "eq. 9": "lower sample.training.visibility_periods_min",
+    "eq. 10": "raise sample.training.astrometric_chi2_max",
+}
+
+
+def _fix(table: dict, reason: str) -> str:
+    return next((fix for key, fix in table.items() if reason.startswith(key)), "")
 
 
 def _strip(column) -> np.ndarray:
     return np.char.strip(np.asarray(column, dtype=str))
 
 
-def _best_gaia_match(gaia: Table) -> Table:
-    """One Gaia row per 2MASS designation: where several Gaia sources share a 2MASS best
-    neighbour, keep the brightest in G (the likeliest counterpart of a luminous giant)."""
+def _best_gaia_match(gaia: Table) -> tuple[Table, CutFlow]:
+    """One Gaia row per 2MASS designation, sorted by designation, and the cut-flow of the Gaia rows.
+
+    Where several Gaia sources share a 2MASS best neighbour, keep the brightest in G (the likeliest
+    counterpart of a luminous giant); the others are counted in the returned CutFlow.
+    """
     gaia = gaia.copy()
     gaia["tmass_designation"] = _strip(gaia["tmass_designation"])
     g = as_float(gaia["phot_g_mean_mag"])
     order = np.lexsort((np.where(np.isfinite(g), g, np.inf), gaia["tmass_designation"]))
     gaia = gaia[order]
-    _, first = np.unique(gaia["tmass_designation"], return_index=True)
-    best = gaia[np.sort(first)]
+    first = np.ones(len(gaia), dtype=bool)
+    first[1:] = gaia["tmass_designation"][1:] != gaia["tmass_designation"][:-1]
+    flow = CutFlow(np.ones(len(gaia), dtype=bool), start_label="Gaia rows (2MASS best-neighbour matches)")
+    flow.apply("another Gaia source shares this 2MASS best neighbour (kept the brightest in G)", first)
+    best = gaia[first]
     best.meta["NSHARE2M"] = len(gaia) - len(best)
-    return best
+    return best, flow
 
 
 def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict) -> tuple[Table, CutFlow]:
@@ -55,36 +93,49 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
     Returns
     -------
     parent : Table
-        allStar and Gaia columns of the kept stars, one row per APOGEE_ID, in allStar order.
+        allStar and Gaia columns of the kept stars, one row per APOGEE_ID and per Gaia source_id,
+        in allStar order.
     cutflow : CutFlow
+        The Parent Sample's cuts; its ``inputs`` hold the Gaia rows' own cut-flow.
+
+    Raises EmptySampleError (one line: the cut, the counts, what to change) if a cut leaves no star.
     """
     n_all = int(allstar.meta.get(NROWS_KEYWORD, len(allstar)))
     stars = allstar.copy(copy_data=True)
     stars["APOGEE_ID"] = _strip(stars["APOGEE_ID"])
     stars["_row"] = np.arange(len(stars))
 
-    flow = CutFlow(np.ones(len(stars), dtype=bool), start_label="allStar rows")
+    flow = CutFlow(np.ones(len(stars), dtype=bool), start_label="allStar rows", stage="select_samples: Parent Sample")
+
+    def cut(reason, keep, **kwargs):
+        flow.apply(reason, keep, fix=_fix(_PARENT_FIX, reason), **kwargs)
+
     logg = as_float(stars["LOGG"])
-    flow.apply(
-        f"logg outside ({sample_cfg['logg_min']}, {sample_cfg['logg_max']}] or missing",
+    cut(f"logg outside ({sample_cfg['logg_min']}, {sample_cfg['logg_max']}] or missing",
         (logg > sample_cfg["logg_min"]) & (logg <= sample_cfg["logg_max"]),
-        removed_upstream=n_all - len(stars),  # rows the allStar reduction already dropped
-    )
+        removed_upstream=n_all - len(stars))  # rows the allStar reduction already dropped
 
     status = spectra["APOGEE_ID", "LOCATION_ID", "spectrum_status"].copy()
-    status["APOGEE_ID"] = _strip(status["APOGEE_ID"])
-    merged = join(stars["_row", "APOGEE_ID", "LOCATION_ID"], status, keys=["APOGEE_ID", "LOCATION_ID"], join_type="left")
+    status["APOGEE_ID"] = _strip(status["APOGEE_ID"]) if len(status) else np.zeros(0, stars["APOGEE_ID"].dtype)
     ok = np.zeros(len(stars), dtype=bool)
-    ok[merged["_row"]] = np.ma.filled(merged["spectrum_status"], "") == "ok"
-    flow.apply("no readable spectrum (aspcapStar missing, unreadable or not normalizable)", ok)
+    if len(status) and len(stars):
+        merged = join(stars["_row", "APOGEE_ID", "LOCATION_ID"], status, keys=["APOGEE_ID", "LOCATION_ID"],
+                      join_type="left")
+        ok[merged["_row"]] = np.ma.filled(merged["spectrum_status"], "") == "ok"
+    cut("no readable spectrum (aspcapStar missing, unreadable or not normalizable)", ok)
 
-    flow.apply("repeat observation of a star (kept its highest-S/N row with a spectrum)", _best_rows(stars, flow.alive))
+    cut("repeat observation of a star (kept its highest-S/N row with a spectrum)", _best_rows(stars, flow.alive))
 
-    gaia = _best_gaia_match(gaia)
-    designation = np.char.replace(stars["APOGEE_ID"], "2M", "", count=1)
-    index = {d: i for i, d in enumerate(gaia["tmass_designation"])}
-    gaia_row = np.array([index.get(d, -1) for d in designation])
-    flow.apply("no Gaia DR2 source with this 2MASS best neighbour", gaia_row >= 0)
+    designation = tmass_designation(stars["APOGEE_ID"])
+    cut("APOGEE_ID is not '2M' + a 2MASS designation (no 2MASS best neighbour to look up in Gaia)",
+        designation != "")
+
+    gaia, gaia_flow = _best_gaia_match(gaia)
+    flow.inputs.append(("gaia", gaia_flow))
+    keys = np.asarray(gaia["tmass_designation"], dtype=str)
+    at = np.minimum(np.searchsorted(keys, designation), max(len(keys) - 1, 0))
+    gaia_row = np.where((designation != "") & (keys[at] == designation) if len(keys) else False, at, -1)
+    cut("no Gaia DR2 source with this 2MASS best neighbour", gaia_row >= 0)
 
     matched = gaia[np.where(gaia_row >= 0, gaia_row, 0)]
     matched.remove_columns([c for c in matched.colnames if c in stars.colnames])
@@ -92,27 +143,42 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
         stars[name] = matched[name]
 
     phot = _photometry_present(stars)
-    flow.apply("missing Gaia G, BP or RP photometry (or non-positive flux error)", phot["gaia"])
-    flow.apply("missing 2MASS J, H or K (or non-positive error)", phot["tmass"])
-    flow.apply("missing AllWISE W1 or W2 (or non-positive error)", phot["wise"])
-    flow.apply("BP - RP not finite", np.isfinite(as_float(stars["bp_rp"])))
-    flow.apply("Gaia phot_variable_flag VARIABLE", _strip(stars["phot_variable_flag"]) != "VARIABLE")
+    cut("missing Gaia G, BP or RP photometry (or non-positive flux error)", phot["gaia"])
+    cut("missing 2MASS J, H or K (or non-positive error)", phot["tmass"])
+    cut("missing AllWISE W1 or W2 (or non-positive error)", phot["wise"])
+    cut("BP - RP not finite", np.isfinite(as_float(stars["bp_rp"])))
+    cut("Gaia phot_variable_flag VARIABLE", _strip(stars["phot_variable_flag"]) != "VARIABLE")
 
     cuts = sample_cfg["colour_cuts"]
     j, h, k = (as_float(stars[b]) for b in ("J", "H", "K"))
     bp_rp = as_float(stars["phot_bp_mean_mag"]) - as_float(stars["phot_rp_mean_mag"])
     w2 = as_float(stars["w2mpro"])
     with np.errstate(invalid="ignore"):
-        flow.apply(
-            f"eq. 6: J - K >= {cuts['jk_intercept']} + {cuts['jk_slope']} (BP - RP)",
-            (j - k) < cuts["jk_intercept"] + cuts["jk_slope"] * bp_rp,
-        )
-        flow.apply(f"eq. 7: H - W2 <= {cuts['hw2_min']}", (h - w2) > cuts["hw2_min"])
+        cut(f"eq. 6: J - K >= {cuts['jk_intercept']} + {cuts['jk_slope']} (BP - RP)",
+            (j - k) < cuts["jk_intercept"] + cuts["jk_slope"] * bp_rp)
+        cut(f"eq. 7: H - W2 <= {cuts['hw2_min']}", (h - w2) > cuts["hw2_min"])
+
+    cut("shares its Gaia source_id with another APOGEE star (kept the highest-S/N one)",
+        _one_star_per_source(stars, flow.alive))
 
     parent = stars[flow.alive]
     parent.remove_column("_row")
     parent.meta = {"NSHARE2M": gaia.meta["NSHARE2M"]}
     return parent, flow
+
+
+def _one_star_per_source(stars: Table, alive: np.ndarray) -> np.ndarray:
+    """Mask keeping, per Gaia source_id among the alive rows, the row with the highest SNR (ties:
+    the first allStar row). Rows without a source_id are not compared."""
+    source = np.ma.filled(np.ma.asarray(stars["source_id"], dtype=np.int64), -1)
+    snr = np.nan_to_num(as_float(stars["SNR"]), nan=-np.inf)
+    candidates = np.flatnonzero(alive & (source >= 0))
+    order = candidates[np.lexsort((stars["_row"][candidates], -snr[candidates], source[candidates]))]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = source[order][1:] != source[order][:-1]
+    keep = np.ones(len(stars), dtype=bool)
+    keep[order[~first]] = False
+    return keep
 
 
 def _best_rows(stars: Table, alive: np.ndarray) -> np.ndarray:
@@ -148,11 +214,22 @@ def _photometry_present(stars: Table) -> dict:
 def training_set(parent: Table, training_cfg: dict, fold: str | None = None) -> tuple[np.ndarray, CutFlow]:
     """Training Set mask over ``parent`` (HER19 eq. 8-10), optionally within one fold.
 
-    A finite Gaia parallax is required; negative parallaxes stay, and nothing cuts on parallax or
-    on parallax / error.
+    A finite Gaia parallax and a parallax_error of at least PARALLAX_ERROR_FLOOR are required (the
+    error is eq. 2-3's weight); negative parallaxes stay, and nothing cuts on parallax or on
+    parallax / error. Raises EmptySampleError if the fold has no Parent Sample star or a cut
+    leaves none.
     """
     in_fold = np.ones(len(parent), dtype=bool) if fold is None else np.asarray(parent["fold"]) == fold
-    flow = CutFlow(in_fold, start_label=f"Parent Sample{'' if fold is None else ' ' + fold}")
+    name = "Training Set" + ("" if fold is None else f" {fold}")
+    if not in_fold.any():
+        raise EmptySampleError(f"select_samples: {name}: the Parent Sample has no star{'' if fold is None else ' in fold ' + fold} "
+                               f"({len(parent)} Parent Sample stars in all); a model needs training stars in "
+                               "every fold: enlarge the sample or lower model.n_folds")
+    flow = CutFlow(in_fold, start_label=f"Parent Sample{'' if fold is None else ' ' + fold}",
+                   stage=f"select_samples: {name}")
+
+    def cut(reason, keep):
+        flow.apply(reason, keep, fix=_fix(_TRAINING_FIX, reason))
 
     parallax = as_float(parent["parallax"])
     error = as_float(parent["parallax_error"])
@@ -161,11 +238,13 @@ def training_set(parent: Table, training_cfg: dict, fold: str | None = None) -> 
     n_good = as_float(parent["astrometric_n_good_obs_al"])
     with np.errstate(invalid="ignore", divide="ignore"):
         ruwe_like = chi2 / np.sqrt(n_good - 5)
-        flow.apply("no Gaia parallax", np.isfinite(parallax) & np.isfinite(error) & (error > 0))
-        flow.apply(f"eq. 8: parallax_error >= {training_cfg['parallax_error_max']} mas",
-                   error < training_cfg["parallax_error_max"])
-        flow.apply(f"eq. 9: visibility_periods_used < {training_cfg['visibility_periods_min']}",
-                   vpu >= training_cfg["visibility_periods_min"])
-        flow.apply(f"eq. 10: astrometric_chi2_al / sqrt(n_good_obs_al - 5) > {training_cfg['astrometric_chi2_max']}",
-                   ruwe_like <= training_cfg["astrometric_chi2_max"])
+        cut("no Gaia parallax", np.isfinite(parallax))
+        cut(f"eq. 8 context: parallax_error missing, non-positive or below {PARALLAX_ERROR_FLOOR} mas "
+            "(no usable weight)", np.isfinite(error) & (error >= PARALLAX_ERROR_FLOOR))
+        cut(f"eq. 8: parallax_error >= {training_cfg['parallax_error_max']} mas",
+            error < training_cfg["parallax_error_max"])
+        cut(f"eq. 9: visibility_periods_used < {training_cfg['visibility_periods_min']}",
+            vpu >= training_cfg["visibility_periods_min"])
+        cut(f"eq. 10: astrometric_chi2_al / sqrt(n_good_obs_al - 5) > {training_cfg['astrometric_chi2_max']}",
+            ruwe_like <= training_cfg["astrometric_chi2_max"])
     return flow.alive, flow

@@ -11,6 +11,7 @@ from astropy.table import Table
 
 from spectroparallax.archives.columns import as_float
 from spectroparallax.io.npy_rows import npy_row_writer, read_npy_rows
+from spectroparallax.sample.cutflow import EmptySampleError
 
 #: Photometric features in the order of eq. 11, with the parent-table columns of value and error.
 #: Gaia magnitudes take their error from the flux error (None here), see :func:`photometry`.
@@ -124,18 +125,26 @@ def locate_spectra(parent: Table, shard_stars: list[Table]) -> tuple[np.ndarray,
     ``shard_stars[k]`` lists shard k's rows (APOGEE_ID, LOCATION_ID). Raises naming a parent star
     that has none.
     """
-    where = {}
-    for k, stars in enumerate(shard_stars):
-        for row, (star, loc) in enumerate(zip(np.char.strip(np.asarray(stars["APOGEE_ID"], dtype=str)),
-                                              stars["LOCATION_ID"])):
-            where[(star, int(loc))] = (k, row)
-    keys = list(zip(np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str)), np.asarray(parent["LOCATION_ID"], int)))
-    missing = [key for key in keys if key not in where]
-    if missing:
-        star, loc = missing[0]
-        raise ValueError(f"{len(missing)} parent stars have no normalized spectrum, e.g. APOGEE_ID {star} "
-                         f"at LOCATION_ID {loc}; rerun the normalize_shard rules")
-    located = np.array([where[key] for key in keys], dtype=np.int64).reshape(-1, 2)
+    def keys(table):
+        ids = np.char.strip(np.asarray(table["APOGEE_ID"], dtype=str))
+        return np.char.add(np.char.add(ids, "@"), np.asarray(table["LOCATION_ID"], dtype=np.int64).astype(str))
+
+    have = [keys(stars) for stars in shard_stars]
+    have_keys = np.concatenate(have) if have else np.zeros(0, str)
+    shard = np.repeat(np.arange(len(have)), [k.size for k in have]).astype(np.int64)
+    row = np.concatenate([np.arange(k.size) for k in have]).astype(np.int64) if have else np.zeros(0, np.int64)
+    # the last shard row of a key wins, as before
+    order = np.lexsort((np.arange(have_keys.size), have_keys))[::-1]
+    uniq, first = np.unique(have_keys[order], return_index=True)
+    pick = order[first]
+    want = keys(parent)
+    at = np.clip(np.searchsorted(uniq, want), 0, max(uniq.size - 1, 0))
+    found = (uniq[at] == want) if uniq.size else np.zeros(want.size, bool)
+    if not found.all():
+        star, loc = np.asarray(parent["APOGEE_ID"])[~found][0], np.asarray(parent["LOCATION_ID"])[~found][0]
+        raise ValueError(f"{int((~found).sum())} parent stars have no normalized spectrum, e.g. APOGEE_ID "
+                         f"{str(star).strip()} at LOCATION_ID {int(loc)}; rerun the normalize_shard rules")
+    located = np.stack([shard[pick[at]], row[pick[at]]], axis=1).reshape(-1, 2)
     return located[:, 0], located[:, 1]
 
 
@@ -167,6 +176,11 @@ def write_design_matrix(parent, shard_stars, shard_files, pixels, X_path, X_err_
     """
     if int(chunk_rows) != chunk_rows or chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    if len(parent) == 0 or len(pixels) == 0:
+        raise EmptySampleError(
+            f"design_matrix: {len(parent)} Parent Sample stars x {len(pixels)} kept pixels: nothing to write; "
+            "rerun select_samples (it stops with the cut that empties the sample) or check select_pixels "
+            "(spectra.min_pixel_coverage)")
     shard_of, row_of = locate_spectra(parent, shard_stars)
     shape = (len(parent), 1 + len(BANDS) + len(pixels))
     with npy_row_writer(X_path, shape) as x_out, npy_row_writer(X_err_path, shape) as err_out:

@@ -11,6 +11,7 @@ from spectroparallax import model
 from spectroparallax.io import atomic
 from spectroparallax.model import crossval, files as model_files
 from spectroparallax.archives.columns import as_float
+from spectroparallax.io.errors import InputFileError
 
 logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
 parent = Table.read(snakemake.input.parent)
@@ -23,7 +24,10 @@ models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.
 training = np.asarray(parent["training"], bool)
 rows, terms = [], []
 for lam, offset in snakemake.params.settings:
-    fits = {fold: model_files.read_model(next(models)) for fold in snakemake.params.folds}
+    try:
+        fits = {fold: model_files.read_model(next(models)) for fold in snakemake.params.folds}
+    except InputFileError as err:
+        sys.exit(f"crossval: {err}")
     thetas = {fold: np.asarray(fit["theta"]) for fold, fit in fits.items()}
     spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
     stats = crossval.summarize(parallax + offset, error, spec, training, snakemake.params.snr_min)

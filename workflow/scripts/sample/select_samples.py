@@ -4,6 +4,7 @@ import logging
 
 from astropy.table import Table, vstack
 
+from spectroparallax.archives import gaia_query
 from spectroparallax.io import atomic
 from spectroparallax.sample import cuts, folds
 from spectroparallax.sample.cutflow import format_cutflow
@@ -12,7 +13,7 @@ logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(mes
 cfg = snakemake.config
 
 allstar = Table.read(snakemake.input.allstar)
-gaia = vstack([Table.read(p) for p in snakemake.input.gaia])
+gaia = gaia_query.read_chunks(snakemake.input.gaia)
 spectra = vstack([Table.read(p) for p in snakemake.input.spectra])
 
 parent, flow = cuts.select_parent(allstar, gaia, spectra, cfg["sample"])
