@@ -33,6 +33,17 @@ def run_snakemake(work: Path, *args, timeout: int = 900) -> subprocess.Completed
     )
 
 
+def write_mock_config(config: dict, work: Path, **sections) -> dict:
+    """``work``/config.yaml: config.yaml on the mock survey, with ``sections`` ({section: {key: value}})
+    merged over it. Returns the config written."""
+    cfg = yaml.safe_load(yaml.safe_dump(config))
+    cfg["survey"] = "mock"
+    for section, values in sections.items():
+        cfg[section].update(values)
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    return cfg
+
+
 @pytest.fixture(scope="session")
 def mock_run(config, tmp_path_factory):
     """The workflow run once on the default mock survey in a scratch folder, through the catalog.

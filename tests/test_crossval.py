@@ -124,3 +124,28 @@ def test_read_model_refuses_and_sets_aside_an_unconverged_model_file(tmp_path):
     assert "\n" not in msg and msg.startswith(f"{tmp_path / 'stale.fits'}: model file of a fit that did not converge")
     assert "moved aside to stale.fits.bad" in msg
     assert not (tmp_path / "stale.fits").exists() and (tmp_path / "stale.fits.bad").exists()
+
+
+def test_read_model_checks_the_fold_setting_and_training_stars_it_is_used_for(tmp_path):
+    from astropy.table import Table
+
+    from spectroparallax.io.errors import InputFileError
+    from spectroparallax.model import files
+    from spectroparallax.model.exp_linear import FitResult
+    from spectroparallax.sample.folds import training_rows
+
+    training = np.array([True, True, False, True, True])
+    labels = np.array(["A", "B", "A", "B ", "A"])
+    assert list(training_rows(training, labels, "A")) == [1, 3]
+    result = FitResult(theta=np.array([0.1, -0.2]), objective=1.0, n_iter=3, converged=True)
+    path = tmp_path / "heldout_A.fits"
+    files.write_model(path, result.theta, Table({"name": ["offset", "G"]}), result,
+                      heldout="A", lam=10.0, offset=0.048, ntrain=2)
+    files.read_model(path, heldout="A", lam=10.0, offset=0.048, n_train=2)
+    # The other fold's model (it trained on fold A) must never predict fold A.
+    with pytest.raises(InputFileError, match=r"heldout_A.fits: model file does not match .*HELDOUT A \(expected B\)"):
+        files.read_model(path, heldout="B")
+    with pytest.raises(InputFileError, match=r"NTRAIN 2 \(expected 3\)"):
+        files.read_model(path, heldout="A", n_train=3)
+    with pytest.raises(InputFileError, match=r"LAM 10.0 \(expected 30.0\)"):
+        files.read_model(path, lam=30.0)

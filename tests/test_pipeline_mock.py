@@ -51,10 +51,28 @@ def test_cutflow_agrees_with_the_truth(run):
     n_unique = len(np.unique(readable["APOGEE_ID"]))
     assert _removed(flow, "repeat observation") == len(readable) - n_unique > 0
 
-    # One row per star is left; those without Gaia are exactly the truth's.
-    first = np.unique(np.asarray(readable["APOGEE_ID"]), return_index=True)[1]
-    assert _removed(flow, "no Gaia DR2 source") == (~np.asarray(readable["in_gaia"][first], bool)).sum()
-    assert _removed(flow, "Gaia phot_variable_flag") > 0
+    # One row per star is left (its highest-S/N row); those without Gaia are exactly the truth's.
+    with_snr = join(readable, allstar["APOGEE_ID", "LOCATION_ID", "SNR"], keys=["APOGEE_ID", "LOCATION_ID"])
+    by_snr = with_snr[np.argsort(-np.asarray(with_snr["SNR"], float), kind="stable")]
+    kept = by_snr[np.unique(np.asarray(by_snr["APOGEE_ID"]), return_index=True)[1]]
+    in_gaia = np.asarray(kept["in_gaia"], bool)
+    assert _removed(flow, "no Gaia DR2 source") == (~in_gaia).sum()
+
+    # The photometry cuts, in the cut-flow's order, remove exactly the stars the truth made
+    # incomplete (2MASS gaps, -9999 in a magnitude or its error, read from the mock's allStar: the
+    # truth has no flag for them).
+    left = kept[in_gaia]
+    assert _removed(flow, "missing Gaia G, BP or RP") == (~np.asarray(left["has_bp_rp"], bool)).sum() > 0
+    left = left[np.asarray(left["has_bp_rp"], bool)]
+    bands = ["J", "H", "K", "J_ERR", "H_ERR", "K_ERR"]
+    n_left = len(left)
+    left = join(left, allstar["APOGEE_ID", "LOCATION_ID", *bands], keys=["APOGEE_ID", "LOCATION_ID"])
+    tmass = np.all([np.ma.filled(np.ma.asarray(left[b], float), np.nan) > 0 for b in bands], axis=0)
+    assert len(left) == n_left and _removed(flow, "missing 2MASS") == (~tmass).sum() > 0
+    left = left[tmass]
+    wise = np.asarray(left["has_w1"], bool) & np.asarray(left["has_w2"], bool)
+    assert _removed(flow, "missing AllWISE W1 or W2") == (~wise).sum() > 0
+    assert _removed(flow, "Gaia phot_variable_flag") == np.asarray(left["is_variable"], bool)[wise].sum() > 0
 
 
 def test_parent_sample_stars_are_giants_with_truth(run):

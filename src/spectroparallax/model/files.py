@@ -43,11 +43,15 @@ def write_model(path, theta, index: Table, result, **meta) -> None:
     atomic.write_table(table, path)
 
 
-def read_model(path) -> Table:
+def read_model(path, *, heldout: str | None = None, lam: float | None = None, offset: float | None = None,
+               n_train: int | None = None) -> Table:
     """Read a model file; ``table['theta']`` is theta, ``table.meta`` the fit's figures.
 
     Raises InputFileError (one line naming the file) after renaming it to ``<name>.bad`` if its
-    header does not say the fit converged, so the next run trains it again.
+    header does not say the fit converged, so the next run trains it again. Given the held-out fold,
+    lambda, offset or the number of training stars the caller expects, raises InputFileError
+    unless the header says the same: a model that saw the stars it is asked to predict, or was
+    trained on another sample, is never used.
     """
     table = Table.read(path)
     if table.meta.get("CONVERGD") is not True:
@@ -55,4 +59,10 @@ def read_model(path) -> Table:
         raise InputFileError(path, f"model file of a fit that did not converge (CONVERGD = "
                              f"{table.meta.get('CONVERGD', 'absent')}); {where}",
                              "rerun: the train rule fits it again (and stops with the reason if it still does not converge)")
+    expected = {"HELDOUT": heldout, "LAM": lam, "OFFSET": offset, "NTRAIN": n_train}
+    wrong = [f"{key} {table.meta.get(key, 'absent')} (expected {value})" for key, value in expected.items()
+             if value is not None and table.meta.get(key) != value]
+    if wrong:
+        raise InputFileError(path, "model file does not match its place in the workflow: " + ", ".join(wrong),
+                             "delete it and rerun, so the train rule fits it for this fold, setting and Training Set")
     return table

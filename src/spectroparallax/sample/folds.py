@@ -36,3 +36,10 @@ def fold_labels(apogee_ids, n_folds: int, seed: int, require_all: bool = True) -
             f"({out.size} stars in the Parent Sample); enlarge the sample (see the cut-flow in the log) "
             "or lower model.n_folds")
     return out
+
+
+def training_rows(training, labels, heldout: str) -> np.ndarray:
+    """Rows of the Training Set stars outside fold ``heldout``: what the model that holds that fold
+    out is trained on (``training``: the Parent Sample's training flag; ``labels``: its folds)."""
+    labels = np.char.strip(np.asarray(labels, dtype=str))
+    return np.flatnonzero(np.asarray(training, bool) & (labels != heldout))
