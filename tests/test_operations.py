@@ -1,0 +1,98 @@
+"""Operations: what a user finds after a job is killed, and who can read results.
+
+Through ``snakemake`` where a user would meet it: on survey dr14 the ``summary`` rule needs only
+our catalog (tests/data holds the published one, with the same columns), so these runs need no
+mock run.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import run_snakemake
+from spectroparallax.io import atomic
+from spectroparallax.io.npy_rows import npy_row_writer
+
+CATALOG = Path(__file__).parent / "data" / "data_HoggEilersRix2018.fits"
+OURS = "results/dr14/catalog/spectrophotometric_parallaxes.fits"
+SUMMARY = "results/dr14/summary"
+
+
+def _dr14(config, work: Path, **changes) -> None:
+    cfg = yaml.safe_load(yaml.safe_dump(config))
+    cfg.update(survey="dr14", **changes)
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def _our_catalog(work: Path, data: bytes) -> None:
+    (work / OURS).parent.mkdir(parents=True, exist_ok=True)
+    (work / OURS).write_bytes(data)
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file below ``folder`` (hidden ones too), relative to it."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+# 2. A killed writer's temporary file ----------------------------------------------------------
+
+_KILLED_WRITER = """
+import sys, time
+import numpy as np
+from spectroparallax.io.npy_rows import npy_row_writer
+with npy_row_writer(sys.argv[1], (1000, 1000)) as out:
+    out.write(np.ones((10, 1000), np.float32))
+    out._handle.flush()
+    print("written", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_writer_killed_mid_write_leaves_a_temporary_file_the_next_write_removes(tmp_path):
+    target = tmp_path / "X.npy"
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(target)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline() == "written\n"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    left = _files(tmp_path)
+    assert left == [atomic.temp_path(target).name] and left[0].startswith(".incomplete."), left
+
+    with npy_row_writer(target, (3, 2)) as out:
+        out.write(np.arange(6, dtype=np.float32).reshape(3, 2))
+    assert _files(tmp_path) == ["X.npy"]
+    assert np.load(target).tolist() == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_a_rerun_after_a_killed_job_removes_its_temporary_files(repo, config, tmp_path):
+    """What SIGKILL leaves (an empty and a half-written temporary file) is gone after the next run."""
+    _dr14(config, tmp_path)
+    _our_catalog(tmp_path, CATALOG.read_bytes())
+    (tmp_path / SUMMARY).mkdir(parents=True)
+    (tmp_path / SUMMARY / ".incomplete.summary.json").write_bytes(b"")
+    (tmp_path / SUMMARY / ".incomplete.summary.csv").write_text("quantity,val")
+    out = run_snakemake(tmp_path, "--cores", "1", f"{SUMMARY}/summary.json", timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert _files(tmp_path / SUMMARY) == ["summary.csv", "summary.json"]
+    assert "n_stars" in (tmp_path / SUMMARY / "summary.json").read_text()
+
+
+# 3. Permissions ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("umask", [0o022, 0o002], ids=["umask022", "umask002"])
+def test_outputs_are_as_readable_as_the_umask_allows(repo, config, tmp_path, umask):
+    _dr14(config, tmp_path)
+    _our_catalog(tmp_path, CATALOG.read_bytes())
+    previous = os.umask(umask)
+    try:
+        out = run_snakemake(tmp_path, "--cores", "1", f"{SUMMARY}/summary.json", timeout=300)
+    finally:
+        os.umask(previous)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    for name in ("summary.json", "summary.csv"):
+        assert oct((tmp_path / SUMMARY / name).stat().st_mode & 0o777) == oct(0o666 & ~umask), name
