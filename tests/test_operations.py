@@ -1,4 +1,4 @@
-"""Operations: what a user finds after a job is killed, and who can read results.
+"""Operations: what a user finds after a job fails or is killed, and who can read results.
 
 Through ``snakemake`` where a user would meet it: on survey dr14 the ``summary`` rule needs only
 our catalog (tests/data holds the published one, with the same columns), so these runs need no
@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import run_snakemake
+from localservers import SASServer
 from spectroparallax.io import atomic
 from spectroparallax.io.npy_rows import npy_row_writer
 
@@ -38,6 +39,48 @@ def _our_catalog(work: Path, data: bytes) -> None:
 def _files(folder: Path) -> list[str]:
     """Every file below ``folder`` (hidden ones too), relative to it."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+# 1. A failed job's log says why ----------------------------------------------------------------
+
+def test_a_job_failing_on_bad_input_leaves_the_error_in_its_log(repo, config, tmp_path):
+    """The exception's one line, then its traceback, in the job's log; no output, nothing half-written."""
+    _dr14(config, tmp_path)
+    _our_catalog(tmp_path, b"SIMPLE  =                    T" + b" " * 2849)  # a FITS header, no table
+    out = run_snakemake(tmp_path, "--cores", "1", f"{SUMMARY}/summary.json", timeout=300)
+    assert out.returncode != 0
+    log = (tmp_path / "logs/dr14/summary.log").read_text().splitlines()
+    assert log, "empty log"
+    error = [line for line in log if line.startswith("ERROR: ")]
+    assert len(error) == 1 and error[0].startswith(f"ERROR: InputFileError: {OURS}: not a readable table"), log
+    assert log.index("Traceback (most recent call last):") > log.index(error[0])  # the traceback below it
+    assert log[-1].endswith(error[0].removeprefix("ERROR: InputFileError: "))
+    assert _files(tmp_path / SUMMARY) == []
+    assert "Traceback" in out.stderr  # Snakemake's output still has it too
+
+
+def test_a_job_reporting_its_own_error_and_exiting_leaves_that_line_in_its_log(repo, config, tmp_path):
+    """download_allstar prints an ArchiveError and calls sys.exit(1) (no traceback): the line lands in the log."""
+    (tmp_path / "empty").mkdir()
+    with SASServer(tmp_path / "empty") as server:  # every file is missing (404)
+        _dr14(config, tmp_path, apogee={**config["apogee"], "sas_url": server.url})
+        out = run_snakemake(tmp_path, "--cores", "1", "download_allstar", timeout=300)
+    assert out.returncode != 0
+    log = (tmp_path / "logs/dr14/download_allstar.log").read_text().splitlines()
+    line = [line for line in out.stderr.splitlines() if line.startswith("SDSS SAS: ") and server.url in line]
+    assert len(line) == 1 and line[0] in log, (out.stderr[-3000:], log)
+    assert _files(tmp_path / "resources") == []
+
+
+def test_every_rule_script_logs_through_job_logging(repo):
+    """The log is opened by the one helper, as the script's first statement, and by nothing else."""
+    scripts = sorted((repo / "workflow/scripts").glob("*/*.py"))
+    assert len(scripts) >= 25
+    for script in scripts:
+        body = script.read_text().split('"""', 2)[2]  # after the module docstring
+        first = next(line for line in body.splitlines() if line and not line.startswith(("import ", "from ")))
+        assert first.startswith("job_logging(snakemake"), (script.name, first)
+        assert "snakemake.log" not in body and "basicConfig" not in body, script.name
 
 
 # 2. A killed writer's temporary file ----------------------------------------------------------

@@ -7,8 +7,9 @@ from astropy.table import Table, vstack
 from spectroparallax.io import atomic
 from spectroparallax.sample import cuts, folds
 from spectroparallax.sample.cutflow import format_cutflow
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 cfg = snakemake.config
 
 allstar = Table.read(snakemake.input.allstar)
