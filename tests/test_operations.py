@@ -1,10 +1,11 @@
-"""Operations: what a user finds after a job fails or is killed, and who can read results.
+"""Operations: what a user finds after a job fails, is killed or fills the disk, and who can read results.
 
 Through ``snakemake`` where a user would meet it: on survey dr14 the ``summary`` rule needs only
 our catalog (tests/data holds the published one, with the same columns), so these runs need no
-mock run.
+mock run; the disk-full run fills a small tmpfs under a copy of the mock run.
 """
 
+import errno
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import run_snakemake
+from conftest import copy_run, run_snakemake
 from localservers import SASServer
 from spectroparallax.io import atomic
 from spectroparallax.io.npy_rows import npy_row_writer
@@ -139,3 +140,61 @@ def test_outputs_are_as_readable_as_the_umask_allows(repo, config, tmp_path, uma
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     for name in ("summary.json", "summary.csv"):
         assert oct((tmp_path / SUMMARY / name).stat().st_mode & 0o777) == oct(0o666 & ~umask), name
+
+
+# 4. Disk full --------------------------------------------------------------------------------
+
+def _one_line_disk_full(message: str, path: str) -> None:
+    assert "\n" not in message
+    assert message.startswith(f"{path}: no space left on device (") and message.endswith(" and rerun"), message
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    """Without a small file system to fill (not root): a write that raises ENOSPC."""
+    target = tmp_path / "summary.json"
+
+    def full(self, text):
+        Path.write_bytes(self, b"x" * 3000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(atomic.DiskFullError) as info:
+        atomic.write_text("{}", target)
+    _one_line_disk_full(str(info.value), str(target))
+    assert "(2.9 KiB of it written when the disk filled, the whole file needs more;" in str(info.value)
+    assert _files(tmp_path) == []
+
+
+def _mount_tmpfs(folder: Path, size: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({out.stderr.strip()})")
+
+
+def test_a_job_filling_the_disk_logs_one_line_with_the_file_and_the_space_needed(mock_run, tmp_path):
+    """The design matrix written onto a file system half the size of X.npy."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    src, _ = mock_run
+    work = tmp_path / "run"
+    copy_run(src, work)
+    x_size = (src / "results/mock/features/X.npy").stat().st_size
+    features = work / "results/mock/features"
+    _mount_tmpfs(features, x_size // 2)  # hides the copied features: design_matrix runs again
+    try:
+        out = run_snakemake(work, "--cores", "1", "results/mock/features/X.npy", timeout=600)
+        left = _files(features)
+    finally:
+        subprocess.run(["umount", str(features)], check=True)
+    assert out.returncode != 0
+    log = (work / "logs/mock/design_matrix.log").read_text().splitlines()
+    error = [line for line in log if line.startswith("ERROR: DiskFullError: ")]
+    assert len(error) == 1, log
+    message = error[0].removeprefix("ERROR: DiskFullError: ")
+    # X.npy and X_err.npy are written in step (the first is open while the second fills): the job needs both
+    _one_line_disk_full(message, "results/mock/features/X_err.npy")
+    assert (f"(the file needs {atomic._size(x_size)}, {atomic._size(2 * x_size)} with X.npy written alongside it;"
+            in message), message
+    assert left == []  # no output and no temporary file on the full disk
