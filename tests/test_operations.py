@@ -73,6 +73,22 @@ def test_a_job_reporting_its_own_error_and_exiting_leaves_that_line_in_its_log(r
     assert _files(tmp_path / "resources") == []
 
 
+def test_a_download_progress_bar_stays_out_of_the_log(repo, config, tmp_path):
+    """download_allstar draws a progress bar on stderr; the log keeps lines, not its redraws."""
+    from spectroparallax.archives import sas
+
+    served = tmp_path / "sas" / sas.allstar_relpath(config["apogee"])
+    served.parent.mkdir(parents=True)
+    served.write_bytes(b"\0" * 3_000_000)
+    with SASServer(tmp_path / "sas") as server:
+        _dr14(config, tmp_path, apogee={**config["apogee"], "sas_url": server.url})
+        out = run_snakemake(tmp_path, "--cores", "1", "download_allstar", timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "allStar-l31c.2.fits: 3.00MB [" in out.stderr  # the bar is drawn for the user
+    log = (tmp_path / "logs/dr14/download_allstar.log").read_bytes()  # bytes: "\r" kept as it is
+    assert b"B/s]" not in log and b"\r" not in log, log
+
+
 def test_every_rule_script_logs_through_job_logging(repo):
     """The log is opened by the one helper, as the script's first statement, and by nothing else."""
     scripts = sorted((repo / "workflow/scripts").glob("*/*.py"))

@@ -2,9 +2,9 @@
 
 ``job_logging(snakemake)`` is the first statement of each script. From then on the log receives
 the script's ``logging`` records, everything it writes to stderr (warnings, the one-line messages
-of errors it reports itself before ``sys.exit``) and, if it fails, the exception's one-line message
-followed by its traceback. A failed job's log therefore says why it failed; Snakemake's own output
-(the job's stderr) is unchanged.
+of errors it reports itself before ``sys.exit``; not the redraws of progress bars) and, if it
+fails, the exception's one-line message followed by its traceback. A failed job's log therefore
+says why it failed; Snakemake's own output (the job's stderr) is unchanged.
 """
 
 import logging
@@ -21,6 +21,8 @@ class _Tee:
 
     def write(self, text):
         n = self._stream.write(text)
+        if text.startswith("\r") and "\n" not in text:  # a progress bar redrawn (tqdm): not for the log
+            return n
         try:
             self._log.write(text)
         except (OSError, ValueError):  # the log's disk is full or the log is closed: stderr still gets it
