@@ -44,6 +44,18 @@ def write_mock_config(config: dict, work: Path, **sections) -> dict:
     return cfg
 
 
+def copy_run(src: Path, work: Path) -> None:
+    """Copy the run in ``src`` to ``work`` so that Snakemake there sees it exactly as built.
+
+    Data files are hard links (same inode, same modification time), so the copy costs no disk;
+    rules replace files by renaming, so the original run is never changed.
+    """
+    for name in ("results", "resources", "logs"):
+        shutil.copytree(src / name, work / name, copy_function=os.link)
+    shutil.copytree(src / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("log", "locks"))
+    shutil.copy2(src / "config.yaml", work / "config.yaml")
+
+
 @pytest.fixture(scope="session")
 def mock_run(config, tmp_path_factory):
     """The workflow run once on the default mock survey in a scratch folder, through the catalog.
@@ -51,9 +63,7 @@ def mock_run(config, tmp_path_factory):
     Returns (folder, config). Tests must not change the folder: copy it (see ``figures_run``).
     """
     work = tmp_path_factory.mktemp("mock_run")
-    cfg = yaml.safe_load(yaml.safe_dump(config))
-    cfg["survey"] = "mock"
-    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    cfg = write_mock_config(config, work)
     out = run_snakemake(work, "--cores", "2", "catalog")
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     return work, cfg
@@ -61,18 +71,13 @@ def mock_run(config, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def figures_run(mock_run, tmp_path_factory):
-    """A copy of the mock run in which ``snakemake figures`` has run once.
+    """A copy (``copy_run``) of the mock run in which ``snakemake figures`` has run once.
 
-    Data files are hard links (same inode, same modification time), so the copy costs no disk and
-    Snakemake sees the upstream outputs exactly as built; rules replace files by renaming, so the
-    original run is never changed. Returns (folder, config, the figures run's CompletedProcess).
+    Returns (folder, config, the figures run's CompletedProcess).
     """
     src, cfg = mock_run
     work = tmp_path_factory.mktemp("figures_run")
-    for name in ("results", "resources", "logs"):
-        shutil.copytree(src / name, work / name, copy_function=os.link)
-    shutil.copytree(src / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("log", "locks"))
-    shutil.copy2(src / "config.yaml", work / "config.yaml")
+    copy_run(src, work)
     out = run_snakemake(work, "--cores", "2", "figures")
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     return work, cfg, out

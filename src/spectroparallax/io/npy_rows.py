@@ -7,6 +7,7 @@ once every row has been written; it then reads back with ``np.load(path, mmap_mo
 """
 
 import contextlib
+import io
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class _RowWriter:
             raise ValueError(f"rows {rows.dtype} {rows.shape} do not fit a {self._dtype} array of shape {self._shape}")
         if self.rows_written + rows.shape[0] > self._shape[0]:
             raise ValueError(f"more than the {self._shape[0]} rows declared for this file")
-        rows.tofile(self._handle)
+        self._handle.write(rows.reshape(-1).view(np.uint8))  # not tofile(): a full disk there can go unreported
         self.rows_written += rows.shape[0]
 
 
@@ -34,13 +35,17 @@ def npy_row_writer(path, shape, dtype=np.float32):
     """Context manager yielding a writer with ``write(rows)``; ``shape`` = (n_rows, n_columns).
 
     On leaving the block, exactly ``shape[0]`` rows must have been written (else ValueError and no
-    file); the file is then renamed onto ``path``.
+    file); the file is then renamed onto ``path``. A full disk raises
+    :class:`~spectroparallax.io.atomic.DiskFullError` with the file's whole size.
     """
     dtype = np.dtype(dtype)
     shape = (int(shape[0]), int(shape[1]))
-    with atomic_path(path, suffix=".npy") as tmp, open(tmp, "wb") as handle:
-        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-        np.lib.format.write_array_header_2_0(handle, header)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_2_0(
+        header, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+    size = header.tell() + shape[0] * shape[1] * dtype.itemsize  # for the one line if the disk fills
+    with atomic_path(path, suffix=".npy", size=size) as tmp, open(tmp, "wb") as handle:
+        handle.write(header.getvalue())
         writer = _RowWriter(handle, shape, dtype)
         yield writer
         if writer.rows_written != shape[0]:

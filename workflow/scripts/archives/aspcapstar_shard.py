@@ -1,5 +1,6 @@
 """Rule aspcapstar_shard: fetch (or find in a local SAS tree) one shard's aspcapStar files."""
 
+import logging
 import sys
 
 from astropy.table import Table
@@ -7,7 +8,9 @@ from astropy.table import Table
 from spectroparallax.archives import download
 from spectroparallax.io import atomic, shards
 from spectroparallax.io.errors import ArchiveError
+from spectroparallax.io.logs import job_logging
 
+job_logging(snakemake)
 apogee = snakemake.config["apogee"]
 stars = Table.read(snakemake.input.allstar)
 rows = stars[shards.part(len(stars), snakemake.params.n_shards, int(snakemake.wildcards.shard))]
@@ -25,6 +28,5 @@ except ArchiveError as err:
     sys.exit(1)
 manifest["LOCATION_ID"] = locations
 atomic.write_table(manifest, snakemake.output[0])
-with open(snakemake.log[0], "w") as log:
-    for status in sorted(set(manifest["status"])):
-        print(f"{status}: {(manifest['status'] == status).sum()}", file=log)
+for status in sorted(set(manifest["status"])):
+    logging.info("%s: %d", status, (manifest["status"] == status).sum())

@@ -4,7 +4,9 @@ import sys
 
 from spectroparallax.archives import download
 from spectroparallax.io.errors import ArchiveError
+from spectroparallax.io.logs import job_logging
 
+job_logging(snakemake)
 try:
     download.download_file(snakemake.params.url, snakemake.output[0])
 except ArchiveError as err:

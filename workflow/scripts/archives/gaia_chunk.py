@@ -7,7 +7,9 @@ from astropy.table import Table
 from spectroparallax.archives import gaia_query
 from spectroparallax.io import shards
 from spectroparallax.io.errors import ArchiveError
+from spectroparallax.io.logs import job_logging
 
+job_logging(snakemake)
 gaia = snakemake.config["gaia"]
 designations, _ = gaia_query.tmass_designations(Table.read(snakemake.input.allstar)["APOGEE_ID"])
 ids = designations[shards.part(len(designations), snakemake.params.n_chunks, int(snakemake.wildcards.chunk))]

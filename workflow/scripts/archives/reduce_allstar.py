@@ -1,10 +1,13 @@
 """Rule reduce_allstar: the allStar columns the pipeline reads, rows in the logg range."""
 
-from spectroparallax.archives import allstar
+import logging
 
+from spectroparallax.archives import allstar
+from spectroparallax.io.logs import job_logging
+
+job_logging(snakemake)
 table = allstar.reduce_allstar(
     snakemake.params.path, snakemake.output[0],
     logg_min=snakemake.params.logg_min, logg_max=snakemake.params.logg_max,
 )
-with open(snakemake.log[0], "w") as log:
-    print(f"{table.meta['NROWSIN']} allStar rows, {len(table)} in the logg range", file=log)
+logging.info("%d allStar rows, %d in the logg range", table.meta["NROWSIN"], len(table))

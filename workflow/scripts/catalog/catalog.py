@@ -10,8 +10,9 @@ from spectroparallax import model
 from spectroparallax.catalog import stats, table
 from spectroparallax.io import atomic
 from spectroparallax.model import crossval, files as model_files
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 best = yaml.safe_load(open(snakemake.input.best))
 lam, offset = best["lambda"], best["offset"]
 parent = Table.read(snakemake.input.parent)

@@ -5,8 +5,9 @@ import logging
 from spectroparallax.catalog import clusters
 from spectroparallax.io import atomic
 from spectroparallax.figures import data
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
 members = clusters.member_table(cat, parent, snakemake.params.clusters)
 atomic.write_table(members, snakemake.output[0])

@@ -4,8 +4,9 @@ import logging
 
 from spectroparallax.catalog import published
 from spectroparallax.io import atomic
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 ours = published.read_catalog(snakemake.input.ours, published.CATALOG_COLUMNS)
 theirs = published.read_catalog(snakemake.input.published, published.CATALOG_COLUMNS)
 joined = published.join_catalogs(ours, theirs)

@@ -8,8 +8,9 @@ from astropy.table import Table
 from spectroparallax.catalog import published, stats
 from spectroparallax.io import atomic
 from spectroparallax.figures import common
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 joined = Table.read(snakemake.input[0])
 result = published.comparison_stats(joined)
 atomic.write_text(json.dumps(stats.json_ready(result), indent=2) + "\n", snakemake.output.stats)

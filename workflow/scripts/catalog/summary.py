@@ -5,8 +5,9 @@ import logging
 
 from spectroparallax.catalog import published, stats
 from spectroparallax.io import atomic
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 result = stats.summary(published.read_catalog(snakemake.input[0]), snr_min=snakemake.params.snr_min)
 atomic.write_text(json.dumps(stats.json_ready(result), indent=2) + "\n", snakemake.output.json)
 atomic.write_table(stats.summary_table(result), snakemake.output.csv)

@@ -5,8 +5,9 @@ import logging
 from astropy.table import Table
 
 from spectroparallax.figures import colours, common, data
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 lab = data.labels(Table.read(snakemake.input.parent))
 fig = colours.colour_colour(lab, snakemake.params.cuts, snakemake.params.style)

@@ -6,8 +6,9 @@ from astropy.table import Table
 
 from spectroparallax.catalog import clusters
 from spectroparallax.figures import cluster_parallaxes, common
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 members = Table.read(snakemake.input.members)
 config = snakemake.params.clusters

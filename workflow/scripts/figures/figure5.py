@@ -4,8 +4,9 @@ import logging
 
 from spectroparallax.catalog import stats
 from spectroparallax.figures import common, data, precision
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
 summary = stats.summary(cat, snr_min=snakemake.params.snr_min)

@@ -6,8 +6,9 @@ import numpy as np
 
 from spectroparallax.catalog import galactic, stats
 from spectroparallax.figures import common, data, disk
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
 a, lab, style = stats.catalog_arrays(cat), data.labels(parent), snakemake.params.style

@@ -6,8 +6,9 @@ import yaml
 from astropy.table import Table
 
 from spectroparallax.figures import common, crossval
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 best = yaml.safe_load(open(snakemake.input.best))
 fig = crossval.crossval(Table.read(snakemake.input.table), best)

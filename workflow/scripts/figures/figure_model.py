@@ -6,8 +6,9 @@ import yaml
 
 from spectroparallax.model import files as model_files
 from spectroparallax.figures import coefficients, common
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 best = yaml.safe_load(open(snakemake.input.best))
 models = {}

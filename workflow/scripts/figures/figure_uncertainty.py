@@ -6,8 +6,9 @@ from astropy.table import Table
 
 from spectroparallax.catalog import stats
 from spectroparallax.figures import common, uncertainty
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 cat = Table.read(snakemake.input.catalog)
 a = stats.catalog_arrays(cat)

@@ -5,8 +5,9 @@ from pathlib import Path
 
 from spectroparallax.mock import write_mock_survey
 from spectroparallax.mock.survey import survey_paths
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(asctime)s %(message)s")
+job_logging(snakemake, fmt="%(asctime)s %(message)s")
 apogee = snakemake.params.apogee
 knobs = dict(snakemake.params.mock)
 n_stars, seed = knobs.pop("n_stars"), knobs.pop("seed")

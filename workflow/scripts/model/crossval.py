@@ -12,8 +12,9 @@ from spectroparallax.io import atomic
 from spectroparallax.model import crossval, files as model_files
 from spectroparallax.archives.columns import as_float
 from spectroparallax.io.errors import InputFileError
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 parent = Table.read(snakemake.input.parent)
 X = np.load(snakemake.input.X, mmap_mode="r")
 X_err = np.load(snakemake.input.X_err, mmap_mode="r")

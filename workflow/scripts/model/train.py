@@ -9,8 +9,9 @@ from astropy.table import Table
 from spectroparallax import model
 from spectroparallax.model import files as model_files
 from spectroparallax.archives.columns import as_float
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 fold, lam, offset = snakemake.wildcards.fold, float(snakemake.wildcards.lam), float(snakemake.wildcards.offset)
 
 parent = Table.read(snakemake.input.parent)

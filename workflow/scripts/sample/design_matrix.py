@@ -1,11 +1,15 @@
 """Rule design_matrix: feature vectors of eq. 11 for the Parent Sample, with their errors."""
 
+import logging
+
 import numpy as np
 from astropy.table import Table
 
 from spectroparallax.io import atomic
 from spectroparallax.sample import features
+from spectroparallax.io.logs import job_logging
 
+job_logging(snakemake)
 parent = Table.read(snakemake.input.parent)
 pixels = Table.read(snakemake.input.pixels)
 shard_stars = [Table.read(p) for p in snakemake.input.stars]
@@ -17,5 +21,4 @@ shape = features.write_design_matrix(
 )
 atomic.write_table(features.feature_index(np.asarray(pixels["pixel"]), np.asarray(pixels["wavelength"])),
                    snakemake.output.index)
-with open(snakemake.log[0], "w") as log:
-    print(f"design matrix: {shape[0]} stars x {shape[1]} features", file=log)
+logging.info("design matrix: %d stars x %d features", shape[0], shape[1])

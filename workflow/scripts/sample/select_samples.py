@@ -8,8 +8,9 @@ from spectroparallax.archives import gaia_query
 from spectroparallax.io import atomic
 from spectroparallax.sample import cuts, folds
 from spectroparallax.sample.cutflow import format_cutflow
+from spectroparallax.io.logs import job_logging
 
-logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+job_logging(snakemake)
 cfg = snakemake.config
 
 allstar = Table.read(snakemake.input.allstar)

@@ -1,10 +1,14 @@
 """Rule normalize_shard: read and continuum-normalize one shard's aspcapStar files."""
 
+import logging
+
 from astropy.table import Table
 
 from spectroparallax.io import atomic
 from spectroparallax.spectra import normalize
+from spectroparallax.io.logs import job_logging
 
+job_logging(snakemake)
 opts = snakemake.params.spectra
 manifest = Table.read(snakemake.input[0])
 stars = normalize.normalize_files(
@@ -20,6 +24,5 @@ stars["spectrum_status"] = [
     m if m in ("missing", "corrupt") else s for m, s in zip(manifest["status"], stars["status"])
 ]
 atomic.write_table(stars, snakemake.output.stars)
-with open(snakemake.log[0], "w") as log:
-    for status in sorted(set(stars["spectrum_status"])):
-        print(f"{status}: {(stars['spectrum_status'] == status).sum()}", file=log)
+for status in sorted(set(stars["spectrum_status"])):
+    logging.info("%s: %d", status, (stars["spectrum_status"] == status).sum())

@@ -1,11 +1,15 @@
 """Rule select_pixels: the pixels with data in enough spectra across all shards (HER19 sec. 4)."""
 
+import logging
+
 import numpy as np
 from astropy.table import Table
 
 from spectroparallax.io import atomic
 from spectroparallax.spectra import apogee_grid, normalize
+from spectroparallax.io.logs import job_logging
 
+job_logging(snakemake)
 try:
     coverage, n_read = normalize.shard_coverage(
         snakemake.input.err, [Table.read(p) for p in snakemake.input.stars], max_error=snakemake.params.max_error
@@ -22,5 +26,4 @@ pixels["coverage"].description = "fraction of the read spectra with data in this
 pixels.meta["comment"] = [f"{keep.sum()} of {keep.size} pixels have data in >= "
                           f"{snakemake.params.min_coverage:.0%} of {n_read} spectra"]
 atomic.write_table(pixels, snakemake.output[0])
-with open(snakemake.log[0], "w") as log:
-    print(pixels.meta["comment"][0], file=log)
+logging.info("%s", pixels.meta["comment"][0])
