@@ -7,13 +7,11 @@ mock's catalog over as DR14's, and a DR14 dry run would size its jobs from the m
 """
 
 import hashlib
-import os
 import re
-import shutil
 
 import yaml
 
-from conftest import run_snakemake
+from conftest import copy_run, run_snakemake
 
 CATALOG = "results/mock/catalog/spectrophotometric_parallaxes.fits"
 
@@ -37,9 +35,7 @@ def _plan(out) -> tuple[list[str], list[str]]:
 def test_dr14_after_a_mock_run_plans_every_job_from_scratch(mock_run, tmp_path_factory):
     src, cfg = mock_run
     work = tmp_path_factory.mktemp("mock_then_dr14")
-    for name in ("results", "resources", "logs"):
-        shutil.copytree(src / name, work / name, copy_function=os.link)
-    shutil.copytree(src / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("log", "locks"))
+    copy_run(src, work)
     dr14 = {**cfg, "survey": "dr14"}
     (work / "config.yaml").write_text(yaml.safe_dump(dr14))
     catalog_before = hashlib.sha256((work / CATALOG).read_bytes()).hexdigest()
