@@ -44,6 +44,7 @@ def mock_run(config, tmp_path_factory):
     cfg["survey"] = "mock"
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     out = run_snakemake(work, "--cores", "2", "catalog")
+    (work / "console.txt").write_text(out.stdout + out.stderr)   # what a user sees (test_first_run.py)
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     return work, cfg
 

@@ -2,11 +2,10 @@
 of a run, on the figure and in the report, and the report's table rounded to what matters."""
 
 import re
-import subprocess
-import sys
 
 import yaml
 from astropy.table import Table
+from conftest import run_snakemake
 
 from spectroparallax.figures import crossval
 
@@ -42,9 +41,12 @@ def test_display_table_rounds(tmp_path):
     assert cell["scatter high S/N"] == "0.0879" and cell["bias high S/N"] == "-0.0235"
     assert cell["zero fraction"] == "0.995" and cell["lambda"] == "10" and cell["n high S/N"] == "36"
     assert rows[1][header.index("chosen")] == "chosen" and cell["chosen"] == ""
+    # narrow enough for the report's panel: short cells, headers that wrap between short words
+    assert max(len(c) for row in rows[1:] for c in row) <= 8
+    assert max(len(word) for name in header for word in name.split()) <= 9
 
 
-def test_edge_warning_on_console_and_in_report(repo, config, tmp_path):
+def test_edge_warning_on_console_and_in_report(config, tmp_path):
     """figure_crossval run on a hand-made crossval.csv / best.yaml: the Snakefile's onsuccess prints
     the warning, the rule writes the rounded table and the note, and the report shows both."""
     cfg = yaml.safe_load(yaml.safe_dump(config))
@@ -59,9 +61,7 @@ def test_edge_warning_on_console_and_in_report(repo, config, tmp_path):
     (tmp_path / "results/mock/samples/cutflow.csv").write_text("sample,cut,removed,remaining\nparent,allStar rows,0,4321\n")
 
     def snakemake(*args):
-        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(tmp_path),
-               "--configfile", str(tmp_path / "config.yaml"), *args]
-        out = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+        out = run_snakemake(tmp_path, *args, timeout=300)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         return out
 
