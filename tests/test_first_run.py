@@ -65,3 +65,24 @@ def test_mock_run_console_has_no_astropy_warnings(mock_run):
     assert not re.findall(r".*(?:\[astropy\.|AstropyUserWarning|VerifyWarning|UnitsWarning).*", console)
     assert re.search(r"1 spectrum file\(s\) unreadable, \d+ missing .*counted in the cut-flow as 'no readable "
                      r"spectrum', as designed", console)
+
+
+def test_truncated_spectrum_is_reported_without_astropy_warnings(tmp_path):
+    """check_aspcapstar returns why a file is incomplete; astropy's own warnings about it (a header
+    cut short, data cut short) would only repeat that on the console."""
+    import warnings
+
+    import numpy as np
+
+    from spectroparallax.archives.download import check_aspcapstar
+    from spectroparallax.mock.writers import write_aspcapstar
+    from spectroparallax.spectra.apogee_grid import N_PIXELS
+
+    path = tmp_path / "aspcapStar.fits"
+    for cut in ("header", "data"):
+        write_aspcapstar(path, "2M00000000+0000000", np.ones(N_PIXELS), np.ones(N_PIXELS))
+        # inside HDU 1's header (the mock's corrupt file); inside the last HDU's data
+        os.truncate(path, 4000 if cut == "header" else path.stat().st_size - 2880)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert check_aspcapstar(path) is not None

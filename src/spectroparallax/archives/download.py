@@ -27,6 +27,7 @@ import requests
 import urllib3
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 from tqdm.auto import tqdm
 
 from spectroparallax.archives import sas
@@ -104,8 +105,9 @@ def check_aspcapstar(path, n_pixels: int = apogee_grid.N_PIXELS) -> str | None:
     try:
         size = path.stat().st_size
         with warnings.catch_warnings():
-            # astropy's VerifyWarning on a truncated file says what the returned reason says
+            # astropy's warnings on a truncated file say what the returned reason says
             warnings.filterwarnings("ignore", "Error validating header", fits.verify.VerifyWarning)
+            warnings.filterwarnings("ignore", "File may have been truncated", AstropyUserWarning)
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
         with hdul:
             if len(hdul) < 3:
