@@ -1,6 +1,6 @@
 # spectroparallax: Hogg, Eilers & Rix (2019) spectrophotometric parallaxes as a Snakemake workflow.
-# Run:  snakemake --cores 2 --config survey=mock        (offline mock survey -> results/mock/)
-#       snakemake --cores 8                              (the paper: APOGEE DR14 x Gaia DR2 -> results/dr14/)
+# Run:  .venv/bin/snakemake --cores 2 --config survey=mock   (offline mock survey -> results/mock/; README.md)
+#       .venv/bin/snakemake --cores 8                         (the paper: APOGEE DR14 x Gaia DR2 -> results/dr14/)
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -40,3 +40,13 @@ rule all:
         rules.summary.output,
         rules.figures.input,
     default_target: True
+
+
+# The end of a run is where a user looks: repeat there the warnings that otherwise sit in a log file.
+onsuccess:
+    import sys
+
+    from spectroparallax.figures.crossval import edge_warning_of_run
+
+    if (warning := edge_warning_of_run(f"{RESULTS}/crossval/crossval.csv", f"{RESULTS}/crossval/best.yaml")):
+        print(f"\nWARNING (cross-validation, {RESULTS}/crossval/best.yaml): {warning}\n", file=sys.stderr)

@@ -65,6 +65,7 @@ def mock_run(config, tmp_path_factory):
     work = tmp_path_factory.mktemp("mock_run")
     cfg = write_mock_config(config, work)
     out = run_snakemake(work, "--cores", "2", "catalog")
+    (work / "console.txt").write_text(out.stdout + out.stderr)   # what a user sees (test_first_run.py)
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     return work, cfg
 

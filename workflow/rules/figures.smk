@@ -171,6 +171,9 @@ rule figure_crossval:
         best=f"{RESULTS}/crossval/best.yaml",
     output:
         **figure_output("figure_crossval", "cross-validation against lambda"),
+        # crossval.csv rounded for reading, with the grid-edge note its caption includes
+        table=report(f"{RESULTS}/figures/crossval_table.csv", caption="../report/crossval.rst", category="Cross-validation"),
+        note=f"{RESULTS}/figures/crossval_note.rst",
     params:
         dpi=FIG["dpi"],
         font_size=FIG["font_size"],

@@ -32,7 +32,7 @@ rule crossval:
         X_err=f"{RESULTS}/features/X_err.npy",
         parent=f"{RESULTS}/samples/parent.fits",
     output:
-        table=report(f"{RESULTS}/crossval/crossval.csv", caption="../report/crossval.rst", category="Cross-validation"),
+        table=f"{RESULTS}/crossval/crossval.csv",  # in the report rounded, by figure_crossval
         best=f"{RESULTS}/crossval/best.yaml",
     params:
         settings=SETTINGS,

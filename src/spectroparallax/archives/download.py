@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 
@@ -26,6 +27,7 @@ import requests
 import urllib3
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 from tqdm.auto import tqdm
 
 from spectroparallax.archives import sas
@@ -102,7 +104,12 @@ def check_aspcapstar(path, n_pixels: int = apogee_grid.N_PIXELS) -> str | None:
     path = Path(path)
     try:
         size = path.stat().st_size
-        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+        with warnings.catch_warnings():
+            # astropy's warnings on a truncated file say what the returned reason says
+            warnings.filterwarnings("ignore", "Error validating header", fits.verify.VerifyWarning)
+            warnings.filterwarnings("ignore", "File may have been truncated", AstropyUserWarning)
+            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
+        with hdul:
             if len(hdul) < 3:
                 return f"has {len(hdul)} HDUs, expected at least 3 (HDU1 flux, HDU2 uncertainty)"
             for i in range(len(hdul)):

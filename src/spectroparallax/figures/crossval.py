@@ -1,14 +1,85 @@
 """The cross-validation figure: held-out chi^2 and high-S/N scatter against lambda, per offset."""
 
+import os
+import textwrap
+
 import numpy as np
+import yaml
+
+from spectroparallax.model.crossval import grid_edge_warning
 
 from . import common
+
+
+def _chosen(table, best: dict) -> np.ndarray:
+    """Boolean mask of the row of ``table`` that is ``best``'s setting (exactly one, or ValueError)."""
+    lam, offset = np.asarray(table["lambda"], float), np.asarray(table["offset"], float)
+    chosen = (lam == best["lambda"]) & (offset == best["offset"])
+    if chosen.sum() != 1:
+        raise ValueError(f"best.yaml's setting lambda={best['lambda']}, offset={best['offset']} is "
+                         f"{'missing from' if not chosen.any() else 'repeated in'} crossval.csv; rerun the crossval rule")
+    return chosen
+
+
+def edge_warning(table, best: dict) -> str | None:
+    """The crossval rule's warning when the chosen lambda is the edge of ``model.lambda_grid``, else None."""
+    return grid_edge_warning(table, int(np.flatnonzero(_chosen(table, best))[0]))
+
+
+def edge_warning_of_run(table_path, best_path) -> str | None:
+    """:func:`edge_warning` of a run's crossval.csv and best.yaml; None while either is missing."""
+    if not (os.path.exists(table_path) and os.path.exists(best_path)):
+        return None
+    from astropy.table import Table
+
+    with open(best_path) as f:
+        return edge_warning(Table.read(table_path), yaml.safe_load(f))
+
+
+def _sig3(x) -> str:
+    return f"{float(x):.3g}"
+
+
+def _flag(x) -> bool:
+    """A bool column's value; a CSV read back by astropy may hold the words True/False."""
+    return str(x).strip().lower() in ("true", "1")
+
+
+#: The columns of crossval.csv shown in the report: (header, format). The header has spaces so that
+#: the browser can wrap it; chi^2 differences matter to 0.1, fractions to 3 significant digits.
+DISPLAY = {
+    "lambda": ("lambda", "{:g}".format),
+    "offset": ("offset [mas]", "{:g}".format),
+    "chi2": ("chi2", "{:.1f}".format),
+    "n_chi2": ("n chi2", "{:d}".format),
+    "delta_chi2": ("delta chi2", "{:.1f}".format),
+    "delta_chi2_se": ("delta chi2 se", "{:.1f}".format),
+    "scatter_high_snr": ("scatter high S/N", _sig3),
+    "bias_high_snr": ("bias high S/N", _sig3),
+    "n_high_snr": ("n high S/N", "{:d}".format),
+    "bias_high_pred_snr": ("bias high pred. S/N", _sig3),
+    "zero_fraction": ("zero fraction", _sig3),
+    "converged": ("converged", lambda v: "yes" if _flag(v) else "NO"),
+    "chosen": ("chosen", lambda v: "chosen" if _flag(v) else ""),
+}
+
+
+def display_table(table) -> list[list[str]]:
+    """crossval.csv as the report shows it: the columns of :data:`DISPLAY` that the table has,
+    rounded; a header row, then one row of strings per setting."""
+    names = [name for name in DISPLAY if name in table.colnames]
+    rows = [[DISPLAY[name][0] for name in names]]
+    for row in table:
+        rows.append([DISPLAY[name][1](row[name].item() if hasattr(row[name], "item") else row[name])
+                     for name in names])
+    return rows
 
 
 def crossval(table, best: dict):
     """Held-out chi^2 (top) and robust fractional scatter of the high-S/N training stars (bottom)
     against lambda, one line per parallax offset; the chosen setting (``best``, crossval's
-    best.yaml: lambda, offset) is ringed. When the table has ``delta_chi2_se``, the chi^2 points
+    best.yaml: lambda, offset) is ringed; when it is the edge of the lambda grid, the warning of
+    :func:`edge_warning` is printed across the top of the figure. When the table has ``delta_chi2_se``, the chi^2 points
     carry it as error bars: the standard error of each setting's difference from the lowest chi^2.
 
     ``table``: results/<survey>/crossval/crossval.csv (lambda, offset [mas], chi2, scatter_high_snr, ...).
@@ -16,10 +87,7 @@ def crossval(table, best: dict):
     fig = common.new_figure(4.8, 5.4)
     axes = fig.subplots(2, 1, sharex=True)
     lam, offset = np.asarray(table["lambda"], float), np.asarray(table["offset"], float)
-    chosen = (lam == best["lambda"]) & (offset == best["offset"])
-    if chosen.sum() != 1:
-        raise ValueError(f"best.yaml's setting lambda={best['lambda']}, offset={best['offset']} is "
-                         f"{'missing from' if not chosen.any() else 'repeated in'} crossval.csv; rerun the crossval rule")
+    chosen = _chosen(table, best)
     log_x = bool((lam > 0).all())
     for ax, col, label in ((axes[0], "chi2", r"held-out $\chi^2$ (eq. 2)"),
                            (axes[1], "scatter_high_snr", "robust fractional scatter,\nhigh-S/N training stars")):
@@ -41,4 +109,6 @@ def crossval(table, best: dict):
     n = int(np.asarray(table["n_high_snr"])[chosen][0]) if "n_high_snr" in table.colnames else None
     if n is not None:
         common.corner_text(axes[1], f"N = {n} high-S/N stars at the chosen setting", "upper left")
+    if (warning := edge_warning(table, best)):
+        fig.suptitle(textwrap.fill(f"Warning: {warning}", 70), color="firebrick", fontsize="small")
     return fig

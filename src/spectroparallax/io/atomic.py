@@ -10,8 +10,16 @@ import contextlib
 import errno
 import os
 import shutil
+import warnings
 from pathlib import Path
 
+from astropy.utils.exceptions import AstropyUserWarning
+
+#: astropy's warning when a FITS table drops a unit the FITS standard lacks. Expected for these
+#: two, which the archives use (ASPCAP abundances in dex, Gaia fluxes in electron / s); the
+#: pipeline never reads them back (archives/columns.py documents every column). Any other unit
+#: still warns.
+_EXPECTED_UNIT_LOSS = r"The unit '(dex|electron / s)' could not be saved in native FITS format"
 #: Prefix of every temporary file name (``.incomplete.catalog.fits`` for ``catalog.fits``).
 TEMP_PREFIX = ".incomplete."
 #: The errors that mean "no room left": a full file system, or the user's quota reached.
@@ -125,7 +133,8 @@ def write_table(table, path, **kwargs) -> None:
     fmt = kwargs.pop("format", None)
     if fmt is None and Path(path).suffix == ".vot":
         fmt = "votable"
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", _EXPECTED_UNIT_LOSS, AstropyUserWarning)
         table.write(tmp, overwrite=True, format=fmt, **kwargs)
 
 

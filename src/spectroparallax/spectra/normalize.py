@@ -214,6 +214,7 @@ def normalize(
     # (pixel coverage, the design matrix) then do not load the compiler (~100 MB).
     from spectroparallax.spectra import normalize_kernels
 
+    normalize_kernels.announce_compilation()
     _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow)
     flux, err = _as_spectra(flux, err)
     n = flux.shape[0]

@@ -12,8 +12,10 @@ The masking arithmetic follows the per-star reference
 evaluated in float64 and rounded to float32, divisions and cuts are float32, inverse-variance
 weights float64; fastmath stays off, so nothing is reordered (``error_model="numpy"`` only makes
 a division by zero give inf or NaN, as numpy does, instead of raising). The kernels are compiled
-on first use (about 10 s) and cached on disk next to this file (``cache=True``; numba falls back
-to a per-user cache folder where that is not writable).
+on first use (about 45 s of CPU on a busy 2-core machine, measured in a fresh process: 46.5 s, then
+2.5 s with the cache) and cached on disk next to this file, in ``__pycache__`` (``cache=True``; numba
+falls back to a per-user cache folder where that is not writable). :func:`announce_compilation`
+says so on stderr before a compilation, so the first run is not a silent minute.
 
 Shared arguments: flux, err float32 (n_stars, n_pixels); coef float64 (n_stars, n_chips, p)
 Chebyshev coefficients of each star's continuum in each chip; basis float64 (p, n_pixels), the
@@ -22,6 +24,8 @@ Chebyshev polynomials at each pixel in its own chip's coordinate; chip_start, ch
 the mask growth in pixels on each side; no_data float32, the uncertainty at or above which a
 pixel holds no measurement (masked, but it does not mask its neighbours).
 """
+
+import sys
 
 import numpy as np
 from numba import njit
@@ -274,3 +278,27 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                             f_out[r] = 1.0
                             e_out[r] = bad_pixel_error
                             n_masked[i] += 1
+
+
+_announced = False
+
+
+def _cached(kernel) -> bool:
+    """Whether numba's on-disk cache holds compiled code of ``kernel`` for its current source.
+    numba has no public call for this: its cache index is read (False if that fails)."""
+    try:
+        return bool(kernel._cache._cache_file._load_index())
+    except Exception:   # a numba without this internal: assume a compilation
+        return False
+
+
+def announce_compilation(file=None) -> None:
+    """Print once per process, before the first use, that the kernels are being compiled, unless
+    the on-disk cache already holds them. ``file``: where to print (default stderr)."""
+    global _announced
+    if _announced:
+        return
+    _announced = True
+    if not all(_cached(k) for k in (fit_weights, divide)):
+        print("spectroparallax: compiling the normalization kernels (numba), ~1 min the first time; "
+              f"cached in {fit_weights._cache._cache_path} for later runs", file=file or sys.stderr, flush=True)

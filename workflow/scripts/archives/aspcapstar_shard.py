@@ -30,3 +30,14 @@ manifest["LOCATION_ID"] = locations
 atomic.write_table(manifest, snakemake.output[0])
 for status in sorted(set(manifest["status"])):
     logging.info("%s: %d", status, (manifest["status"] == status).sum())
+# Say what a missing or corrupt file means, on the console and (job_logging copies stderr) in the
+# log; for a corrupt file the archive reader has just warned with its name: the star is counted,
+# the run goes on.
+n_missing = int((manifest["status"] == download.MISSING).sum())
+n_corrupt = int((manifest["status"] == download.CORRUPT).sum())
+if n_missing or n_corrupt:
+    print(f"aspcapstar_shard: shard {snakemake.wildcards.shard}: {n_corrupt} spectrum file(s) unreadable, "
+          f"{n_missing} missing (reasons in {snakemake.output[0]}); counted in the cut-flow as 'no readable "
+          "spectrum' and the run goes on (on the mock survey by design: it writes one truncated and a few "
+          "missing files on purpose)",
+          file=sys.stderr)
