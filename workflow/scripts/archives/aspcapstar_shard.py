@@ -8,7 +8,7 @@ from spectroparallax.archives import download
 from spectroparallax.io import atomic, shards
 from spectroparallax.io.errors import ArchiveError
 
-apogee = snakemake.config["apogee"]
+apogee = snakemake.params.layout
 stars = Table.read(snakemake.input.allstar)
 rows = stars[shards.part(len(stars), snakemake.params.n_shards, int(snakemake.wildcards.shard))]
 ids, locations = rows["APOGEE_ID"], rows["LOCATION_ID"]

@@ -8,7 +8,7 @@ from spectroparallax.archives import gaia_query
 from spectroparallax.io import shards
 from spectroparallax.io.errors import ArchiveError
 
-gaia = snakemake.config["gaia"]
+gaia = snakemake.params.query
 designations, _ = gaia_query.tmass_designations(Table.read(snakemake.input.allstar)["APOGEE_ID"])
 ids = designations[shards.part(len(designations), snakemake.params.n_chunks, int(snakemake.wildcards.chunk))]
 dest = snakemake.output[0]
