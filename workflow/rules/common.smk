@@ -69,8 +69,8 @@ GAIA_QUERY = {} if SURVEY == "mock" else {
 
 @functools.lru_cache
 def _allstar_ids(path, mtime_ns):
-    table = Table.read(path)
-    return np.asarray(table["APOGEE_ID"]), np.asarray(table["LOCATION_ID"])
+    table = Table.read(path)   # astropy columns: FITS text comes back as str, as the rule script sees it
+    return table["APOGEE_ID"], table["LOCATION_ID"]
 
 
 def aspcapstar_shard_inputs(wildcards):
