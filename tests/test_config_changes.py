@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from astropy.io import fits
 from astropy.table import Table
 from snakemake import cli as snakemake_cli
 
@@ -297,7 +298,7 @@ def _present_spectrum(work: Path, shard: int) -> Path:
 
 @pytest.mark.parametrize("edit", ["rewrite", "remove"])
 def test_a_changed_spectrum_reruns_its_shard_and_what_follows(complete_run, tmp_path, edit):
-    """An aspcapStar file of the local SAS tree rewritten (newer) or removed reruns the one shard
+    """An aspcapStar file of the local SAS tree rewritten (other fluxes) or removed reruns the one shard
     that reads it and everything downstream of that shard, as `--forcerun <its manifest>` would;
     the mock survey that wrote the tree, the other shards and the Gaia chunks stay as they are."""
     src, cfg = complete_run
@@ -306,7 +307,9 @@ def test_a_changed_spectrum_reruns_its_shard_and_what_follows(complete_run, tmp_
     spectrum = _present_spectrum(work, 2)
     if edit == "rewrite":   # a new file renamed over the hard link: the original run is untouched
         fresh = spectrum.with_suffix(".new")
-        fresh.write_bytes(spectrum.read_bytes())
+        with fits.open(spectrum) as hdus:   # other fluxes (Snakemake ignores a newer file with the same checksum)
+            hdus[1].data = hdus[1].data * 1.01
+            hdus.writeto(fresh)
         os.replace(fresh, spectrum)
     else:
         spectrum.unlink()
