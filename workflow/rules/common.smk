@@ -87,9 +87,7 @@ def aspcapstar_shard_inputs(wildcards):
     return {"allstar": allstar, "spectra": [f for f in files if os.path.isfile(f)]}
 
 
-# Cross-validation grid: one training job per (held-out fold, lambda, offset). The model
-# "heldout_B" is trained on the training stars of every other fold (for two folds: on A) and
-# predicts fold B's parent stars.
+# Cross-validation can only keep a reference offset it trains models for.
 REFERENCE_OFFSET = config["model"]["reference_offset"]
 if REFERENCE_OFFSET is not None and not np.isclose(config["model"]["offset_grid"], REFERENCE_OFFSET).any():
     raise ValueError(
@@ -97,6 +95,11 @@ if REFERENCE_OFFSET is not None and not np.isclose(config["model"]["offset_grid"
         f"{config['model']['offset_grid']}, so cross-validation could never keep it: add it to the grid, "
         "or set reference_offset: null to take the lowest held-out chi^2."
     )
+
+
+# Cross-validation grid: one training job per (held-out fold, lambda, offset). The model
+# "heldout_B" is trained on the training stars of every other fold (for two folds: on A) and
+# predicts fold B's parent stars.
 FOLDS = [chr(ord("A") + k) for k in range(config["model"]["n_folds"])]
 SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in config["model"]["offset_grid"]]
 MODEL = f"{RESULTS}/models/heldout_{{fold}}/lambda_{{lam}}_offset_{{offset}}.fits"
