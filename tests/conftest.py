@@ -44,16 +44,33 @@ def write_mock_config(config: dict, work: Path, **sections) -> dict:
     return cfg
 
 
-def copy_run(src: Path, work: Path) -> None:
-    """Copy the run in ``src`` to ``work`` so that Snakemake there sees it exactly as built.
+def copy_run(src: Path, work: Path) -> Path:
+    """A copy of the workflow run in ``src`` in ``work``, which Snakemake sees exactly as built.
 
     Data files are hard links (same inode, same modification time), so the copy costs no disk;
-    rules replace files by renaming, so the original run is never changed.
+    rules replace files by renaming, so running in the copy never changes ``src``. A test that
+    edits a file of the copy in place must replace it instead (write a new file, rename it over).
     """
-    for name in ("results", "resources", "logs"):
-        shutil.copytree(src / name, work / name, copy_function=os.link)
+    for name in ("results", "resources", "logs", "benchmarks"):   # a rule's benchmark file is an output too
+        if (src / name).exists():
+            shutil.copytree(src / name, work / name, copy_function=os.link)
     shutil.copytree(src / ".snakemake", work / ".snakemake", ignore=shutil.ignore_patterns("log", "locks"))
     shutil.copy2(src / "config.yaml", work / "config.yaml")
+    return work
+
+
+def job_counts(out: subprocess.CompletedProcess) -> dict:
+    """{rule: count} from the 'Job stats' table Snakemake prints (empty if nothing ran or is planned)."""
+    lines = (out.stdout + out.stderr).splitlines()
+    if "Job stats:" not in lines:
+        return {}
+    jobs = {}
+    for line in lines[lines.index("Job stats:") + 3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
+            break
+        jobs[parts[0]] = int(parts[1])
+    return jobs
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +94,7 @@ def figures_run(mock_run, tmp_path_factory):
     Returns (folder, config, the figures run's CompletedProcess).
     """
     src, cfg = mock_run
-    work = tmp_path_factory.mktemp("figures_run")
-    copy_run(src, work)
+    work = copy_run(src, tmp_path_factory.mktemp("figures_run"))
     out = run_snakemake(work, "--cores", "2", "figures")
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     return work, cfg, out

@@ -8,24 +8,10 @@ rebuilt by file name and checked by rule name.
 import numpy as np
 from astropy.table import Table
 
-from conftest import run_snakemake
+from conftest import job_counts as _jobs, run_snakemake
 
 FIGURES = ["figure1", "figure2", "figure3", "figure4", "figure5", "figure6",
            "figure_crossval", "figure_model", "figure_uncertainty"]
-
-
-def _jobs(out) -> dict:
-    """{rule: count} from the 'Job stats' table Snakemake prints (empty if nothing ran)."""
-    lines = (out.stdout + out.stderr).splitlines()
-    if "Job stats:" not in lines:
-        return {}
-    jobs = {}
-    for line in lines[lines.index("Job stats:") + 3:]:
-        parts = line.split()
-        if len(parts) != 2 or not parts[1].isdigit() or parts[0] == "total":
-            break
-        jobs[parts[0]] = int(parts[1])
-    return jobs
 
 
 def _mtimes(work) -> dict:

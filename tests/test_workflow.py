@@ -48,8 +48,9 @@ def _bad_config(tmp_path, config, edit):
         (lambda c: c["mock"].update(n_starz=5), "n_starz"),
         (lambda c: c["sample"]["training"].update(parallax_error_max="0.1 mas"), "parallax_error_max"),
         (lambda c: c.update(survey="dr15"), "survey"),
+        (lambda c: c["model"].update(lambda_grid=[0.0, 3.0]), "lambda_grid"),
     ],
-    ids=["misspelled-key", "string-for-number", "unknown-survey"],
+    ids=["misspelled-key", "string-for-number", "unknown-survey", "lambda-zero"],
 )
 def test_bad_config_stops_with_the_key_named(repo, tmp_path, config, edit, named):
     path = _bad_config(tmp_path, config, edit)
@@ -58,3 +59,12 @@ def test_bad_config_stops_with_the_key_named(repo, tmp_path, config, edit, named
     message = out.stdout + out.stderr
     assert "Error validating config" in message, message
     assert named in message, message
+
+
+def test_reference_offset_outside_the_grid_stops_with_one_line(repo, tmp_path, config):
+    """Cross-validation can only keep a reference offset it has models for: one line says so."""
+    path = _bad_config(tmp_path, config, lambda c: c["model"].update(reference_offset=0.03))
+    out = snakemake(repo, "-n", "--configfile", str(path), workdir=tmp_path)
+    assert out.returncode != 0
+    lines = [line for line in (out.stdout + out.stderr).splitlines() if "model.reference_offset (0.03)" in line]
+    assert len(lines) == 1 and "model.offset_grid" in lines[0] and "null" in lines[0], out.stdout + out.stderr

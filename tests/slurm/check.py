@@ -24,7 +24,7 @@ TARGET_RULES = {"all"}
 #: The columns of the two catalogs must agree to this relative tolerance: the fit is
 #: deterministic, so the only room left is BLAS summation order.
 RTOL = 1e-6
-_JOB = re.compile(r"^(local)?rule (\w+):$")
+_JOB = re.compile(r"^(local)?(?:rule|checkpoint) (\w+):$")   # reduce_allstar is a checkpoint
 _FIELD = re.compile(r"^\s+(\w+): (.*)$")
 
 

@@ -21,7 +21,8 @@ rule download_allstar:
         "../scripts/archives/download_allstar.py"
 
 
-rule reduce_allstar:
+# A checkpoint: the aspcapStar files a shard reads from a local SAS tree follow from its rows.
+checkpoint reduce_allstar:
     input:
         allstar_source,
     output:
@@ -46,15 +47,16 @@ rule reduce_allstar:
 
 rule aspcapstar_shard:
     input:
-        allstar=f"{DATA}/allstar.fits",
-        tree=MOCK_SAS if SURVEY == "mock" else [],
+        unpack(aspcapstar_shard_inputs),
     output:
         f"{DATA}/spectra/manifest_{{shard}}.ecsv",
     params:
         n_shards=N_SHARDS,
+        layout=SAS_LAYOUT,
         local=local_sas(),
-        root=lambda wildcards: sas_root(),
-        sas_url=config["apogee"]["sas_url"],
+        root=sas_root(),
+        # Only where files are downloaded from: a local tree's files are inputs instead.
+        sas_url=None if local_sas() else config["apogee"]["sas_url"],
     threads: max(SHARD_CONNECTIONS, 1)
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
@@ -80,6 +82,7 @@ rule gaia_chunk:
         f"{DATA}/gaia/chunk_{{chunk}}.adql",
     params:
         n_chunks=N_CHUNKS,
+        query=GAIA_QUERY,
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),

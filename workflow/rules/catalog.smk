@@ -3,6 +3,14 @@
 # (Zenodo record 1468053; only on survey dr14: the mock's stars are not in it).
 
 
+# What the catalog is made from: the rules upstream of it on this survey. The header's CFGHASH hashes
+# their params, so it changes exactly when a config change reruns something the catalog is made of
+# (and so the catalog), never for a figure style or a download setting that changes no result.
+CATALOG_UPSTREAM = (["mock_survey"] if SURVEY == "mock" else [] if local_sas() else ["download_allstar"]) + [
+    "reduce_allstar", "aspcapstar_shard", "gaia_chunk", "normalize_shard", "select_pixels", "select_samples",
+    "design_matrix", "train", "crossval"]
+
+
 rule catalog:
     input:
         best=f"{RESULTS}/crossval/best.yaml",
@@ -16,6 +24,8 @@ rule catalog:
     params:
         folds=FOLDS,
         model=lambda wildcards: MODEL,
+        config_hash=config_hash(
+            {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM}}),
     threads: 2
     resources:
         mem_mb=predict_mem,

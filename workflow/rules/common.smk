@@ -1,15 +1,19 @@
 # Shared names and input functions for every rule file.
+import functools
 import math
 import os
 import sys
 from pathlib import Path
 
+import numpy as np
+from astropy.table import Table
 from snakemake.exceptions import WorkflowError
 
 # The Snakefile itself uses the package too (SAS paths), from this checkout.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from spectroparallax.archives import sas
-from spectroparallax.io import jobsize
+from spectroparallax.archives import download, sas
+from spectroparallax.catalog.table import config_hash
+from spectroparallax.io import jobsize, shards
 
 # Rule scripts `import spectroparallax` through workflow/scripts/<stage>/spectroparallax, a link to
 # src/spectroparallax (Snakemake puts a script's folder on sys.path), so the checkout's package is
@@ -28,6 +32,8 @@ BENCHMARKS = f"benchmarks/out/{SURVEY}"
 MOCK_SAS = "resources/mock/sas"
 
 
+# The keys of the SAS directory layout (sas.results_dir): what the mock writes and the mirror holds.
+SAS_LAYOUT = {key: config["apogee"][key] for key in ("release", "apred", "aspcap", "results")}
 N_SHARDS = config["apogee"]["download_shards"]
 N_CHUNKS = config["gaia"]["query_chunks"]
 ALLSTAR_REL = str(sas.allstar_relpath(config["apogee"]))
@@ -48,9 +54,47 @@ def local_sas():
 
 
 def allstar_source(wildcards):
+    """The allStar file reduce_allstar reads; on the mock, the tree mock_survey writes it into."""
     if SURVEY == "mock":
         return MOCK_SAS  # the mock_survey rule writes the whole tree
     return f"{sas_root()}/{ALLSTAR_REL}"
+
+
+# Gaia Archive names the TAP queries use; the mock's cross-match is a file, so they change nothing there.
+GAIA_QUERY = {} if SURVEY == "mock" else {
+    key: config["gaia"][key]
+    for key in ("tap_url", "source_table", "tmass_best_neighbour", "allwise_best_neighbour", "allwise_table")
+}
+
+
+@functools.lru_cache
+def _allstar_ids(path, mtime_ns):
+    table = Table.read(path)   # astropy columns: FITS text comes back as str, as the rule script sees it
+    return table["APOGEE_ID"], table["LOCATION_ID"]
+
+
+def aspcapstar_shard_inputs(wildcards):
+    """The reduced allStar and, from a local SAS tree (the mock's or apogee.sas_root), the shard's
+    aspcapStar files that exist, so that an edited, added or removed spectrum reruns its shard and
+    what follows, and nothing else does (a folder's own time stamp tells neither). The files are
+    known from the allStar rows, so reduce_allstar is a checkpoint. Downloads have no local input."""
+    if not local_sas():
+        return {"allstar": ALLSTAR}
+    allstar = checkpoints.reduce_allstar.get().output[0]
+    ids, locations = _allstar_ids(allstar, os.stat(allstar).st_mtime_ns)
+    part = shards.part(len(ids), N_SHARDS, int(wildcards.shard))
+    files = [f"{sas_root()}/{rel}" for _, rel in download.aspcapstar_relpaths(SAS_LAYOUT, ids[part], locations[part])]
+    return {"allstar": allstar, "spectra": [f for f in files if os.path.isfile(f)]}
+
+
+# Cross-validation can only keep a reference offset it trains models for.
+REFERENCE_OFFSET = config["model"]["reference_offset"]
+if REFERENCE_OFFSET is not None and not np.isclose(config["model"]["offset_grid"], REFERENCE_OFFSET).any():
+    raise ValueError(
+        f"config.yaml: model.reference_offset ({REFERENCE_OFFSET}) is not in model.offset_grid "
+        f"{config['model']['offset_grid']}, so cross-validation could never keep it: add it to the grid, "
+        "or set reference_offset: null to take the lowest held-out chi^2."
+    )
 
 
 # Cross-validation grid: one training job per (held-out fold, lambda, offset). The model

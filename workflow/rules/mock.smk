@@ -7,7 +7,8 @@ rule mock_survey:
         gaia="resources/mock/gaia_dr2_xmatch.vot",
         truth="resources/mock/truth.fits",
     params:
-        apogee=config["apogee"],
+        # Only the layout: the mock's files do not depend on where a real SAS would be.
+        apogee=SAS_LAYOUT,
         mock=config["mock"],
     threads: 1
     resources:

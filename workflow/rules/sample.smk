@@ -13,6 +13,10 @@ rule select_samples:
     output:
         parent=f"{RESULTS}/samples/parent.fits",
         cutflow=report(f"{RESULTS}/samples/cutflow.csv", caption="../report/cutflow.rst", category="Samples"),
+    params:
+        sample=config["sample"],
+        n_folds=config["model"]["n_folds"],
+        split_seed=config["model"]["split_seed"],
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),

@@ -9,7 +9,8 @@ rule normalize_shard:
         err=f"{RESULTS}/spectra/shard_{{shard}}/err.npy",
         stars=f"{RESULTS}/spectra/shard_{{shard}}/stars.ecsv",
     params:
-        spectra=config["spectra"],
+        # The normalization's own keys (min_pixel_coverage is select_pixels').
+        spectra={key: value for key, value in config["spectra"].items() if key != "min_pixel_coverage"},
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.normalize_mem_mb(

@@ -1,9 +1,9 @@
 """The output catalog (HER19 Table 1 and more), one row per Parent Sample star."""
 
 import hashlib
+import json
 
 import numpy as np
-import yaml
 from astropy.table import Table
 
 from spectroparallax.archives.columns import as_float
@@ -13,9 +13,14 @@ FLAG_OK = 0
 FLAG_NO_PREDICTION = 1  # the feature vector gave no finite prediction (see the log)
 
 
-def config_hash(config: dict) -> str:
-    """Short SHA-256 of the config (sorted YAML), written into the catalog header."""
-    return hashlib.sha256(yaml.safe_dump(config, sort_keys=True).encode()).hexdigest()[:16]
+def config_hash(settings: dict) -> str:
+    """Short SHA-256 of ``settings`` (sorted-key JSON; tuples hash as lists), for the catalog header.
+
+    The workflow passes the params of the rules the catalog is made from (catalog.smk), so the
+    hash changes exactly when a setting that changes the catalog does.
+    """
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_hash: str) -> Table:

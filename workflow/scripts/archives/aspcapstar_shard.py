@@ -11,7 +11,7 @@ from spectroparallax.io.errors import ArchiveError
 from spectroparallax.io.logs import job_logging
 
 job_logging(snakemake)
-apogee = snakemake.config["apogee"]
+apogee = snakemake.params.layout
 stars = Table.read(snakemake.input.allstar)
 rows = stars[shards.part(len(stars), snakemake.params.n_shards, int(snakemake.wildcards.shard))]
 ids, locations = rows["APOGEE_ID"], rows["LOCATION_ID"]

@@ -10,7 +10,7 @@ from spectroparallax.io.errors import ArchiveError
 from spectroparallax.io.logs import job_logging
 
 job_logging(snakemake)
-gaia = snakemake.config["gaia"]
+gaia = snakemake.params.query
 designations, _ = gaia_query.tmass_designations(Table.read(snakemake.input.allstar)["APOGEE_ID"])
 ids = designations[shards.part(len(designations), snakemake.params.n_chunks, int(snakemake.wildcards.chunk))]
 dest = snakemake.output[0]

@@ -21,7 +21,7 @@ X_err = np.load(snakemake.input.X_err, mmap_mode="r")
 thetas = {fold: np.asarray(model_files.read_model(snakemake.params.model.format(fold=fold, lam=lam, offset=offset))["theta"])
           for fold in snakemake.params.folds}
 spec, spec_err = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
-cat = table.build_catalog(parent, spec, spec_err, offset, lam, table.config_hash(snakemake.config))
+cat = table.build_catalog(parent, spec, spec_err, offset, lam, snakemake.params.config_hash)
 atomic.write_table(cat, snakemake.output.fits)
 atomic.write_table(cat, snakemake.output.csv)
 

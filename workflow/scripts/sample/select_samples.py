@@ -11,18 +11,18 @@ from spectroparallax.sample.cutflow import format_cutflow
 from spectroparallax.io.logs import job_logging
 
 job_logging(snakemake)
-cfg = snakemake.config
+sample = snakemake.params.sample
 
 allstar = Table.read(snakemake.input.allstar)
 gaia = gaia_query.read_chunks(snakemake.input.gaia)
 spectra = vstack([Table.read(p) for p in snakemake.input.spectra])
 
-parent, flow = cuts.select_parent(allstar, gaia, spectra, cfg["sample"])
-parent["fold"] = folds.fold_labels(parent["APOGEE_ID"], cfg["model"]["n_folds"], cfg["model"]["split_seed"])
+parent, flow = cuts.select_parent(allstar, gaia, spectra, sample)
+parent["fold"] = folds.fold_labels(parent["APOGEE_ID"], snakemake.params.n_folds, snakemake.params.split_seed)
 parent["training"] = False
 tables = [flow.table("parent")]
 for fold in sorted(set(parent["fold"])):
-    mask, fold_flow = cuts.training_set(parent, cfg["sample"]["training"], fold=fold)
+    mask, fold_flow = cuts.training_set(parent, sample["training"], fold=fold)
     parent["training"] |= mask
     tables.append(fold_flow.table(f"training {fold}"))
 cutflow = vstack(tables)
