@@ -11,6 +11,7 @@ from astropy.table import Table
 from spectroparallax.io import atomic
 from spectroparallax.io.bad_files import set_aside
 from spectroparallax.io.errors import InputFileError
+from spectroparallax.sample.folds import training_rows
 
 
 class ModelNotConverged(RuntimeError):
@@ -66,3 +67,13 @@ def read_model(path, *, heldout: str | None = None, lam: float | None = None, of
         raise InputFileError(path, "model file does not match its place in the workflow: " + ", ".join(wrong),
                              "delete it and rerun, so the train rule fits it for this fold, setting and Training Set")
     return table
+
+
+def read_heldout_models(paths: dict, lam: float, offset: float, training, labels) -> dict:
+    """{fold: model table} of the models that hold out each fold at (lam, offset), from ``paths``
+    ({fold: model file}); each is checked (:func:`read_model`) to hold out its fold and to have been
+    trained on exactly the Training Set stars of the other folds (``training``, ``labels``: the
+    Parent Sample's training flags and folds), so no star is predicted by a model that saw it."""
+    return {fold: read_model(path, heldout=fold, lam=lam, offset=offset,
+                             n_train=len(training_rows(training, labels, fold)))
+            for fold, path in paths.items()}

@@ -18,8 +18,10 @@ lam, offset = best["lambda"], best["offset"]
 parent = Table.read(snakemake.input.parent)
 X = np.load(snakemake.input.X, mmap_mode="r")
 X_err = np.load(snakemake.input.X_err, mmap_mode="r")
-thetas = {fold: np.asarray(model_files.read_model(snakemake.params.model.format(fold=fold, lam=lam, offset=offset))["theta"])
-          for fold in snakemake.params.folds}
+models = model_files.read_heldout_models(
+    {fold: snakemake.params.model.format(fold=fold, lam=lam, offset=offset) for fold in snakemake.params.folds},
+    lam, offset, parent["training"], parent["fold"])
+thetas = {fold: np.asarray(fit["theta"]) for fold, fit in models.items()}
 spec, spec_err = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
 cat = table.build_catalog(parent, spec, spec_err, offset, lam, snakemake.params.config_hash)
 atomic.write_table(cat, snakemake.output.fits)

@@ -26,7 +26,8 @@ training = np.asarray(parent["training"], bool)
 rows, terms = [], []
 for lam, offset in snakemake.params.settings:
     try:
-        fits = {fold: model_files.read_model(next(models)) for fold in snakemake.params.folds}
+        fits = model_files.read_heldout_models({fold: next(models) for fold in snakemake.params.folds},
+                                               lam, offset, training, parent["fold"])
     except InputFileError as err:
         sys.exit(f"crossval: {err}")
     thetas = {fold: np.asarray(fit["theta"]) for fold, fit in fits.items()}

@@ -8,6 +8,7 @@ from astropy.table import Table
 
 from spectroparallax import model
 from spectroparallax.model import files as model_files
+from spectroparallax.sample import folds
 from spectroparallax.archives.columns import as_float
 from spectroparallax.io.logs import job_logging
 
@@ -17,7 +18,7 @@ fold, lam, offset = snakemake.wildcards.fold, float(snakemake.wildcards.lam), fl
 parent = Table.read(snakemake.input.parent)
 index = Table.read(snakemake.input.index)
 X = np.load(snakemake.input.X, mmap_mode="r")
-rows = np.flatnonzero(np.asarray(parent["training"], bool) & (np.asarray(parent["fold"], dtype=str) != fold))
+rows = folds.training_rows(parent["training"], parent["fold"], fold)
 y = as_float(parent["parallax"])[rows] + offset          # Gaia parallax plus the offset [mas]
 ivar = 1.0 / as_float(parent["parallax_error"])[rows] ** 2
 try:
