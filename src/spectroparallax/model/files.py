@@ -10,10 +10,10 @@ from astropy.table import Table
 
 from spectroparallax.io import atomic
 from spectroparallax.io.bad_files import set_aside
-from spectroparallax.io.errors import InputFileError
+from spectroparallax.io.errors import InputFileError, OneLineError
 
 
-class ModelNotConverged(RuntimeError):
+class ModelNotConverged(OneLineError, RuntimeError):
     """A fit did not meet its stopping rule within its iteration budget; ``str()`` is one line."""
 
 
