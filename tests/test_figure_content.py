@@ -11,23 +11,13 @@ from astropy.table import Table
 from matplotlib.collections import PathCollection
 from matplotlib.colors import LogNorm
 
-from test_figures import _figures
+from test_figures import _figures, mock  # noqa: F401  (mock: the module fixture it builds on)
 
 
 @pytest.fixture(scope="module")
 def built(mock):
     work, cfg, cat, parent = mock
     return _figures(*mock), cfg, cat, parent
-
-
-@pytest.fixture(scope="module")
-def mock(mock_run):
-    from spectroparallax.figures import common, data
-    work, cfg = mock_run
-    cat, parent = data.read(work / "results/mock/catalog/spectrophotometric_parallaxes.fits",
-                            work / "results/mock/samples/parent.fits")
-    common.setup(cfg["figures"]["font_size"])
-    return work, cfg, cat, parent
 
 
 def _col(table: Table, name: str) -> np.ndarray:

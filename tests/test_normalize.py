@@ -372,3 +372,12 @@ def test_coverage_over_shards_counts_the_read_stars_of_every_shard(tmp_path):
     read = np.vstack([e[np.asarray(t["spectrum_status"]) == "ok"] for e, t in zip(errs, tables)])
     assert n_read == 6
     np.testing.assert_allclose(coverage, pixel_coverage(read, max_error=0.3))
+
+
+def test_a_shard_with_no_spectra_writes_empty_arrays_and_an_empty_table(tmp_path):
+    """A shard job whose manifest lists no file (more shards than stars, or a shard of stars the
+    archive did not have) still writes its outputs; select_samples counts no star from it."""
+    table = normalize_files([], tmp_path / "flux.npy", tmp_path / "err.npy", shard_size=4, **OPTS)
+    assert len(table) == 0 and "status" in table.colnames
+    for name in ("flux.npy", "err.npy"):
+        assert np.load(tmp_path / name).shape == (0, apogee_grid.N_PIXELS)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from astropy.utils.exceptions import AstropyUserWarning
 
+from spectroparallax.io.errors import OneLineError
+
 #: astropy's warning when a FITS table drops a unit the FITS standard lacks. Expected for these
 #: two, which the archives use (ASPCAP abundances in dex, Gaia fluxes in electron / s); the
 #: pipeline never reads them back (archives/columns.py documents every column). Any other unit
@@ -26,7 +28,7 @@ TEMP_PREFIX = ".incomplete."
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-class DiskFullError(OSError):
+class DiskFullError(OneLineError, OSError):
     """A write ran out of disk space (or quota); ``str()`` is one line naming the file and the space.
 
     ``needed`` is the size the file needed in bytes when the writer knew it (else None), ``written``

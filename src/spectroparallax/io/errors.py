@@ -17,7 +17,13 @@ def one_line(text) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
-class ArchiveError(RuntimeError):
+class OneLineError(Exception):
+    """Marks the project's exceptions whose ``str()`` is the whole story for a user: one line naming
+    the file, star, column or key and what to do. A rule script that dies of one shows only that line
+    on the console; its log keeps the traceback (:func:`spectroparallax.io.logs.job_logging`)."""
+
+
+class ArchiveError(OneLineError, RuntimeError):
     """An archive (SDSS SAS, Gaia Archive) failed or could not be reached.
 
     ``str()`` is one line: ``<archive>: <problem> (<url>); <action>``.
@@ -38,7 +44,7 @@ class ArchiveUnreachable(ArchiveError):
     """The archive's host could not be reached at all (DNS failure, connection refused, no network)."""
 
 
-class InputFileError(ValueError):
+class InputFileError(OneLineError, ValueError):
     """An input file is unreadable or lacks what the pipeline needs; ``str()`` is one line."""
 
     def __init__(self, path, problem: str, action: str):

@@ -4,13 +4,16 @@
 the script's ``logging`` records, everything it writes to stderr (warnings, the one-line messages
 of errors it reports itself before ``sys.exit``; not the redraws of progress bars) and, if it
 fails, the exception's one-line message followed by its traceback. A failed job's log therefore
-says why it failed; Snakemake's own output (the job's stderr) is unchanged.
+says why it failed. On the console, a failure of the project's own kind (an
+:class:`~spectroparallax.io.errors.OneLineError`: a bad file, an empty sample, a full disk, an
+unreachable archive) shows as its one line only; any other failure shows its traceback.
 """
 
 import logging
 import sys
+import traceback
 
-from spectroparallax.io.errors import one_line
+from spectroparallax.io.errors import OneLineError, one_line
 
 
 class _Tee:
@@ -50,7 +53,8 @@ def job_logging(snakemake, fmt: str = "%(message)s") -> None:
         raise ValueError(f"rule {snakemake.rule}: no log file; give the rule a log: directive")
     log = open(snakemake.log[0], "w", encoding="utf-8", buffering=1)
     logging.basicConfig(stream=log, level=logging.INFO, format=fmt, force=True)
-    sys.stderr = _Tee(sys.stderr, log)
+    console = sys.stderr
+    sys.stderr = _Tee(console, log)
     report = sys.excepthook
 
     def excepthook(kind, value, tb):
@@ -58,6 +62,11 @@ def job_logging(snakemake, fmt: str = "%(message)s") -> None:
             log.write(f"ERROR: {kind.__name__}: {one_line(value)}\n")
         except (OSError, ValueError):
             pass
-        report(kind, value, tb)  # the traceback, to stderr and so to the log
+        if isinstance(value, OneLineError):
+            # The line says it all: the console gets only it, the log the traceback too.
+            console.write(f"{one_line(value)}\n")
+            traceback.print_exception(kind, value, tb, file=log)
+        else:
+            report(kind, value, tb)  # the traceback, to stderr and so to the log
 
     sys.excepthook = excepthook

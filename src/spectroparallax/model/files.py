@@ -10,11 +10,11 @@ from astropy.table import Table
 
 from spectroparallax.io import atomic
 from spectroparallax.io.bad_files import set_aside
-from spectroparallax.io.errors import InputFileError
+from spectroparallax.io.errors import InputFileError, OneLineError
 from spectroparallax.sample.folds import training_rows
 
 
-class ModelNotConverged(RuntimeError):
+class ModelNotConverged(OneLineError, RuntimeError):
     """A fit did not meet its stopping rule within its iteration budget; ``str()`` is one line."""
 
 

@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.table import Table, vstack
 
+from spectroparallax.io.errors import OneLineError
 
-class EmptySampleError(ValueError):
+
+class EmptySampleError(OneLineError, ValueError):
     """A cut left no row in a sample; ``str()`` is one line: stage, cut, counts, what to change."""
 
 
