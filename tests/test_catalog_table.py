@@ -1,0 +1,40 @@
+"""The catalog table itself: the no-prediction path (flag 1, masked values, never a silent NaN)."""
+
+import numpy as np
+from astropy.table import Table
+
+from spectroparallax.catalog import table
+
+
+def _parent(n):
+    return Table({"APOGEE_ID": [f"2M0000000{i}+0000000 " for i in range(n)], "source_id": np.arange(n) + 10,
+                  "ra": np.linspace(1, 2, n), "dec": np.linspace(-1, 1, n),
+                  "parallax": np.ma.array([0.5, np.nan, 0.2, -0.1], mask=[False, True, False, False]),
+                  "parallax_error": [0.05, np.nan, 0.04, 0.06], "training": [True, False, True, True],
+                  "fold": ["A", "B", "A", "B"]})
+
+
+def test_a_star_without_a_finite_prediction_is_flagged_and_masked():
+    spec = np.array([0.51, 0.3, np.nan, np.inf])
+    spec_err = np.array([0.02, np.nan, 0.01, 0.01])
+    cat = table.build_catalog(_parent(4), spec, spec_err, offset=0.048, lam=30.0, cfg_hash="abc")
+    assert list(cat["flag"]) == [table.FLAG_OK, table.FLAG_NO_PREDICTION, table.FLAG_NO_PREDICTION,
+                                 table.FLAG_NO_PREDICTION]
+    for name in ("spec_parallax", "spec_parallax_err"):
+        assert list(np.ma.getmaskarray(cat[name])) == [False, True, True, True], name
+    assert cat["spec_parallax"][0] == 0.51 and cat["spec_parallax_err"][0] == 0.02
+    # Gaia's value plus the offset, masked where Gaia has none; a negative parallax stays negative.
+    assert list(np.ma.getmaskarray(cat["Gaia_parallax"])) == [False, True, False, False]
+    np.testing.assert_allclose(np.ma.filled(cat["Gaia_parallax"], np.nan), [0.548, np.nan, 0.248, -0.052])
+    assert list(cat["2MASS_ID"]) == [f"2M0000000{i}+0000000" for i in range(4)]
+    assert cat.meta["LAMBDA"] == 30.0 and cat.meta["PLXOFFST"] == 0.048 and cat.meta["CFGHASH"] == "abc"
+
+
+def test_the_flag_survives_a_round_trip_through_fits_and_csv(tmp_path):
+    cat = table.build_catalog(_parent(4), [0.5, np.nan, 0.2, 0.1], [0.01, 0.01, np.nan, 0.01], 0.048, 30.0, "h")
+    for name in ("c.fits", "c.csv"):
+        cat.write(tmp_path / name)
+        back = Table.read(tmp_path / name)
+        assert list(back["flag"]) == [0, 1, 1, 0], name
+        values = np.ma.filled(np.ma.asarray(back["spec_parallax"], dtype=float), np.nan)
+        assert np.isnan(values[1]) and np.isnan(values[2]) and values[3] == 0.1, name
