@@ -21,7 +21,9 @@ def built(mock):
 
 
 def _col(table: Table, name: str) -> np.ndarray:
-    return np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+    """A column as floats, NaN where masked or -9999 (allStar's missing value)."""
+    values = np.ma.filled(np.ma.asarray(table[name], dtype=float), np.nan)
+    return np.where(values == -9999, np.nan, values)
 
 
 def _coloured(ax) -> PathCollection:
@@ -93,3 +95,37 @@ def test_figure5_plots_distance_across_and_g_down_coloured_by_precision_ratio(bu
     assert (points.norm.vmin, points.norm.vmax) == tuple(style["log_ratio"])
     # Bright stars at the top, as in the paper: the G axis runs downwards.
     assert ax.get_ylim() == tuple(style["g"][::-1]) and ax.get_ylim()[0] > ax.get_ylim()[1]
+
+
+def test_figure6_places_stars_at_one_over_our_parallax_and_colours_them_by_metallicity(built):
+    """Positions recomputed here with astropy from the catalog's coordinates and 1 / spec_parallax
+    (never Gaia's), in the config's Galactocentric frame."""
+    from astropy import units as u
+    from astropy.coordinates import CartesianDifferential, Galactocentric, SkyCoord
+
+    figures, cfg, cat, parent = built
+    frame_cfg = cfg["galactocentric"]
+    frame = Galactocentric(galcen_distance=frame_cfg["galcen_distance"] * u.kpc, z_sun=frame_cfg["z_sun"] * u.kpc,
+                           galcen_v_sun=CartesianDifferential(frame_cfg["galcen_v_sun"] * u.km / u.s))
+    spec = _col(cat, "spec_parallax")
+    pmra, pmdec, rv = (_col(parent, c) for c in ("pmra", "pmdec", "VHELIO_AVG"))
+    ok = (spec > 0) & np.isfinite(pmra) & np.isfinite(pmdec) & np.isfinite(rv)
+    star = SkyCoord(ra=_col(cat, "ra")[ok] * u.deg, dec=_col(cat, "dec")[ok] * u.deg,
+                    distance=(1.0 / spec[ok]) * u.kpc, pm_ra_cosdec=pmra[ok] * u.mas / u.yr,
+                    pm_dec=pmdec[ok] * u.mas / u.yr, radial_velocity=rv[ok] * u.km / u.s).transform_to(frame)
+    x, y, z = (getattr(star, c).to_value(u.kpc) for c in ("x", "y", "z"))
+    fe_h = _col(parent, "FE_H")[ok]
+    (ax,) = _data_axes(figures["figure6"])
+    arrows = [q for q in ax.collections if q.get_array() is not None and len(q.get_array())]
+    assert len(arrows) == 1
+    drawn = np.column_stack([arrows[0].get_offsets(), np.ma.filled(arrows[0].get_array().astype(float), np.nan)])
+    # The figure draws the stars near the plane; every one drawn must be one of ours, at its place.
+    style = cfg["figures"]["figure6"]
+    near = (np.abs(z) < style["z_max"]) | (np.abs(z) / np.hypot(x, y) < np.tan(np.deg2rad(style["max_angle"])))
+    want = np.column_stack([x, y, fe_h])[near]   # a star without [Fe/H] is drawn too (grey)
+    _same_rows(drawn, want)
+    assert (arrows[0].norm.vmin, arrows[0].norm.vmax) == tuple(style["fe_h"])
+    # The Sun (gold marker) sits at x = -R0 in astropy's frame.
+    sun = [line for line in ax.lines if line.get_marker() == "o"][0]
+    assert sun.get_xdata()[0] == pytest.approx(-np.sqrt(frame_cfg["galcen_distance"] ** 2 - frame_cfg["z_sun"] ** 2),
+                                               abs=1e-3)
