@@ -62,8 +62,9 @@ def test_a_job_failing_on_bad_input_leaves_the_error_in_its_log(repo, config, tm
     assert message in out.stderr.splitlines() and "Traceback" not in out.stderr
 
 
-def test_a_job_reporting_its_own_error_and_exiting_leaves_that_line_in_its_log(repo, config, tmp_path):
-    """download_allstar prints an ArchiveError and calls sys.exit(1) (no traceback): the line lands in the log."""
+def test_an_archive_error_is_one_line_on_the_console_and_the_traceback_in_the_log(repo, config, tmp_path):
+    """download_allstar raises an ArchiveError (no handler of its own: job_logging's hook reports it):
+    the console shows its one line once, the log that line and the traceback."""
     (tmp_path / "empty").mkdir()
     with SASServer(tmp_path / "empty") as server:  # every file is missing (404)
         _dr14(config, tmp_path, apogee={**config["apogee"], "sas_url": server.url})
@@ -71,7 +72,11 @@ def test_a_job_reporting_its_own_error_and_exiting_leaves_that_line_in_its_log(r
     assert out.returncode != 0
     log = (tmp_path / "logs/dr14/download_allstar.log").read_text().splitlines()
     line = [line for line in out.stderr.splitlines() if line.startswith("SDSS SAS: ") and server.url in line]
-    assert len(line) == 1 and line[0] in log, (out.stderr[-3000:], log)
+    assert len(line) == 1, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr
+    error = [entry for entry in log if entry.startswith("ERROR: ")]
+    assert len(error) == 1 and error[0].endswith(": " + line[0]), log
+    assert "Traceback (most recent call last):" in log
     assert _files(tmp_path / "resources") == []
 
 

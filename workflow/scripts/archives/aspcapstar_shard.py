@@ -7,7 +7,6 @@ from astropy.table import Table
 
 from spectroparallax.archives import download
 from spectroparallax.io import atomic, shards
-from spectroparallax.io.errors import ArchiveError
 from spectroparallax.io.logs import job_logging
 
 job_logging(snakemake)
@@ -15,17 +14,13 @@ apogee = snakemake.params.layout
 stars = Table.read(snakemake.input.allstar)
 rows = stars[shards.part(len(stars), snakemake.params.n_shards, int(snakemake.wildcards.shard))]
 ids, locations = rows["APOGEE_ID"], rows["LOCATION_ID"]
-try:
-    if snakemake.params.local:
-        manifest = download.resolve_local(
-            download.aspcapstar_relpaths(apogee, ids, locations), snakemake.params.root)
-    else:
-        manifest = download.download_files(
-            download.aspcapstar_jobs(apogee, ids, locations, snakemake.params.sas_url, snakemake.params.root),
-            threads=snakemake.threads)
-except ArchiveError as err:
-    print(err, file=sys.stderr)
-    sys.exit(1)
+if snakemake.params.local:
+    manifest = download.resolve_local(
+        download.aspcapstar_relpaths(apogee, ids, locations), snakemake.params.root)
+else:
+    manifest = download.download_files(
+        download.aspcapstar_jobs(apogee, ids, locations, snakemake.params.sas_url, snakemake.params.root),
+        threads=snakemake.threads)
 manifest["LOCATION_ID"] = locations
 atomic.write_table(manifest, snakemake.output[0])
 for status in sorted(set(manifest["status"])):

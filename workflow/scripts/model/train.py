@@ -26,8 +26,6 @@ try:
                        burn_in_snr=snakemake.params.burn_in_snr)
     model_files.write_model(snakemake.output[0], result.theta, index, result,
                             heldout=fold, lam=lam, offset=offset, ntrain=len(rows))
-except model_files.ModelNotConverged as err:
-    sys.exit(str(err))
 except ValueError as err:
     sys.exit(f"train: held-out fold {fold}, lambda {lam:g}, offset {offset:g} mas: {err}")
 logging.info("held-out fold %s, lambda %g, offset %g mas: %d training stars, objective %.6g, %d iterations, "
