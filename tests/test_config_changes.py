@@ -36,7 +36,8 @@ import snakemake.api  # noqa: E402,F401
 import snakemake.dag  # noqa: E402,F401
 import snakemake.persistence  # noqa: E402,F401
 import snakemake.workflow  # noqa: E402,F401
-from spectroparallax.archives import download, sas  # noqa: E402,F401  (the Snakefile's own imports)
+from spectroparallax import modes  # noqa: E402  (the Snakefile's own imports, and the switches)
+from spectroparallax.archives import download, sas  # noqa: E402,F401
 from spectroparallax.catalog import table  # noqa: E402,F401
 from spectroparallax.io import jobsize, shards  # noqa: E402,F401
 
@@ -70,7 +71,24 @@ NORMALIZE = "normalize_shard"
 CUTS = ("select_samples", "figure1")
 PICTURES = FIGURES   # dpi and font size: every figure rule on the mock (published_comparison on dr14)
 
+# The rules each switch of spectroparallax/modes.py reaches (as a param); changing the mode reruns
+# all of them. A switch not yet wired into any rule plans nothing.
+SWITCH_RULES = {name: () for name in modes.SWITCHES}
+SWITCH_JOBS = {}   # switches that change the DAG's shape: job counts as in Change.jobs
+# The switches as config.yaml resolves them; each row sets a switch to a value it does not have, and
+# the mode row to the other mode, which changes every switch whose two mode values differ.
+_CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+RESOLVED = modes.resolve(_CONFIG["mode"], _CONFIG["switches"])
+OTHER_MODE = next(mode for mode in modes.MODES if mode != _CONFIG["mode"])
+CHANGED_BY_MODE = [name for name, value in modes.resolve(OTHER_MODE, _CONFIG["switches"]).items()
+                   if value != RESOLVED[name]]
+OTHER_VALUE = {name: next(v for v in sw.choices if v != RESOLVED[name]) for name, sw in modes.SWITCHES.items()}
+
 CHANGES = {
+    "mode": C(OTHER_MODE, *sorted({rule for name in CHANGED_BY_MODE for rule in SWITCH_RULES[name]}),
+              jobs={k: v for name in CHANGED_BY_MODE for k, v in SWITCH_JOBS.get(name, {}).items()}),
+    **{f"switches.{name}": C(OTHER_VALUE[name], *SWITCH_RULES[name], jobs=SWITCH_JOBS.get(name))
+       for name in modes.SWITCHES},
     "survey": C("dr14", *ALL, why="another survey: its own resources/ and results/ folders, nothing shared"),
     "apogee.release": C("dr15", "mock_survey"),
     "apogee.apred": C("r9", "mock_survey"),

@@ -11,6 +11,7 @@ from snakemake.exceptions import WorkflowError
 
 # The Snakefile itself uses the package too (SAS paths), from this checkout.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from spectroparallax import modes
 from spectroparallax.archives import download, sas
 from spectroparallax.catalog.table import config_hash
 from spectroparallax.io import jobsize, shards
@@ -20,6 +21,12 @@ from spectroparallax.io import jobsize, shards
 # what runs, in a pip venv, in a per-rule conda environment and on cluster nodes alike.
 
 SURVEY = config["survey"]
+# The switches of the mode (spectroparallax/modes.py), each overridable under switches:. A rule
+# gets the ones it uses as params, so a switch (or the mode) reruns exactly what it changes.
+try:
+    SWITCH = modes.resolve(config["mode"], config["switches"])
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
 # Everything a survey needs before the science starts lives under resources/<survey>/; everything
 # the workflow makes of it under results/<survey>/, with its logs under logs/<survey>/ and the
 # Snakemake benchmark files under benchmarks/out/<survey>/. Surveys never share or overwrite a file,

@@ -1,0 +1,115 @@
+"""The two modes of the workflow and the named switches each one sets (issue 17).
+
+``mode: paper`` reproduces what Hogg, Eilers & Rix's own code did for the published DR14 catalog
+(github.com/aceilers/spectroscopic_parallax: normalize_all_spectra.py @ ee877c7, parent_sample.py
+and infer_parallax.py @ 7e102f0, make_figures_HER.py @ 4608f8b; the run
+``N44784_lam30_K2_offset0.0483_parallax``). ``mode: improved`` is the project's fixes. Every place
+where the two differ is one switch below; config.yaml's ``switches:`` section can set any of them
+on its own (null = what the mode says). The Snakefile resolves them once with :func:`resolve` and
+hands each rule only the switches it uses, as params, so changing ``mode`` reruns exactly the jobs
+whose switches changed. README.md's deviation table has one row per switch.
+
+Each value is a word: ``paper`` or ``improved`` for most switches; the optimizer's are ``paper``
+(the paper's L-BFGS-B on the sign() subgradient) and ``exact`` (the project's solver).
+"""
+
+from dataclasses import dataclass
+
+MODES = ("paper", "improved")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One difference between the paper's code and the project: its values and what each does."""
+
+    paper: str          # the value mode: paper sets
+    improved: str       # the value mode: improved sets
+    choices: tuple      # every value the switch accepts
+    stage: str          # the subpackage that implements it
+    paper_does: str     # what the paper's code does, with the script it is in
+    improved_does: str  # what the project does instead, and why
+
+
+def _pi(stage, paper_does, improved_does):
+    return Switch("paper", "improved", ("paper", "improved"), stage, paper_does, improved_does)
+
+
+SWITCHES = {
+    "high_snr_subset": _pi(
+        "model",
+        "stars with Gaia's own parallax_over_error > 20, before the offset is added (infer_parallax.py)",
+        "(parallax + offset) / parallax_error > 20: the signal-to-noise of the quantity the model fits"),
+    "ln_flux_errors": _pi(
+        "sample",
+        "clip(sigma_f, 0, 0.05) / clip(f, 0.01, 1.2) (infer_parallax.py)",
+        "min(sigma_f / f, features.ln_flux_err_max): first-order error of ln f, capped for masked pixels"),
+    "continuum_fit": _pi(
+        "spectra",
+        "numpy Chebyshev.fit(w=ivar), which squares w: weights 1/sigma^4; non-continuum pixels enter with "
+        "ivar 1/(sigma^2 + 9); fitted on star 0's wavelength grid (normalize_all_spectra.py)",
+        "weights 1/sigma (a least-squares fit with the errors), continuum pixels only"),
+    "masking": _pi(
+        "spectra",
+        "normalized error > 0.3: flux 1, error 3; then error > 1 masked and grown by one pixel, also from "
+        "outside the chip windows, so each chip's first and last pixel are gaps (normalize_all_spectra.py)",
+        "normalized error > spectra.max_normalized_error: flux 1, error spectra.bad_pixel_error, grown by "
+        "spectra.mask_grow inside the chips"),
+    "pixel_set": _pi(
+        "spectra",
+        "drop a pixel only where the normalized flux is exactly 1 in every parent star (infer_parallax.py)",
+        "keep pixels with data in at least spectra.min_pixel_coverage of the spectra"),
+    "duplicates": _pi(
+        "sample",
+        "the first allStar row of an APOGEE_ID (np.unique); parent cuts in the paper's order (parent_sample.py)",
+        "the highest-S/N row of an APOGEE_ID"),
+    "magnitude_errors": _pi(
+        "sample",
+        "G, BP, RP errors 1.09 sigma_F / F (infer_parallax.py)",
+        "2.5 / ln(10) sigma_F / F = 1.0857 sigma_F / F, the first-order error of -2.5 log10 F"),
+    "hyperparameters": _pi(
+        "model",
+        "lambda 30 and offset 0.0483 mas fixed, no grid (infer_parallax.py)",
+        "lambda and offset chosen by cross-validation over model.lambda_grid x model.offset_grid"),
+    "split": _pi(
+        "sample",
+        "fold A = Gaia random_index even, B = odd (infer_parallax.py)",
+        "seeded random fold labels (model.split_seed), any number of folds (model.n_folds)"),
+    "optimizer": Switch(
+        "exact", "exact", ("paper", "exact"), "model",
+        "paper: L-BFGS-B on the sign() subgradient of eq. 3, start 0.001/D, burn-in then all stars, "
+        "maxfun 50000 (infer_parallax.py)",
+        "exact: the project's solver of eq. 3, which reaches lower objectives on the same data; paper mode "
+        "uses it too unless set to paper"),
+    "catalog": _pi(
+        "catalog",
+        "the paper's training_set flag (visibility, parallax_error, chi2 cuts) and values rounded to 4 decimals",
+        "full precision"),
+    "figures": _pi(
+        "figures",
+        "axis ranges, colour maps and cuts of make_figures_HER.py",
+        "the project's figures"),
+}
+
+
+def resolve(mode: str, overrides: dict | None = None) -> dict:
+    """Every switch's value under ``mode``, with ``overrides`` (a switch name -> value or None) on top.
+
+    None in ``overrides`` means "what the mode says". An unknown mode, switch or value is a
+    ValueError naming it and the accepted ones.
+    """
+    if mode not in MODES:
+        raise ValueError(f"config.yaml: mode {mode!r} is not one of {', '.join(MODES)}")
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(SWITCHES))
+    if unknown:
+        raise ValueError(f"config.yaml: switches: unknown switch(es) {', '.join(unknown)}; "
+                         f"known: {', '.join(SWITCHES)}")
+    values = {}
+    for name, switch in SWITCHES.items():
+        value = overrides.get(name)
+        if value is None:
+            value = getattr(switch, mode)
+        elif value not in switch.choices:
+            raise ValueError(f"config.yaml: switches.{name}: {value!r} is not one of {', '.join(switch.choices)}")
+        values[name] = value
+    return values
