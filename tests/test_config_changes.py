@@ -73,8 +73,30 @@ PICTURES = FIGURES   # dpi and font size: every figure rule on the mock (publish
 
 # The rules each switch of spectroparallax/modes.py reaches (as a param); changing the mode reruns
 # all of them. A switch not yet wired into any rule plans nothing.
-SWITCH_RULES = {name: () for name in modes.SWITCHES}
-SWITCH_JOBS = {}   # switches that change the DAG's shape: job counts as in Change.jobs
+SWITCH_RULES = {
+    # spectra and features
+    "ln_flux_errors": (),
+    "continuum_fit": (),
+    "masking": (),
+    "pixel_set": (),
+    "magnitude_errors": (),
+
+    # samples and folds
+    "duplicates": (),
+    "split": (),
+
+    # model
+    "high_snr_subset": (),
+    "hyperparameters": (),
+    "optimizer": (),
+
+    # catalog and figures
+    "catalog": (),
+    "figures": (),
+}
+# Switches that change the DAG's shape: job counts as in Change.jobs.
+SWITCH_JOBS = {
+}
 # The switches as config.yaml resolves them; each row sets a switch to a value it does not have, and
 # the mode row to the other mode, which changes every switch whose two mode values differ.
 _CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
