@@ -53,7 +53,7 @@ def test_report_shows_the_tables_with_their_captions(repo, config, tmp_path):
     # each table's caption, and its rows rendered as an HTML table
     assert "Cut-flow</strong> of the Parent Sample" in html
     assert "Headline numbers</strong>" in html
-    for cell in ("eq. 6: J - K &gt;= 0.4 + 0.45 (BP - RP)", "4304", "robust fractional scatter, high-S/N (Fig. 2)",
-                 str(summary["n_high_snr"])):
+    for cell in ("eq. 6: J - K &gt;= 0.4 + 0.45 (BP - RP)", "4304", "robust fractional scatter, high-S/N, offset added (Fig. 2)",
+                 "robust fractional scatter, high-S/N, paper's definition", str(summary["n_high_snr"])):
         assert f"<td>{cell}</td>" in html, cell
     assert html.count('class=\\"docutils\\"') >= 2
