@@ -38,3 +38,39 @@ def test_the_flag_survives_a_round_trip_through_fits_and_csv(tmp_path):
         assert list(back["flag"]) == [0, 1, 1, 0], name
         values = np.ma.filled(np.ma.asarray(back["spec_parallax"], dtype=float), np.nan)
         assert np.isnan(values[1]) and np.isnan(values[2]) and values[3] == 0.1, name
+
+
+TRAINING_CUTS = {"parallax_error_max": 0.1, "visibility_periods_min": 8, "astrometric_chi2_max": 35.0}
+
+
+def _with_astrometry(parent):
+    """The eq. 9-10 columns, chosen so that the paper's flag and the fit's Training Set differ."""
+    parent["parallax_error"] = [0.05, np.nan, 0.0005, 0.06]   # star 2 is below the fit's error floor
+    parent["visibility_periods_used"] = [9, 12, 10, 7]        # star 3 fails eq. 9
+    parent["astrometric_chi2_al"] = [200.0, 100.0, 2000.0, 100.0]
+    parent["astrometric_n_good_obs_al"] = [105, 105, 105, 105]  # chi2 / sqrt(100): 20, 10, 200, 10
+    parent["training"] = [True, False, False, False]
+    return parent
+
+
+def test_the_paper_catalog_flags_eq_8_to_10_alone_and_rounds_to_four_decimals():
+    parent = _with_astrometry(_parent(4))
+    parent["astrometric_chi2_al"][2] = 300.0                 # 30 <= 35: star 2 passes eq. 10 by hand
+    spec = np.array([0.512345678, 0.3, 0.123456789, 0.2])
+    spec_err = np.array([0.0123456, 0.01, 0.00987654, 0.02])
+    paper = table.build_catalog(parent, spec, spec_err, 0.0483, 30.0, "h", style="paper", training_cfg=TRAINING_CUTS)
+    # star 0 passes all three; star 1 has no parallax_error (NaN passes no cut); star 2 passes eq. 8-10
+    # although the fit never used it (error below the floor); star 3 has 7 visibility periods.
+    assert list(paper["training_set"]) == [1, 0, 1, 0]
+    assert paper["spec_parallax"][0] == 0.5123 and paper["spec_parallax_err"][2] == 0.0099
+    assert paper["Gaia_parallax"][0] == 0.5483 and paper["Gaia_parallax"][2] == 0.2483
+    assert paper.meta["CATSTYLE"] == "paper"
+    improved = table.build_catalog(parent, spec, spec_err, 0.0483, 30.0, "h")
+    assert list(improved["training_set"]) == [1, 0, 0, 0]     # the stars the models were trained on
+    assert improved["spec_parallax"][0] == 0.512345678 and improved.meta["CATSTYLE"] == "improved"
+
+
+def test_the_paper_catalog_needs_the_thresholds():
+    import pytest
+    with pytest.raises(ValueError, match="training_cfg"):
+        table.build_catalog(_with_astrometry(_parent(4)), [0.5] * 4, [0.01] * 4, 0.048, 30.0, "h", style="paper")

@@ -91,7 +91,7 @@ SWITCH_RULES = {
     "optimizer": (),
 
     # catalog and figures
-    "catalog": (),
+    "catalog": ("catalog",),
     "figures": (),
 }
 # Switches that change the DAG's shape: job counts as in Change.jobs.

@@ -24,8 +24,11 @@ rule catalog:
     params:
         folds=FOLDS,
         model=lambda wildcards: MODEL,
+        style=SWITCH["catalog"],
+        training_cuts=config["sample"]["training"],
         config_hash=config_hash(
-            {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM}}),
+            {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM},
+             "catalog": {"style": SWITCH["catalog"], "training_cuts": config["sample"]["training"]}}),
     threads: 2
     resources:
         mem_mb=predict_mem,

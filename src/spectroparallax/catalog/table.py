@@ -8,6 +8,11 @@ from astropy.table import Table
 
 from spectroparallax.archives.columns import as_float
 
+#: Decimals of the parallax columns in the paper's catalog: make_figures_HER.py @ 4608f8b rounds
+#: Gaia_parallax, Gaia_parallax_err, spec_parallax and spec_parallax_err with np.round(x, 4).
+PAPER_DECIMALS = 4
+PAPER_ROUNDED = ("Gaia_parallax", "Gaia_parallax_err", "spec_parallax", "spec_parallax_err")
+
 #: Flag values of the catalog's ``flag`` column.
 FLAG_OK = 0
 FLAG_NO_PREDICTION = 1  # the feature vector gave no finite prediction (see the log)
@@ -23,12 +28,39 @@ def config_hash(settings: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_hash: str) -> Table:
+def paper_training_flag(parent: Table, training_cfg: dict) -> np.ndarray:
+    """The published catalog's ``training_set``: eq. 8-10 alone on the Parent Sample's Gaia columns.
+
+    make_figures_HER.py @ 4608f8b sets it from visibility_periods_used >= 8, parallax_error < 0.1
+    and astrometric_chi2_al / sqrt(astrometric_n_good_obs_al - 5) <= 35 (``training_cfg`` holds the
+    three thresholds, sample.training in config.yaml). It omits the fit's own requirements (a finite
+    parallax; the project's parallax_error floor), so a star can carry the flag without having been
+    fitted; a missing value (NaN) never passes a cut.
+    """
+    error = as_float(parent["parallax_error"])
+    vpu = as_float(parent["visibility_periods_used"])
+    n_good = as_float(parent["astrometric_n_good_obs_al"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ruwe_like = as_float(parent["astrometric_chi2_al"]) / np.sqrt(n_good - 5)
+        return ((vpu >= training_cfg["visibility_periods_min"]) & (error < training_cfg["parallax_error_max"])
+                & (ruwe_like <= training_cfg["astrometric_chi2_max"]))
+
+
+def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_hash: str, *,
+                  style: str = "improved", training_cfg: dict | None = None) -> Table:
     """Catalog columns (published names where they exist) with units and descriptions.
 
     ``spec`` and ``spec_err`` [mas] are the out-of-fold predictions for ``parent``'s rows; a
     non-finite one gets the flag FLAG_NO_PREDICTION and masked values, never a silent NaN.
+    ``style`` is the catalog switch (spectroparallax.modes): "improved" keeps full precision and
+    flags the stars the models were trained on; "paper" writes the published catalog's
+    ``training_set`` flag (:func:`paper_training_flag`, thresholds ``training_cfg``) and rounds the
+    parallax columns to :data:`PAPER_DECIMALS` decimals, as make_figures_HER.py did.
     """
+    if style not in ("paper", "improved"):
+        raise ValueError(f"catalog style {style!r}: use 'paper' or 'improved'")
+    if style == "paper" and training_cfg is None:
+        raise ValueError("catalog style 'paper' needs training_cfg (the eq. 8-10 thresholds)")
     spec = np.asarray(spec, dtype=float)
     spec_err = np.asarray(spec_err, dtype=float)
     bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
@@ -43,7 +75,11 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     cat["Gaia_parallax_err"] = np.ma.masked_invalid(gaia_err)
     cat["spec_parallax"] = np.ma.array(spec, mask=bad)
     cat["spec_parallax_err"] = np.ma.array(spec_err, mask=bad)
-    cat["training_set"] = np.asarray(parent["training"], dtype=np.int16)
+    training = paper_training_flag(parent, training_cfg) if style == "paper" else np.asarray(parent["training"])
+    cat["training_set"] = np.asarray(training, dtype=np.int16)
+    if style == "paper":
+        for name in PAPER_ROUNDED:
+            cat[name] = np.round(cat[name], PAPER_DECIMALS)
     cat["sample"] = np.char.strip(np.asarray(parent["fold"], dtype=str))
     cat["flag"] = np.where(bad, FLAG_NO_PREDICTION, FLAG_OK).astype(np.int16)
     units = {"ra": "deg", "dec": "deg", "Gaia_parallax": "mas", "Gaia_parallax_err": "mas",
@@ -57,7 +93,8 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
         "Gaia_parallax_err": "Gaia DR2 parallax uncertainty",
         "spec_parallax": "spectrophotometric parallax exp(theta . x) (eq. 4) from the model not trained on this star's fold",
         "spec_parallax_err": "uncertainty propagated from the feature errors (eq. 5)",
-        "training_set": "1 if the star is in a Training Set (eq. 8-10)",
+        "training_set": ("1 if the star passes eq. 8-10 (the published catalog's flag; it may lack a finite parallax)"
+                         if style == "paper" else "1 if the star is in a Training Set (eq. 8-10)"),
         "sample": "fold label (A/B for the paper's two folds)",
         "flag": "0 ok; 1 no finite prediction from the features",
     }
@@ -65,6 +102,6 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
         cat[name].unit = unit
     for name, text in descriptions.items():
         cat[name].description = text
-    cat.meta.update({"LAMBDA": float(lam), "PLXOFFST": float(offset), "CFGHASH": cfg_hash,
+    cat.meta.update({"LAMBDA": float(lam), "PLXOFFST": float(offset), "CFGHASH": cfg_hash, "CATSTYLE": style,
                      "REFERENC": "Hogg, Eilers & Rix 2019, AJ 158, 147"})
     return cat

@@ -23,7 +23,8 @@ models = model_files.read_heldout_models(
     lam, offset, parent["training"], parent["fold"])
 thetas = {fold: np.asarray(fit["theta"]) for fold, fit in models.items()}
 spec, spec_err = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
-cat = table.build_catalog(parent, spec, spec_err, offset, lam, snakemake.params.config_hash)
+cat = table.build_catalog(parent, spec, spec_err, offset, lam, snakemake.params.config_hash,
+                          style=snakemake.params.style, training_cfg=snakemake.params.training_cuts)
 atomic.write_table(cat, snakemake.output.fits)
 atomic.write_table(cat, snakemake.output.csv)
 
