@@ -51,3 +51,14 @@ def test_a_switch_set_alone_reaches_the_workflow_and_a_bad_one_stops_it(config, 
     assert out.returncode != 0
     said = out.stdout + out.stderr   # the schema says it (the value is not in the enum it lists)
     assert "switches" in said and "sideways" in said
+
+
+def test_the_readme_deviation_table_has_one_row_per_switch():
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Paper mode and improved mode"):]
+    section = section[:section.index("\n## ")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == list(modes.SWITCHES)
+    for row, (name, switch) in zip(rows, modes.SWITCHES.items()):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[1:3] == [switch.paper, switch.improved], name
