@@ -217,3 +217,49 @@ def test_resolve_local_reads_in_place_and_records_missing(tree, tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ArchiveError, match="sas_root"):
         download.resolve_local(rel, tmp_path / "nowhere")
+
+
+ESCAPE = "x/../../../../outside"   # an allStar APOGEE_ID crafted to leave the SAS tree
+
+
+@pytest.mark.parametrize("value", ["2M16333217+3942519", "064+42_MGA", "apo25m", "4102", " 2M00000001+00000001 "])
+def test_archive_names_are_safe_path_components(value):
+    assert sas.safe_component(value, "APOGEE_ID") == value.strip()
+
+
+@pytest.mark.parametrize("value", [ESCAPE, "..", ".", "a/b", "a\\b", "", "2M0..1", "2M00000001 00000001", "é"])
+def test_a_string_that_could_steer_a_path_is_refused(value):
+    with pytest.raises(sas.UnsafePathComponent, match="cannot be part of a SAS path"):
+        sas.aspcapstar_relpath(DR14, value, 4424)
+    with pytest.raises(sas.UnsafePathComponent, match="LOCATION_ID"):
+        sas.aspcapstar_relpath(DR14, "2M00000001+00000001", value)
+
+
+def _files_below(folder):
+    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_crafted_allstar_row_downloads_nothing_outside_the_tree(tree, tmp_path):
+    """The row is recorded as refused, with its reason; the other rows download as usual, and
+    nothing is written anywhere but below the download root (the old code wrote ../../outside)."""
+    root, ids, locs = tree
+    (root / "outside").write_bytes((root / sas.aspcapstar_relpath(DR14, ids[0], locs[0])).read_bytes())
+    work = tmp_path / "work" / "resources" / "sas"
+    before = _files_below(tmp_path)
+    with SASServer(root) as srv:
+        jobs = download.aspcapstar_jobs(DR14, [ids[0], ESCAPE], [locs[0], locs[0]], srv.url, work)
+        manifest = download.download_files(jobs, threads=1, **FAST)
+        assert all(ESCAPE not in r["path"] and "outside" not in r["path"] for r in srv.gets())
+    assert list(manifest["status"]) == ["downloaded", "refused"]
+    assert "cannot be part of a SAS path" in manifest["reason"][1] and manifest["path"][1] == ""
+    new = set(_files_below(tmp_path)) - set(before)
+    assert all(str(p).startswith("work/resources/sas/") for p in new), new
+
+
+def test_a_crafted_row_is_not_read_from_outside_a_local_mirror(tree, tmp_path):
+    root, ids, locs = tree
+    # A valid file where the crafted ID's path would lead (two folders above the location folder).
+    escaped = root / sas.results_dir(DR14) / str(locs[0]) / f"aspcapStar-r8-l31c.2-{ESCAPE}.fits"
+    write_aspcapstar(escaped.resolve(), seed=9)
+    manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, [ids[0], ESCAPE], [locs[0]] * 2), root)
+    assert list(manifest["status"]) == ["present", "refused"] and manifest["path"][1] == ""

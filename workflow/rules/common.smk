@@ -90,7 +90,8 @@ def aspcapstar_shard_inputs(wildcards):
     allstar = checkpoints.reduce_allstar.get().output[0]
     ids, locations = _allstar_ids(allstar, os.stat(allstar).st_mtime_ns)
     part = shards.part(len(ids), N_SHARDS, int(wildcards.shard))
-    files = [f"{sas_root()}/{rel}" for _, rel in download.aspcapstar_relpaths(SAS_LAYOUT, ids[part], locations[part])]
+    files = [f"{sas_root()}/{rel}" for _, rel in download.aspcapstar_relpaths(SAS_LAYOUT, ids[part], locations[part])
+             if not isinstance(rel, download.Refused)]
     return {"allstar": allstar, "spectra": [f for f in files if os.path.isfile(f)]}
 
 

@@ -40,8 +40,10 @@ log = logging.getLogger(__name__)
 ARCHIVE = "SDSS SAS"
 #: Manifest columns, in order.
 MANIFEST_COLUMNS = ("APOGEE_ID", "url", "status", "reason", "bytes", "path")
-#: Manifest ``status`` values.
+#: Manifest ``status`` values. ``refused``: the row's APOGEE_ID or LOCATION_ID cannot be a path
+#: component (sas.safe_component), so nothing was fetched or read for it.
 DOWNLOADED, PRESENT, MISSING, CORRUPT, FAILED = "downloaded", "present", "missing", "corrupt", "failed"
+REFUSED = "refused"
 #: HTTP statuses worth retrying besides every 5xx.
 _RETRY_STATUS = frozenset({408, 429})
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -49,6 +51,18 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 class RemoteFileMissing(ArchiveError):
     """The archive answered 404/410: it does not have the file."""
+
+
+class Refused(str):
+    """Stands in a job for the URL or path of a row whose strings cannot form a SAS path; the text is why."""
+
+
+def _relpath_or_refused(apogee: Mapping, apogee_id, location_id):
+    try:
+        return sas.aspcapstar_relpath(apogee, apogee_id, location_id)
+    except sas.UnsafePathComponent as exc:
+        log.warning("%s", exc)
+        return Refused(str(exc))
 
 
 class _Retry(Exception):
@@ -247,11 +261,18 @@ def download_file(url: str, dest, *, retries: int = 4, backoff: float = 1.0, tim
 
 def aspcapstar_jobs(apogee: Mapping, apogee_ids: Iterable[str], location_ids: Iterable, base_url: str,
                     dest_root) -> list[tuple[str, str, Path]]:
-    """(APOGEE_ID, url, dest) for each star's aspcapStar file; ``dest`` mirrors the SAS layout."""
+    """(APOGEE_ID, url, dest) for each star's aspcapStar file; ``dest`` mirrors the SAS layout.
+
+    A row whose strings cannot form a SAS path gets a :class:`Refused` as url and dest:
+    :func:`download_files` records it as ``refused`` and fetches nothing for it.
+    """
     jobs = []
     for apogee_id, loc in zip(apogee_ids, location_ids, strict=True):
-        rel = sas.aspcapstar_relpath(apogee, apogee_id, loc)
-        jobs.append((str(apogee_id).strip(), sas.url(base_url, rel), Path(dest_root) / rel))
+        rel = _relpath_or_refused(apogee, apogee_id, loc)
+        if isinstance(rel, Refused):
+            jobs.append((str(apogee_id).strip(), rel, rel))
+        else:
+            jobs.append((str(apogee_id).strip(), sas.url(base_url, rel), Path(dest_root) / rel))
     return jobs
 
 
@@ -281,7 +302,9 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
     remaining jobs are not tried. Raises ArchiveError if any file still failed after the retries,
     unless ``allow_failures`` (then they are recorded as ``failed``).
     """
-    jobs = [(str(a).strip(), str(u), Path(d)) for a, u, d in jobs]
+    refused = {i: u for i, (_, u, _) in enumerate(jobs) if isinstance(u, Refused)}
+    jobs = [(str(a).strip(), "" if i in refused else str(u), Path() if i in refused else Path(d))
+            for i, (a, u, d) in enumerate(jobs)]
     rows: list[dict | None] = [None] * len(jobs)
     connected, abort = threading.Event(), threading.Event()
     local = threading.local()
@@ -303,7 +326,7 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
     def row(i, status, reason="", size=0):
         apogee_id, url, dest = jobs[i]
         return {"APOGEE_ID": apogee_id, "url": url, "status": status, "reason": reason, "bytes": size,
-                "path": str(dest)}
+                "path": "" if i in refused else str(dest)}
 
     def work(i: int) -> dict | None:
         apogee_id, url, dest = jobs[i]
@@ -325,6 +348,9 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
 
     todo = []
     for i, (apogee_id, url, dest) in enumerate(jobs):
+        if i in refused:
+            rows[i] = row(i, REFUSED, refused[i])
+            continue
         if dest.exists():
             reason = check_aspcapstar(dest, n_pixels)
             if reason is None:
@@ -368,8 +394,9 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
 
 def aspcapstar_relpaths(apogee: Mapping, apogee_ids: Iterable[str],
                         location_ids: Iterable) -> list[tuple[str, PurePosixPath]]:
-    """(APOGEE_ID, relative SAS path) of each star's aspcapStar file, for :func:`resolve_local`."""
-    return [(str(a).strip(), sas.aspcapstar_relpath(apogee, a, loc))
+    """(APOGEE_ID, relative SAS path) of each star's aspcapStar file, for :func:`resolve_local`;
+    a :class:`Refused` instead of the path for a row whose strings cannot form one."""
+    return [(str(a).strip(), _relpath_or_refused(apogee, a, loc))
             for a, loc in zip(apogee_ids, location_ids, strict=True)]
 
 
@@ -388,6 +415,10 @@ def resolve_local(jobs: Iterable[tuple[str, str | PurePosixPath]], sas_root, man
                            "set apogee.sas_root to the folder that holds dr14/apogee/..., or null to download")
     rows = []
     for apogee_id, rel in jobs:
+        if isinstance(rel, Refused):
+            rows.append({"APOGEE_ID": str(apogee_id).strip(), "url": "", "status": REFUSED, "reason": str(rel),
+                         "bytes": 0, "path": ""})
+            continue
         path = root / rel
         entry = {"APOGEE_ID": str(apogee_id).strip(), "url": path.resolve().as_uri(), "status": PRESENT,
                  "reason": "", "bytes": 0, "path": str(path)}

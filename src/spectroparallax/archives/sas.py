@@ -8,8 +8,32 @@ reads one reads them all. For DR14 (apred r8, aspcap l31c, results l31c.2)::
     dr14/apogee/spectro/redux/r8/stars/l31c/l31c.2/<LOCATION_ID>/aspcapStar-r8-l31c.2-<APOGEE_ID>.fits
 """
 
+import re
 from collections.abc import Mapping
 from pathlib import PurePosixPath
+
+#: What an archive string may hold to become one path component: the characters APOGEE IDs,
+#: field names and telescope names use (letters, digits, + - _ .), never a separator.
+_SAFE_COMPONENT = re.compile(r"[A-Za-z0-9+\-_.]+")
+
+
+class UnsafePathComponent(ValueError):
+    """An archive string (APOGEE_ID, LOCATION_ID, FIELD, ...) that must not become a path component."""
+
+
+def safe_component(value, what: str) -> str:
+    """``value`` stripped, if it may be one component of a SAS path; else UnsafePathComponent.
+
+    The allStar table is downloaded, so its strings are data, not trusted paths: a ``/``, a ``..``
+    or any character the archive does not use in names would let a row steer a download or a read
+    outside the SAS tree (e.g. APOGEE_ID ``x/../../outside``).
+    """
+    text = str(value).strip()
+    if not _SAFE_COMPONENT.fullmatch(text) or text in (".", "..") or ".." in text:
+        raise UnsafePathComponent(
+            f"{what} {text!r} cannot be part of a SAS path (only letters, digits and + - _ . , no '..'); "
+            "the row is not fetched or read")
+    return text
 
 
 def results_dir(apogee: Mapping) -> PurePosixPath:
@@ -26,9 +50,14 @@ def allstar_relpath(apogee: Mapping) -> PurePosixPath:
 
 
 def aspcapstar_relpath(apogee: Mapping, apogee_id: str, location_id: int | str) -> PurePosixPath:
-    """Relative SAS path of one star's aspcapStar file (one per allStar row)."""
-    name = f"aspcapStar-{apogee['apred']}-{apogee['results']}-{str(apogee_id).strip()}.fits"
-    return results_dir(apogee) / str(location_id).strip() / name
+    """Relative SAS path of one star's aspcapStar file (one per allStar row).
+
+    Raises UnsafePathComponent if the ID or the location would not stay one path component.
+    """
+    apogee_id = safe_component(apogee_id, "APOGEE_ID")
+    location_id = safe_component(location_id, "LOCATION_ID")
+    name = f"aspcapStar-{apogee['apred']}-{apogee['results']}-{apogee_id}.fits"
+    return results_dir(apogee) / location_id / name
 
 
 def url(base: str, relpath: PurePosixPath) -> str:

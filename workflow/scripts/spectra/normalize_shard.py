@@ -19,9 +19,10 @@ stars = normalize.normalize_files(
 )
 stars["APOGEE_ID"] = manifest["APOGEE_ID"]
 stars["LOCATION_ID"] = manifest["LOCATION_ID"]
-# A file the archive did not have (404) is 'missing' whatever the reader says of its empty path.
+# A file the archive did not have (404) is 'missing' whatever the reader says of its empty path; a
+# row whose ID could not be a path was 'refused' (never fetched or read).
 stars["spectrum_status"] = [
-    m if m in ("missing", "corrupt") else s for m, s in zip(manifest["status"], stars["status"])
+    m if m in ("missing", "corrupt", "refused") else s for m, s in zip(manifest["status"], stars["status"])
 ]
 atomic.write_table(stars, snakemake.output.stars)
 for status in sorted(set(stars["spectrum_status"])):
