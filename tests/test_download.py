@@ -263,3 +263,45 @@ def test_a_crafted_row_is_not_read_from_outside_a_local_mirror(tree, tmp_path):
     write_aspcapstar(escaped.resolve(), seed=9)
     manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, [ids[0], ESCAPE], [locs[0]] * 2), root)
     assert list(manifest["status"]) == ["present", "refused"] and manifest["path"][1] == ""
+
+
+def _write_sha1sum(root, loc, entries):
+    """The folder's sha1sum list as the SAS writes it: '<sha1>  <file name>' per line."""
+    path = root / sas.checksum_relpath(DR14, loc)
+    path.write_text("".join(f"{sha}  {name}\n" for name, sha in entries.items()))
+    return path
+
+
+def test_read_checksums_takes_both_sha1sum_forms(tmp_path):
+    good = "0123456789abcdef0123456789abcdef01234567"
+    (tmp_path / "s.sha1sum").write_text(f"{good}  a.fits\n{good.upper()} *b.fits\nnot a line\n")
+    assert download.read_checksums(tmp_path / "s.sha1sum") == {"a.fits": good, "b.fits": good}
+
+
+def test_downloads_are_checked_against_the_archives_sha1sum_list(tree, tmp_path):
+    """Location 4424 publishes a list: star 0 matches it, star 1 does not (the archive's copy differs
+    from its list) and is recorded corrupt after every retry, moved aside, counted, not raised.
+    Location 5000 has no list (404): its files are checked for completeness only."""
+    root, ids, locs = tree
+    files = [root / sas.aspcapstar_relpath(DR14, a, loc) for a, loc in zip(ids, locs)]
+    _write_sha1sum(root, 4424, {files[0].name: download.sha1_of(files[0]), files[1].name: "f" * 40})
+    with SASServer(root) as srv:
+        jobs = jobs_for(srv, tmp_path, ids, locs)
+        sums = download.aspcapstar_checksums(DR14, locs, srv.url, tmp_path / "out")
+        manifest = download.download_files(jobs, retries=2, threads=1, checksums=sums, **FAST)
+        assert len(srv.gets(urlpath(jobs[1]))) == 3        # the first try and two retries
+    assert list(manifest["status"]) == ["downloaded", "corrupt", "downloaded", "downloaded"]
+    assert "differs from the archive's sha1sum list" in manifest["reason"][1]
+    assert not jobs[1][2].exists() and jobs[1][2].with_name(jobs[1][2].name + ".bad").exists()
+    assert not list((tmp_path / "out").rglob("*.part*")) and not list((tmp_path / "out").rglob("*.corrupt"))
+    assert_identical(root, jobs[0])
+
+
+def test_a_local_mirror_is_checked_against_its_sha1sum_list(tree, tmp_path):
+    root, ids, locs = tree
+    files = [root / sas.aspcapstar_relpath(DR14, a, loc) for a, loc in zip(ids, locs)]
+    _write_sha1sum(root, 5000, {files[2].name: download.sha1_of(files[2]), files[3].name: "0" * 40})
+    manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, ids, locs), root,
+                                      checksums=download.aspcapstar_checksums(DR14, locs))
+    assert list(manifest["status"]) == ["present", "present", "present", "corrupt"]
+    assert "sha1" in manifest["reason"][3]

@@ -10,7 +10,15 @@ A shard of aspcapStar files is fetched with :func:`download_files`, which writes
 (``APOGEE_ID, url, status, reason, bytes, path``): files the archive does not have (404) are
 recorded there, not raised. With a local SAS mirror (``apogee.sas_root``) :func:`resolve_local`
 makes the same manifest for files read in place.
+
+Where the SAS publishes a sha1sum list for a folder (:func:`aspcapstar_checksums`), every file of
+that folder is checked against it, downloaded or found in a mirror: a mismatch is treated like a
+truncated file (fetched again; if it persists, the last copy is moved aside as ``.bad`` and the
+star is recorded as ``corrupt``, counted, not raised). A folder without a list is checked for
+completeness only.
 """
+
+import hashlib
 
 import concurrent.futures as cf
 import logging
@@ -32,6 +40,7 @@ from tqdm.auto import tqdm
 
 from spectroparallax.archives import sas
 from spectroparallax.io import atomic
+from spectroparallax.io.bad_files import set_aside
 from spectroparallax.spectra import apogee_grid
 from spectroparallax.io.errors import SAS_ADVICE, ArchiveError, ArchiveUnreachable, one_line
 
@@ -63,6 +72,40 @@ def _relpath_or_refused(apogee: Mapping, apogee_id, location_id):
     except sas.UnsafePathComponent as exc:
         log.warning("%s", exc)
         return Refused(str(exc))
+
+
+class CorruptDownload(ArchiveError):
+    """Every attempt delivered a complete transfer that failed validation (e.g. a checksum mismatch)."""
+
+
+def sha1_of(path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_checksums(path) -> dict[str, str]:
+    """{file name: sha1} of a sha1sum list (``<sha1> <name>`` or ``<sha1> *<name>`` per line)."""
+    sums = {}
+    for line in Path(path).read_text().splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and re.fullmatch(r"[0-9a-fA-F]{40}", parts[0]):
+            sums[parts[1].strip().lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def _validator(checksums: Mapping[str, str], n_pixels: int) -> Callable[[Path, Path], str | None]:
+    """check(file, as_name) -> why the file is bad (incomplete, or its sha1 differs from the list)."""
+    def check(path: Path, dest: Path) -> str | None:
+        reason = check_aspcapstar(path, n_pixels)
+        if reason is None and dest.name in checksums.get(str(dest.parent), {}):
+            expected = checksums[str(dest.parent)][dest.name]
+            if (got := sha1_of(path)) != expected:
+                reason = f"sha1 {got} differs from the archive's sha1sum list ({expected})"
+        return reason
+    return check
 
 
 class _Retry(Exception):
@@ -214,6 +257,7 @@ def fetch(url: str, dest, *, session: requests.Session | None = None, retries: i
     own_session = session is None
     session = session or requests.Session()
     errors: list[BaseException] = []
+    last_corrupt = None
     try:
         for attempt in range(retries + 1):
             if attempt:
@@ -223,9 +267,11 @@ def fetch(url: str, dest, *, session: requests.Session | None = None, retries: i
                                  on_response=on_response, on_bytes=on_bytes)
                 reason = validate(part) if validate is not None else None
                 if reason is not None:
-                    part.unlink()
+                    last_corrupt = part.replace(part.with_name(part.name + ".corrupt"))
                     raise _Retry(f"corrupt download: {reason}")
                 os.replace(part, dest)
+                if last_corrupt is not None:
+                    last_corrupt.unlink(missing_ok=True)
                 return size
             except (RemoteFileMissing, ArchiveError):
                 raise
@@ -238,6 +284,12 @@ def fetch(url: str, dest, *, session: requests.Session | None = None, retries: i
     finally:
         if own_session:
             session.close()
+    if last_corrupt is not None and all(str(e).startswith("corrupt download: ") for e in errors):
+        where = set_aside(last_corrupt.replace(dest))
+        raise CorruptDownload(ARCHIVE, url, f"{errors[-1]} on each of {len(errors)} attempts; {where}",
+                              "the archive's copy may be damaged: the star is counted without a spectrum")
+    if last_corrupt is not None:
+        last_corrupt.unlink(missing_ok=True)
     if all(_is_unreachable(e) for e in errors):
         raise ArchiveUnreachable(ARCHIVE, url, f"{_describe(errors[-1])} after {len(errors)} attempts",
                                  SAS_ADVICE) from errors[-1]
@@ -286,16 +338,21 @@ def _manifest(rows: list[dict]) -> Table:
 def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_path=None, *, threads: int = 4,
                    retries: int = 4, backoff: float = 1.0, timeout: float = 60.0, chunk_size: int = 1 << 16,
                    n_pixels: int = apogee_grid.N_PIXELS, allow_failures: bool = False,
-                   progress: bool = True) -> Table:
+                   progress: bool = True, checksums: Iterable[tuple[str, str | os.PathLike]] = ()) -> Table:
     """Fetch one shard of aspcapStar files; return (and write) its manifest.
+
+    ``checksums`` are ``(url, dest)`` of the sha1sum lists of the shard's folders
+    (:func:`aspcapstar_checksums`); each is fetched first (a 404 means no list: that folder's files
+    are checked for completeness only) and every file of its folder is checked against it. A file
+    whose sha1 still differs after the retries is recorded as ``corrupt`` (moved aside, counted).
 
     ``jobs`` are ``(apogee_id, url, dest)``. A ``dest`` that already holds a complete aspcapStar
     file (see :func:`check_aspcapstar`) is not fetched (status ``present``); an invalid one is
     removed and fetched again. Files are fetched by ``threads`` threads with :func:`fetch`
     (retries, backoff, resume, validation). The manifest (``MANIFEST_COLUMNS``; written
     atomically to ``manifest_path`` if given, format from its suffix, e.g. ``.ecsv``) records
-    every star: ``downloaded``, ``present``, ``missing`` (404: recorded, not raised) or
-    ``failed``.
+    every star: ``downloaded``, ``present``, ``missing`` (404: recorded, not raised), ``corrupt``,
+    ``refused`` or ``failed``.
 
     Raises ArchiveUnreachable, with no manifest and no file written, if no request ever reached
     the host (DNS failure, connection refused, no network): after the first such failure the
@@ -328,17 +385,30 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
         return {"APOGEE_ID": apogee_id, "url": url, "status": status, "reason": reason, "bytes": size,
                 "path": "" if i in refused else str(dest)}
 
+    sums = {}
+    for sum_url, sum_dest in checksums:
+        try:
+            fetch(sum_url, sum_dest, session=session(), retries=retries, backoff=backoff, timeout=timeout,
+                  on_response=connected.set)
+        except RemoteFileMissing:
+            continue
+        sums[str(Path(sum_dest).parent)] = read_checksums(sum_dest)
+    check = _validator(sums, n_pixels)
+
     def work(i: int) -> dict | None:
         apogee_id, url, dest = jobs[i]
         if abort.is_set():
             return None
         try:
             size = fetch(url, dest, session=session(), retries=retries, backoff=backoff, timeout=timeout,
-                         chunk_size=chunk_size, validate=lambda p: check_aspcapstar(p, n_pixels),
+                         chunk_size=chunk_size, validate=lambda p: check(p, dest),
                          on_response=connected.set, on_bytes=count_bytes)
             return row(i, DOWNLOADED, "", size)
         except RemoteFileMissing as exc:
             return row(i, MISSING, exc.problem)
+        except CorruptDownload as exc:
+            log.warning("%s: %s", url, exc.problem)
+            return row(i, CORRUPT, exc.problem)
         except ArchiveUnreachable as exc:
             if not connected.is_set():
                 abort.set()
@@ -352,7 +422,7 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
             rows[i] = row(i, REFUSED, refused[i])
             continue
         if dest.exists():
-            reason = check_aspcapstar(dest, n_pixels)
+            reason = check(dest, dest)
             if reason is None:
                 rows[i] = row(i, PRESENT, "", dest.stat().st_size)
                 continue
@@ -392,6 +462,22 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
     return manifest
 
 
+def aspcapstar_checksums(apogee: Mapping, location_ids: Iterable, base_url: str | None = None,
+                         dest_root=None) -> list:
+    """The sha1sum lists of the folders of ``location_ids`` (each folder once, unsafe names skipped):
+    relative SAS paths, or with ``base_url`` and ``dest_root`` ``(url, dest)`` pairs for
+    :func:`download_files`."""
+    rels = []
+    for loc in dict.fromkeys(str(x).strip() for x in location_ids):
+        try:
+            rels.append(sas.checksum_relpath(apogee, loc))
+        except sas.UnsafePathComponent:
+            continue   # the folder's stars are refused anyway
+    if base_url is None:
+        return rels
+    return [(sas.url(base_url, rel), Path(dest_root) / rel) for rel in rels]
+
+
 def aspcapstar_relpaths(apogee: Mapping, apogee_ids: Iterable[str],
                         location_ids: Iterable) -> list[tuple[str, PurePosixPath]]:
     """(APOGEE_ID, relative SAS path) of each star's aspcapStar file, for :func:`resolve_local`;
@@ -401,18 +487,23 @@ def aspcapstar_relpaths(apogee: Mapping, apogee_ids: Iterable[str],
 
 
 def resolve_local(jobs: Iterable[tuple[str, str | PurePosixPath]], sas_root, manifest_path=None, *,
-                  validate: bool = True, n_pixels: int = apogee_grid.N_PIXELS) -> Table:
+                  validate: bool = True, n_pixels: int = apogee_grid.N_PIXELS,
+                  checksums: Iterable[str | PurePosixPath] = ()) -> Table:
     """Find aspcapStar files in a local SAS mirror in place (no copy); return (and write) the manifest.
 
     ``jobs`` are ``(apogee_id, relpath)`` with ``relpath`` relative to ``sas_root`` (see
     :func:`aspcapstar_relpaths`). Status ``present`` (``path`` is the file in the mirror),
     ``missing`` (no such file) or, with ``validate``, ``corrupt`` (reason given). Missing and
-    corrupt files are recorded, not raised, as for downloads.
+    corrupt files are recorded, not raised, as for downloads. ``checksums`` are the relative paths
+    of the folders' sha1sum lists (:func:`aspcapstar_checksums`); where one exists in the mirror, a
+    file whose sha1 differs from it is ``corrupt`` too.
     """
     root = Path(sas_root)
     if not root.is_dir():
         raise ArchiveError("local SAS mirror", str(root), "apogee.sas_root is not a directory",
                            "set apogee.sas_root to the folder that holds dr14/apogee/..., or null to download")
+    sums = {str((root / rel).parent): read_checksums(root / rel) for rel in checksums if (root / rel).is_file()}
+    check = _validator(sums, n_pixels)
     rows = []
     for apogee_id, rel in jobs:
         if isinstance(rel, Refused):
@@ -426,7 +517,7 @@ def resolve_local(jobs: Iterable[tuple[str, str | PurePosixPath]], sas_root, man
             entry.update(status=MISSING, reason="no such file in the local mirror")
         else:
             entry["bytes"] = path.stat().st_size
-            reason = check_aspcapstar(path, n_pixels) if validate else None
+            reason = check(path, path) if validate else None
             if reason is not None:
                 log.warning("%s: %s", path, reason)
                 entry.update(status=CORRUPT, reason=reason)

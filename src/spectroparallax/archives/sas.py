@@ -60,6 +60,16 @@ def aspcapstar_relpath(apogee: Mapping, apogee_id: str, location_id: int | str) 
     return results_dir(apogee) / location_id / name
 
 
+def checksum_relpath(apogee: Mapping, location_id: int | str) -> PurePosixPath:
+    """Relative SAS path of the sha1sum list of one aspcapStar folder (DR14 layout).
+
+    DR14 publishes ``stars_<aspcap>_<results>_<LOCATION_ID>.sha1sum`` per location folder, one line
+    ``<sha1> <file name>`` per file (shared/data/sas_layout.md sec. 3, from astroNN's downloader).
+    """
+    location_id = safe_component(location_id, "LOCATION_ID")
+    return results_dir(apogee) / location_id / f"stars_{apogee['aspcap']}_{apogee['results']}_{location_id}.sha1sum"
+
+
 def url(base: str, relpath: PurePosixPath) -> str:
     """Join a SAS base URL (or mirror root) and a relative path."""
     return base.rstrip("/") + "/" + str(relpath)

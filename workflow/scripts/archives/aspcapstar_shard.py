@@ -16,11 +16,13 @@ rows = stars[shards.part(len(stars), snakemake.params.n_shards, int(snakemake.wi
 ids, locations = rows["APOGEE_ID"], rows["LOCATION_ID"]
 if snakemake.params.local:
     manifest = download.resolve_local(
-        download.aspcapstar_relpaths(apogee, ids, locations), snakemake.params.root)
+        download.aspcapstar_relpaths(apogee, ids, locations), snakemake.params.root,
+        checksums=download.aspcapstar_checksums(apogee, locations))
 else:
     manifest = download.download_files(
         download.aspcapstar_jobs(apogee, ids, locations, snakemake.params.sas_url, snakemake.params.root),
-        threads=snakemake.threads)
+        threads=snakemake.threads,
+        checksums=download.aspcapstar_checksums(apogee, locations, snakemake.params.sas_url, snakemake.params.root))
 manifest["LOCATION_ID"] = locations
 atomic.write_table(manifest, snakemake.output[0])
 for status in sorted(set(manifest["status"])):
