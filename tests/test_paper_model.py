@@ -243,3 +243,32 @@ def test_fixed_setting_is_kept_and_says_so():
     two = Table({"lambda": [30.0, 10.0], "offset": [0.0483, 0.0483], "chi2": [1.0, 2.0]})
     with pytest.raises(ValueError, match="expected one setting, got 2"):
         choose_setting(two, np.ones((2, 4)), None, fixed=True)
+
+
+def _dry_run(repo, tmp_path, cfg):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "-n", "--configfile", str(path),
+           "--directory", str(tmp_path), "crossval"]
+    out = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
+    jobs = dict(line.split() for line in out.stdout.splitlines()
+                if len(line.split()) == 2 and line.split()[1].isdigit())
+    return out, jobs
+
+
+def test_paper_mode_trains_the_papers_one_setting(repo, tmp_path, config):
+    """mode: paper plans one train job per fold at lambda 30, offset 0.0483 (the model files' names),
+    and a reference offset outside the (unused) grid does not stop it."""
+    cfg = yaml.safe_load(yaml.safe_dump(config))
+    cfg.update(survey="mock", mode="paper")
+    cfg["model"]["reference_offset"] = 0.03      # not in offset_grid: fatal in improved mode only
+    out, jobs = _dry_run(repo, tmp_path, cfg)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert jobs["train"] == "2" and jobs["crossval"] == "1"
+    assert "models/heldout_A/lambda_30.0_offset_0.0483.fits" in out.stdout
+    assert "models/heldout_B/lambda_30.0_offset_0.0483.fits" in out.stdout
+    cfg["mode"] = "improved"
+    cfg["model"]["reference_offset"] = 0.048
+    out, jobs = _dry_run(repo, tmp_path, cfg)
+    assert out.returncode == 0 and jobs["train"] == str(2 * len(cfg["model"]["lambda_grid"]) *
+                                                        len(cfg["model"]["offset_grid"]))
