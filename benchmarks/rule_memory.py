@@ -70,11 +70,13 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
     models = [_model(d, f) for _ in range(n_settings) for f in FOLDS]
     if step == "train":
         return _Files(**common, input=_Files(index=str(d / "features.ecsv"), **features), output=_Files(_model(d, "B")),
-                      params=_Files(burn_in_snr=20.0), wildcards=_Files(fold="B", lam=str(LAM), offset=str(OFFSET)))
+                      params=_Files(burn_in_snr=20.0, high_snr_subset="improved", optimizer="exact"),
+                      wildcards=_Files(fold="B", lam=str(LAM), offset=str(OFFSET)))
     if step == "crossval":
         return _Files(**common, input=_Files(models=models, **features),
                       output=_Files(table=str(d / "crossval.csv"), best=str(d / "best.yaml")),
-                      params=_Files(settings=[(LAM, OFFSET)] * n_settings, folds=list(FOLDS), snr_min=20.0))
+                      params=_Files(settings=[(LAM, OFFSET)] * n_settings, folds=list(FOLDS), snr_min=20.0,
+                                    high_snr_subset="improved", reference_offset=None, hyperparameters="improved"))
     if step == "catalog":
         return _Files(**common, input=_Files(best=str(d / "best.yaml"), models=models, **features),
                       output=_Files(fits=str(d / "catalog.fits"), csv=str(d / "catalog.csv")),

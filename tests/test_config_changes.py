@@ -86,9 +86,9 @@ SWITCH_RULES = {
     "split": (),
 
     # model
-    "high_snr_subset": (),
-    "hyperparameters": (),
-    "optimizer": (),
+    "high_snr_subset": ("train", "crossval", "figure2"),
+    "hyperparameters": ("crossval",),
+    "optimizer": ("train",),
 
     # catalog and figures
     "catalog": ("catalog",),
@@ -96,6 +96,7 @@ SWITCH_RULES = {
 }
 # Switches that change the DAG's shape: job counts as in Change.jobs.
 SWITCH_JOBS = {
+    "hyperparameters": {"train": 2},   # the paper's one setting x 2 folds: new model files
 }
 # The switches as config.yaml resolves them; each row sets a switch to a value it does not have, and
 # the mode row to the other mode, which changes every switch whose two mode values differ.
@@ -148,6 +149,8 @@ CHANGES = {
     "model.offset_grid": C([0.029, 0.048, 0.0], "crossval", jobs={"train": 8}),
     "model.reference_offset": C(0.029, "crossval"),
     "model.lambda_grid": C([3.0, 10.0, 30.0, 100.0, 300.0], "crossval", jobs={"train": 4}),
+    "model.paper_lambda": C(10.0, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
+    "model.paper_offset": C(0.05, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.n_folds": C(3, "select_samples", jobs={"train": 24}),
     "model.split_seed": C(1, "select_samples"),
     **{f"mock.{key}": C(BUMP, "mock_survey") for key in SCHEMA["properties"]["mock"]["properties"]},

@@ -95,21 +95,25 @@ def aspcapstar_shard_inputs(wildcards):
     return {"allstar": allstar, "spectra": [f for f in files if os.path.isfile(f)]}
 
 
-# Cross-validation can only keep a reference offset it trains models for.
-REFERENCE_OFFSET = config["model"]["reference_offset"]
-if REFERENCE_OFFSET is not None and not np.isclose(config["model"]["offset_grid"], REFERENCE_OFFSET).any():
-    raise ValueError(
-        f"config.yaml: model.reference_offset ({REFERENCE_OFFSET}) is not in model.offset_grid "
-        f"{config['model']['offset_grid']}, so cross-validation could never keep it: add it to the grid, "
-        "or set reference_offset: null to take the lowest held-out chi^2."
-    )
-
-
 # Cross-validation grid: one training job per (held-out fold, lambda, offset). The model
 # "heldout_B" is trained on the training stars of every other fold (for two folds: on A) and
-# predicts fold B's parent stars.
+# predicts fold B's parent stars. switches.hyperparameters: paper fixes the one setting of HER19's
+# code (model.paper_lambda, model.paper_offset; infer_parallax.py @ 7e102f0): 2 train jobs for 2
+# folds, and crossval scores it without choosing (no reference offset).
 FOLDS = [chr(ord("A") + k) for k in range(config["model"]["n_folds"])]
-SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in config["model"]["offset_grid"]]
+if SWITCH["hyperparameters"] == "paper":
+    SETTINGS = [(config["model"]["paper_lambda"], config["model"]["paper_offset"])]
+    REFERENCE_OFFSET = None
+else:
+    SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in config["model"]["offset_grid"]]
+    # Cross-validation can only keep a reference offset it trains models for.
+    REFERENCE_OFFSET = config["model"]["reference_offset"]
+    if REFERENCE_OFFSET is not None and not np.isclose(config["model"]["offset_grid"], REFERENCE_OFFSET).any():
+        raise ValueError(
+            f"config.yaml: model.reference_offset ({REFERENCE_OFFSET}) is not in model.offset_grid "
+            f"{config['model']['offset_grid']}, so cross-validation could never keep it: add it to the grid, "
+            "or set reference_offset: null to take the lowest held-out chi^2."
+        )
 MODEL = f"{RESULTS}/models/heldout_{{fold}}/lambda_{{lam}}_offset_{{offset}}.fits"
 MODELS = [MODEL.format(fold=fold, lam=lam, offset=off) for lam, off in SETTINGS for fold in FOLDS]
 

@@ -65,6 +65,7 @@ rule figure2:
     params:
         style=FIG["figure2"],
         snr_min=FIG["high_snr_min"],
+        high_snr_subset=SWITCH["high_snr_subset"],
         dpi=FIG["dpi"],
         font_size=FIG["font_size"],
     threads: 1

@@ -1,5 +1,6 @@
 # Training per (held-out fold, lambda, offset) and the cross-validation that chooses lambda and the
-# offset (HER19 sec. 3, 5).
+# offset (HER19 sec. 3, 5). In paper mode (switches.hyperparameters: paper) the grid is the paper's one
+# setting, and crossval scores it without choosing.
 
 
 rule train:
@@ -11,6 +12,8 @@ rule train:
         MODEL,
     params:
         burn_in_snr=config["model"]["burn_in_snr"],
+        high_snr_subset=SWITCH["high_snr_subset"],
+        optimizer=SWITCH["optimizer"],
     threads: 4
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.train_mem_mb(*train_size(wildcards), attempt),
@@ -38,7 +41,10 @@ rule crossval:
         settings=SETTINGS,
         folds=FOLDS,
         snr_min=config["model"]["burn_in_snr"],
-        reference_offset=config["model"]["reference_offset"],
+        high_snr_subset=SWITCH["high_snr_subset"],
+        # None in paper mode (the one setting is the paper's, fixed): see common.smk
+        reference_offset=REFERENCE_OFFSET,
+        hyperparameters=SWITCH["hyperparameters"],
     threads: 2
     resources:
         mem_mb=predict_mem,

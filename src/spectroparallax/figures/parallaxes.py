@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spectroparallax.catalog import stats
+from spectroparallax.model import high_snr
 from . import common
 
 GAIA_LABEL = r"Gaia DR2 parallax $\varpi^{(a)}$ + offset [mas]"
@@ -31,18 +32,23 @@ def _panel(title, mask, a) -> Panel:
     return Panel(title, mask, int(mask.sum()), scatter, bias)
 
 
-def panels(a: dict, snr_min: float) -> dict[str, Panel]:
+def panels(a: dict, snr_min: float, *, subset: str = "improved", offset: float = 0.0) -> dict[str, Panel]:
     """The three panels of Fig. 2 from ``a`` = :func:`spectroparallax.catalog.stats.catalog_arrays`.
 
     'parent': every star with both parallaxes; 'training': the Training Sets; 'high_snr':
-    training stars with Gaia parallax / error >= ``snr_min`` (as in ``stats.summary``).
+    training stars of the high-S/N subset (:func:`spectroparallax.model.high_snr`, switches.high_snr_subset)
+    with S/N >= ``snr_min``: "improved", Gaia parallax (with the offset) / error, as ``stats.summary``'s
+    offset-added definition; "paper", Gaia's own parallax / error, before the catalog's ``offset`` [mas]
+    is added, as ``stats.summary``'s paper definition and HER19's code.
     """
     both = np.isfinite(a["spec"]) & np.isfinite(a["gaia"])
-    high = stats.high_snr(a["gaia"], a["gaia_err"], a["training"], snr_min) & np.isfinite(a["spec"])
+    high = a["training"] & high_snr(a["gaia"], a["gaia_err"], offset, snr_min, subset) & np.isfinite(a["spec"])
+    title = (f"Training, $\\varpi^{{(a)}}/\\sigma^{{(a)}} \\geq {snr_min:g}$" if subset == "improved" else
+             f"Training, Gaia $\\varpi/\\sigma_\\varpi \\geq {snr_min:g}$ (before offset)")
     return {
         "parent": _panel("Parent Sample", both, a),
         "training": _panel("Training Sets (A + B)", both & a["training"], a),
-        "high_snr": _panel(f"Training, $\\varpi^{{(a)}}/\\sigma^{{(a)}} \\geq {snr_min:g}$", high, a),
+        "high_snr": _panel(title, high, a),
     }
 
 

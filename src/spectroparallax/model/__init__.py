@@ -7,9 +7,13 @@ choose lambda and the parallax offset (:mod:`.crossval`). Reads the design matri
 Sample; writes ``results/<survey>/models/`` (one file per held-out fold and setting) and
 ``results/<survey>/crossval/``.
 
-``spectroparallax.model.fit``, ``predict`` and ``objective`` are the public entry points.
+``spectroparallax.model.fit``, ``predict`` and ``objective`` are the public entry points;
+``high_snr`` is the high-S/N subset (switches.high_snr_subset) of rules train, crossval and figure2,
+and :mod:`.training` the train rule's fit with either optimizer (switches.optimizer) and its
+collapse check (:mod:`.collapse`).
 """
 
 from .exp_linear import FitResult, fit, objective, predict
+from .subsets import high_snr
 
-__all__ = ["FitResult", "fit", "objective", "predict"]
+__all__ = ["FitResult", "fit", "high_snr", "objective", "predict"]

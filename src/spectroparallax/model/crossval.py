@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectroparallax.catalog.stats import high_predicted_snr, high_snr, scatter_and_bias
+from spectroparallax.catalog.stats import high_predicted_snr, scatter_and_bias
+
+from .subsets import high_snr
 
 
 def chi2_terms(gaia_parallax, gaia_error, spec_parallax) -> np.ndarray:
@@ -28,19 +30,21 @@ def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
     return float(np.sum(chi2_terms(gaia_parallax, gaia_error, spec_parallax)))
 
 
-def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float) -> dict:
+def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float, *, offset: float = 0.0,
+              subset: str = "improved") -> dict:
     """Cross-validation figures for one (lambda, offset) setting.
 
-    Returns chi2 (held-out, over the training-quality stars), n_chi2, and the robust fractional
-    scatter and median bias of (spec - Gaia)/Gaia over training stars with Gaia parallax / error
-    >= ``snr_min`` (n_high_snr) and over those with spectrophotometric parallax / Gaia error
+    ``gaia_parallax`` includes ``offset`` [mas]. Returns chi2 (held-out, over the training-quality
+    stars), n_chi2, and the robust fractional scatter and median bias of (spec - Gaia)/Gaia over the
+    training stars of the high-S/N subset (:func:`spectroparallax.model.high_snr` with ``subset``,
+    S/N >= ``snr_min``; n_high_snr) and over those with spectrophotometric parallax / Gaia error
     >= ``snr_min`` (``bias_high_pred_snr``, n_high_pred_snr; see
     :func:`spectroparallax.catalog.stats.high_predicted_snr`).
     """
     gaia_parallax, gaia_error = np.asarray(gaia_parallax, float), np.asarray(gaia_error, float)
     spec_parallax, training = np.asarray(spec_parallax, float), np.asarray(training, bool)
     use = training & np.isfinite(spec_parallax)
-    high = high_snr(gaia_parallax, gaia_error, use, snr_min)
+    high = use & high_snr(gaia_parallax, gaia_error, offset, snr_min, subset)
     pred = high_predicted_snr(spec_parallax, gaia_error, use, snr_min)
     scatter, bias = scatter_and_bias(gaia_parallax[high], spec_parallax[high])
     return {
@@ -78,7 +82,8 @@ COLUMNS = {
     "offset": ("mas", "offset added to every Gaia DR2 parallax"),
     "chi2": (None, "held-out chi^2 of eq. 2 over the training-quality stars, out-of-fold predictions"),
     "n_chi2": (None, "number of stars in chi2"),
-    "scatter_high_snr": (None, "robust scatter of (spec - Gaia)/Gaia, training stars with Gaia parallax/error >= snr_min"),
+    "scatter_high_snr": (None, "robust scatter of (spec - Gaia)/Gaia, training stars with Gaia parallax/error >= snr_min "
+                         "(switches.high_snr_subset: paper = before the offset is added, improved = after)"),
     "bias_high_snr": (None, "median of (spec - Gaia)/Gaia over the same stars (biased low by selecting on Gaia)"),
     "n_high_snr": (None, "number of stars with Gaia parallax/error >= snr_min"),
     "bias_high_pred_snr": (None, "median of (spec - Gaia)/Gaia, training stars with spec parallax/Gaia error >= snr_min"),
@@ -146,7 +151,7 @@ class Choice:
     reason: str
 
 
-def choose_setting(table, terms, reference_offset: float | None) -> Choice:
+def choose_setting(table, terms, reference_offset: float | None, *, fixed: bool = False) -> Choice:
     """Choose the (lambda, offset) setting by held-out chi^2, keeping ``reference_offset`` when
     cross-validation cannot tell it from the best.
 
@@ -157,7 +162,18 @@ def choose_setting(table, terms, reference_offset: float | None) -> Choice:
     shift of the parallaxes, so with a few thousand training stars the held-out chi^2 of offsets
     0.02 mas apart can differ by less than its own noise. ``reference_offset`` None: always the
     lowest chi^2. ``table`` has columns lambda, offset [mas] and chi2, one row per row of ``terms``.
+
+    ``fixed`` (switches.hyperparameters: paper): the table's one setting is HER19's, fixed by the
+    paper mode, and is kept whatever its chi^2; the reason says so. ValueError if there are more.
     """
+    if fixed:
+        if len(table) != 1:
+            raise ValueError(f"hyperparameters fixed by the paper mode: expected one setting, got {len(table)}")
+        zero = np.zeros(1)
+        return Choice(0, 0, zero, zero, np.ones(1, bool),
+                      f"fixed by the paper mode (switches.hyperparameters: paper): lambda {float(table['lambda'][0]):g}, "
+                      f"offset {float(table['offset'][0]):g} mas as in HER19's code (infer_parallax.py @ 7e102f0, "
+                      "model.paper_lambda and model.paper_offset), not chosen by cross-validation")
     lowest = choose(table)
     delta, se = paired_difference(terms, lowest)
     tied = np.isfinite(np.asarray(table["chi2"], float)) & (delta <= se)

@@ -65,7 +65,10 @@ class FitResult:
     converged: the stopping rule was met; zero_fraction: fraction of penalized coefficients that are
     exactly 0.0; kkt_violation: largest violation of the optimality conditions, in units of
     objective per unit of the scaled (unit-variance) feature; time: wall-clock seconds; burn_in:
-    the result of the high-S/N burn-in fit (None when started from theta0).
+    the result of the high-S/N burn-in fit (None when started from theta0); optimizer: "exact"
+    (:func:`fit`) or "paper" (the baseline); prediction_ratio: median predicted over median observed
+    parallax of the training stars, set by :func:`spectroparallax.model.training.train` (NaN until
+    then), below :data:`spectroparallax.model.training.COLLAPSE_FRACTION` the fit has collapsed.
     """
 
     theta: np.ndarray
@@ -79,6 +82,8 @@ class FitResult:
     n_stars: int = 0
     burn_in: FitResult | None = None
     history: list = field(default_factory=list, repr=False)
+    optimizer: str = "exact"
+    prediction_ratio: float = float("nan")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -474,7 +479,7 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history):
     return beta, it, converged, message, kkt
 
 
-def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, max_iter=200, tol=1e-7,
+def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=None, max_iter=200, tol=1e-7,
         working_set_min=100) -> FitResult:
     """Fit eq. 3 exactly: minimize 0.5 chi^2 + lam * ||theta[penalized]||_1.
 
@@ -482,7 +487,9 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, max_iter=2
     1/parallax_error^2 [mas^-2]; penalized (D,) bool mask of the spectral columns; lam >= 0 (scalar or
     (D,)). Without ``theta0`` a burn-in fit on the stars with y * sqrt(ivar) > burn_in_snr starts from a
     constant parallax and seeds the fit to all stars (HER19 sec. 3: avoids the degenerate optimum
-    where exp underflows). With ``theta0`` the fit starts there (warm start along a lambda grid).
+    where exp underflows). ``burn_in`` (N,) bool, if given, is the burn-in subset instead (the
+    caller's :func:`spectroparallax.model.high_snr`, switches.high_snr_subset). With ``theta0`` the
+    fit starts there (warm start along a lambda grid).
     ``tol`` is the relative KKT tolerance; ``working_set_min`` the least number of KKT violators
     added to the working set per iteration.
     """
@@ -495,13 +502,13 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, max_iter=2
         lam_b[sc.icpt] = 0.0
     burn = None
     if theta0 is None:
-        hi = y * np.sqrt(ivar) > burn_in_snr
+        hi = y * np.sqrt(ivar) > burn_in_snr if burn_in is None else _check_burn_in(burn_in, n)
         if n < 2:
             raise ValueError(f"{n} training star(s): nothing to fit; the Training Set cut-flow says which cut removed "
                              "them (results/<survey>/samples/cutflow.csv)")
         if hi.sum() < 2:
             raise ValueError(
-                f"burn-in: only {int(hi.sum())} of {n} training stars have parallax * sqrt(ivar) > burn_in_snr = "
+                f"burn-in: only {int(hi.sum())} of {n} training stars have parallax / error > burn_in_snr = "
                 f"{burn_in_snr}; lower model.burn_in_snr or pass theta0"
             )
         if sc.icpt is None:
@@ -539,6 +546,15 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, max_iter=2
         message=msg, zero_fraction=_zero_fraction(theta, penalized), kkt_violation=kkt,
         time=time.perf_counter() - t0, n_stars=n, burn_in=burn, history=hist,
     )
+
+
+def _check_burn_in(burn_in, n):
+    """The burn-in mask as a bool array of shape (n,); ValueError naming what is wrong."""
+    burn_in = np.asarray(burn_in)
+    if burn_in.shape != (n,) or burn_in.dtype != bool:
+        raise ValueError(f"burn_in must be a boolean mask of shape ({n},) (one entry per training star); "
+                         f"got dtype {burn_in.dtype}, shape {burn_in.shape}")
+    return burn_in
 
 
 def _zero_fraction(theta, penalized):

@@ -1,8 +1,10 @@
 """Model files: the fitted theta beside the feature index that names each coefficient (FITS).
 
-A model file always holds a converged fit: :func:`write_model` refuses an unconverged one, and
-:func:`read_model` refuses (and sets aside) a file whose header says CONVERGD = F, e.g. one written
-before that rule, so cross-validation never scores a fit that stopped half-way.
+A model file always holds a converged, uncollapsed fit: :func:`write_model` refuses an unconverged
+one and one whose predictions collapsed to ~0 (:mod:`.collapse`), and :func:`read_model` refuses
+(and sets aside) a file whose header says CONVERGD = F or a MEDRATIO below the collapse threshold,
+e.g. one written before those rules, so cross-validation never scores such a fit. The header's
+OPTIMIZR says which optimizer wrote the file (switches.optimizer: exact or paper).
 """
 
 import numpy as np
@@ -13,9 +15,15 @@ from spectroparallax.io.bad_files import set_aside
 from spectroparallax.io.errors import InputFileError, OneLineError
 from spectroparallax.sample.folds import training_rows
 
+from .collapse import COLLAPSE_FRACTION, is_collapsed
+
 
 class ModelNotConverged(OneLineError, RuntimeError):
     """A fit did not meet its stopping rule within its iteration budget; ``str()`` is one line."""
+
+
+class ModelCollapsed(OneLineError, RuntimeError):
+    """A fit's predictions collapsed to ~0 (:mod:`spectroparallax.model.collapse`); ``str()`` is one line."""
 
 
 def write_model(path, theta, index: Table, result, **meta) -> None:
@@ -24,12 +32,21 @@ def write_model(path, theta, index: Table, result, **meta) -> None:
     ``result`` is a :class:`spectroparallax.model.FitResult`; ``meta`` adds header keywords
     (e.g. HELDOUT, LAM, OFFSET, NTRAIN; at most 8 characters each). Raises ModelNotConverged,
     naming the held-out fold, lambda and offset of ``meta``, and writes nothing if the fit did not
-    converge.
+    converge; raises ModelCollapsed likewise if its predictions collapsed (``result.prediction_ratio``
+    below :data:`spectroparallax.model.collapse.COLLAPSE_FRACTION`).
     """
+    where = (f"held-out fold {meta.get('heldout', '?')}, lambda {meta.get('lam', '?')}, "
+             f"offset {meta.get('offset', '?')} mas")
+    if is_collapsed(result.prediction_ratio):
+        raise ModelCollapsed(
+            f"train: the fit for {where} collapsed: the median predicted parallax of its {result.n_stars} "
+            f"training stars is {result.prediction_ratio:.2g} of the median observed (below "
+            f"{COLLAPSE_FRACTION:g}; {result.optimizer} optimizer, "
+            f"{result.burn_in.n_stars if result.burn_in is not None else '?'} burn-in stars); no model written: "
+            f"use switches.optimizer: exact, or a smaller lambda (model.paper_lambda, model.lambda_grid)")
     if not result.converged:
         raise ModelNotConverged(
-            f"train: the fit for held-out fold {meta.get('heldout', '?')}, lambda {meta.get('lam', '?')}, "
-            f"offset {meta.get('offset', '?')} mas did not converge ({result.message} after {result.n_iter} "
+            f"train: the fit for {where} did not converge ({result.message} after {result.n_iter} "
             f"iterations, {result.n_stars} training stars, KKT violation {result.kkt_violation:.3g}); no model "
             f"written: check the Training Set in the cut-flow (results/<survey>/samples/cutflow.csv) and the "
             f"train log, or leave this lambda out of model.lambda_grid")
@@ -39,7 +56,10 @@ def write_model(path, theta, index: Table, result, **meta) -> None:
     table.meta.update({
         "OBJECTIV": float(result.objective), "NITER": int(result.n_iter), "CONVERGD": bool(result.converged),
         "ZEROFRAC": float(result.zero_fraction), "FITTIME": float(result.time),
+        "OPTIMIZR": str(result.optimizer),
     })
+    if np.isfinite(result.prediction_ratio):   # FITS headers hold no NaN
+        table.meta["MEDRATIO"] = float(result.prediction_ratio)
     table.meta.update({k.upper(): v for k, v in meta.items()})
     atomic.write_table(table, path)
 
@@ -60,6 +80,11 @@ def read_model(path, *, heldout: str | None = None, lam: float | None = None, of
         raise InputFileError(path, f"model file of a fit that did not converge (CONVERGD = "
                              f"{table.meta.get('CONVERGD', 'absent')}); {where}",
                              "rerun: the train rule fits it again (and stops with the reason if it still does not converge)")
+    if is_collapsed(table.meta.get("MEDRATIO", float("nan"))):
+        where = set_aside(path)
+        raise InputFileError(path, f"model file of a fit whose predictions collapsed (MEDRATIO = "
+                             f"{table.meta['MEDRATIO']:.2g}, below {COLLAPSE_FRACTION:g}); {where}",
+                             "rerun with switches.optimizer: exact or a smaller lambda")
     expected = {"HELDOUT": heldout, "LAM": lam, "OFFSET": offset, "NTRAIN": n_train}
     wrong = [f"{key} {table.meta.get(key, 'absent')} (expected {value})" for key, value in expected.items()
              if value is not None and table.meta.get(key) != value]

@@ -10,7 +10,8 @@ job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
 a = stats.catalog_arrays(cat)
-panels = parallaxes.panels(a, snakemake.params.snr_min)
+panels = parallaxes.panels(a, snakemake.params.snr_min, subset=snakemake.params.high_snr_subset,
+                          offset=float(cat.meta["PLXOFFST"]))
 fig = parallaxes.comparison(a, panels, data.labels(parent)["snr"], snakemake.params.style)
 common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
 for key, p in panels.items():

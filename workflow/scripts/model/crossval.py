@@ -32,11 +32,13 @@ for lam, offset in snakemake.params.settings:
         sys.exit(f"crossval: {err}")
     thetas = {fold: np.asarray(fit["theta"]) for fold, fit in fits.items()}
     spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
-    stats = crossval.summarize(parallax + offset, error, spec, training, snakemake.params.snr_min)
+    stats = crossval.summarize(parallax + offset, error, spec, training, snakemake.params.snr_min, offset=offset,
+                               subset=snakemake.params.high_snr_subset)
     terms.append(crossval.chi2_terms(parallax + offset, error, spec)[training])
     rows.append({"lambda": lam, "offset": offset, **stats, **crossval.fit_figures([fit.meta for fit in fits.values()])})
 table = Table(rows=rows)
-choice = crossval.choose_setting(table, np.array(terms), snakemake.params.reference_offset)
+choice = crossval.choose_setting(table, np.array(terms), snakemake.params.reference_offset,
+                                 fixed=snakemake.params.hyperparameters == "paper")
 crossval.record_choice(table, choice)
 best, lowest = table[choice.row], table[choice.lowest]
 atomic.write_table(table, snakemake.output.table)

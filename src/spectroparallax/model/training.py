@@ -1,0 +1,50 @@
+"""One training job (rule train): the fit of eq. 3 on the training stars outside a held-out fold,
+with the optimizer of switches.optimizer, its collapse check (:mod:`.collapse`), and the model file.
+"""
+
+import numpy as np
+
+from spectroparallax.archives.columns import as_float
+from spectroparallax.sample import folds
+
+from . import files as model_files
+from .collapse import prediction_ratio
+from .exp_linear import FitResult, fit
+from .paper_optimizer import fit_baseline
+from .subsets import high_snr
+
+OPTIMIZERS = ("exact", "paper")
+
+
+def train(X, y, ivar, penalized, lam, burn_in, optimizer: str) -> FitResult:
+    """Fit eq. 3 with ``optimizer`` ("exact": :func:`spectroparallax.model.fit`; "paper": HER19's
+    L-BFGS-B, :func:`spectroparallax.model.paper_optimizer.fit_baseline`) from the burn-in subset
+    ``burn_in`` (bool (N,)), and set the result's ``prediction_ratio`` on these training stars."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer {optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+    fitter = fit if optimizer == "exact" else fit_baseline
+    result = fitter(X, y, ivar, penalized, lam, burn_in=burn_in)
+    result.prediction_ratio = prediction_ratio(result.theta, X, y)
+    return result
+
+
+def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, burn_in_snr: float,
+               high_snr_subset: str, optimizer: str) -> FitResult:
+    """Rule train: fit the model that holds out ``fold`` at (``lam``, ``offset`` [mas]) and write it to ``path``.
+
+    X: the design matrix (all Parent Sample rows; may be a memory map); index: the feature index
+    (column ``penalized``); parent: the Parent Sample (training, fold, parallax, parallax_error).
+    The burn-in stars are the training stars of :func:`spectroparallax.model.high_snr` with S/N >
+    ``burn_in_snr`` (``high_snr_subset``). Raises ModelNotConverged / ModelCollapsed (one line) and
+    writes nothing if the fit did not converge or collapsed; ValueError for bad training data.
+    """
+    rows = folds.training_rows(parent["training"], parent["fold"], fold)
+    y = as_float(parent["parallax"])[rows] + offset          # Gaia parallax plus the offset [mas]
+    error = as_float(parent["parallax_error"])[rows]
+    ivar = 1.0 / error ** 2
+    burn_in = high_snr(y, error, offset, burn_in_snr, high_snr_subset, strict=True)
+    X_rows = np.asarray(X[rows])
+    result = train(X_rows, y, ivar, np.asarray(index["penalized"], bool), lam, burn_in, optimizer)
+    model_files.write_model(path, result.theta, index, result, heldout=fold, lam=lam, offset=offset,
+                            ntrain=len(rows))
+    return result
