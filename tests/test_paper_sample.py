@@ -25,7 +25,7 @@ D1 = "2M00000001+0000000"   # observed twice: row 1 (S/N 80) first, row 2 (S/N 2
 D2 = "2M00000003+0000000"   # observed twice: row 3 (S/N 300, no spectrum) first, row 4 (S/N 100)
 # One row per allStar row: (overrides, the cut that removes it in improved mode, in paper mode).
 ROWS = [
-    ({}, None, None),
+    ({"APOGEE_ID": "2M00000099+0000000"}, None, None),   # first in allStar, last by ID
     ({"APOGEE_ID": D1, "SNR": 80.0}, "repeat", None),
     ({"APOGEE_ID": D1, "SNR": 200.0}, None, "repeat"),
     ({"APOGEE_ID": D2, "SNR": 300.0, "status": "missing"}, "no readable spectrum", "no readable spectrum"),
