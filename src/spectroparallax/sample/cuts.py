@@ -112,8 +112,9 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict,
     Returns
     -------
     parent : Table
-        allStar and Gaia columns of the kept stars, one row per APOGEE_ID and per Gaia source_id,
-        in allStar order.
+        allStar and Gaia columns of the kept stars, one row per APOGEE_ID; improved: also one per
+        Gaia source_id, in allStar order; paper: sorted by APOGEE_ID (np.unique's order), and two
+        APOGEE stars may share a Gaia source, as in the paper.
     cutflow : CutFlow
         The Parent Sample's cuts; its ``inputs`` hold the Gaia rows' own cut-flow.
 
