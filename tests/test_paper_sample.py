@@ -180,3 +180,24 @@ def test_on_the_mock_every_parent_stars_paper_fold_is_its_random_index_parity(mo
     expected = np.array(["A" if truth[s] % 2 == 0 else "B" for s in np.asarray(parent["source_id"]).tolist()])
     assert len(parent) > 500 and np.array_equal(labels, expected)
     assert 0.4 < (labels == "A").mean() < 0.6
+
+
+@pytest.mark.slow
+def test_the_select_samples_rule_gets_both_switches(config, tmp_path):
+    """A 400-star mock up to parent.fits in paper mode (~1 min): the rule hands the switches to the
+    package. Every fold is the parity of the star's random_index, the parent is sorted by APOGEE_ID
+    and the cut-flow has the paper's rows; then improved reruns only select_samples."""
+    mock_cfg = dict(config["mock"], n_stars=400)
+    write_mock_config(config, tmp_path, mock=mock_cfg, apogee={"download_shards": 1}, gaia={"query_chunks": 1},
+                      switches={"duplicates": "paper", "split": "paper"})
+    out = run_snakemake(tmp_path, "--cores", "2", "results/mock/samples/parent.fits")
+    assert out.returncode == 0, out.stderr[-3000:]
+    parent = Table.read(tmp_path / "results/mock/samples/parent.fits")
+    assert len(parent) > 50 and set(parent["fold"]) == {"A", "B"}
+    assert np.array_equal(np.asarray(parent["fold"]).astype(str) == "A", np.asarray(parent["random_index"]) % 2 == 0)
+    assert list(parent["APOGEE_ID"]) == sorted(parent["APOGEE_ID"])
+    flow = Table.read(tmp_path / "results/mock/samples/cutflow.csv")
+    assert any(str(c).startswith("repeat observation of a star (kept its first allStar row") for c in flow["cut"])
+    write_mock_config(config, tmp_path, mock=mock_cfg, apogee={"download_shards": 1}, gaia={"query_chunks": 1})
+    out = run_snakemake(tmp_path, "-n", "results/mock/samples/parent.fits")
+    assert out.returncode == 0 and "select_samples" in out.stdout and "gaia_chunk" not in out.stdout
