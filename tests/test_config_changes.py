@@ -82,8 +82,8 @@ SWITCH_RULES = {
     "magnitude_errors": (),
 
     # samples and folds
-    "duplicates": (),
-    "split": (),
+    "duplicates": ("select_samples",),
+    "split": ("select_samples",),
 
     # model
     "high_snr_subset": ("train", "crossval", "figure2"),

@@ -15,6 +15,7 @@ from spectroparallax import modes
 from spectroparallax.archives import download, sas
 from spectroparallax.catalog.table import config_hash
 from spectroparallax.io import jobsize, shards
+from spectroparallax.sample import folds as sample_folds
 
 # Rule scripts `import spectroparallax` through workflow/scripts/<stage>/spectroparallax, a link to
 # src/spectroparallax (Snakemake puts a script's folder on sys.path), so the checkout's package is
@@ -27,6 +28,10 @@ try:
     SWITCH = modes.resolve(config["mode"], config["switches"])
 except ValueError as err:
     raise WorkflowError(str(err)) from None
+# The paper's split (Gaia random_index parity) makes exactly two folds: refuse any other n_folds now,
+# before a job runs, rather than in select_samples.
+if SWITCH["split"] == "paper" and config["model"]["n_folds"] != sample_folds.PAPER_N_FOLDS:
+    raise WorkflowError(sample_folds.paper_n_folds_error(config["model"]["n_folds"]))
 # Everything a survey needs before the science starts lives under resources/<survey>/; everything
 # the workflow makes of it under results/<survey>/, with its logs under logs/<survey>/ and the
 # Snakemake benchmark files under benchmarks/out/<survey>/. Surveys never share or overwrite a file,

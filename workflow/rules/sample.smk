@@ -15,8 +15,13 @@ rule select_samples:
         cutflow=report(f"{RESULTS}/samples/cutflow.csv", caption="../report/cutflow.rst", category="Samples"),
     params:
         sample=config["sample"],
+        # Switches (spectroparallax/modes.py): which allStar row of a repeated star is kept, and with it
+        # the order of the cuts; seeded random folds or the paper's Gaia random_index parity.
+        duplicates=SWITCH["duplicates"],
+        split=SWITCH["split"],
         n_folds=config["model"]["n_folds"],
-        split_seed=config["model"]["split_seed"],
+        # The paper's split uses no seed: a new seed then reruns nothing.
+        split_seed=config["model"]["split_seed"] if SWITCH["split"] == "improved" else None,
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),

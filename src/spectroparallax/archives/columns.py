@@ -43,6 +43,9 @@ ALLSTAR_COLUMNS = {
 GAIA_COLUMNS = {
     "tmass_designation": ("U17", "", "2MASS designation of the best neighbour (APOGEE_ID without '2M')"),
     "source_id": ("i8", "", "Gaia DR2 source identifier"),
+    # gaia_source.random_index (long, in DR2 and DR3): a random permutation of 0..N-1 over the N sources of
+    # the release, "for use when selecting subsets"; HER19 split its folds by its parity (even A, odd B).
+    "random_index": ("i8", "", "random index of the source in gaia_source (0..N-1, one per source)"),
     "ra": ("f8", "deg", "Gaia right ascension (epoch 2015.5)"),
     "dec": ("f8", "deg", "Gaia declination (epoch 2015.5)"),
     "parallax": ("f8", "mas", "Gaia DR2 parallax (no zero-point correction)"),

@@ -153,8 +153,10 @@ def conform(table: Table, origin: str) -> Table:
 def select_chunk(table: Table, tmass_ids: Iterable[str], origin: str = "mock") -> Table:
     """Mock mode: the rows of a full Gaia-like ``table`` for one chunk, conformed like a query result."""
     by_lower = {name.lower(): name for name in table.colnames}
-    if "tmass_designation" not in by_lower:
-        raise ArchiveError(ARCHIVE, origin, "table lacks column tmass_designation", "regenerate the mock survey")
+    missing = [name for name in GAIA_COLUMNS if name not in by_lower]
+    if missing:  # e.g. a mock written before random_index was a Gaia column
+        raise ArchiveError(ARCHIVE, origin, f"table lacks column(s) {', '.join(missing)}",
+                           "regenerate the mock survey (snakemake --forcerun mock_survey)")
     keep = np.isin(np.char.strip(np.asarray(table[by_lower["tmass_designation"]]).astype(str)),
                    np.asarray(list(tmass_ids), dtype=str))
     return conform(table[keep], origin)

@@ -362,6 +362,7 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     gvals = {
         "tmass_designation": (ids, None),
         "source_id": (_source_ids(n, rng), None),
+        "random_index": (gaia.random_index(in_gaia, seed), None),
         "ra": (g_ra % 360, None), "dec": (g_dec, None),
         "parallax": (plx, ~has_parallax), "parallax_error": (q["parallax_error"], ~has_parallax),
         "parallax_over_error": (plx / q["parallax_error"], ~has_parallax),

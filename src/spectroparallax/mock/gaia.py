@@ -57,3 +57,21 @@ def ecliptic_latitude(ra, dec):
     ra, dec = np.deg2rad(ra), np.deg2rad(dec)
     s = np.sin(dec) * np.cos(eps) - np.cos(dec) * np.sin(eps) * np.sin(ra)
     return np.rad2deg(np.arcsin(np.clip(s, -1, 1)))
+
+
+#: Seeds the random_index draw apart from the simulator's own stream (with the mock's seed), so
+#: adding the column moved no other mock value.
+RANDOM_INDEX_STREAM = 0x6A1A
+
+
+def random_index(is_source, seed):
+    """gaia_source.random_index for the candidate stars flagged by ``is_source``.
+
+    The Gaia Archive's random_index is a random permutation of 0..N-1 over the N sources of the
+    table, one distinct value per source (long). Returns an int64 array like ``is_source``: the
+    N flagged stars get such a permutation, the others -1 (no Gaia source, never written).
+    """
+    is_source = np.asarray(is_source, dtype=bool)
+    out = np.full(is_source.shape, -1, dtype=np.int64)
+    out[is_source] = np.random.default_rng([seed, RANDOM_INDEX_STREAM]).permutation(int(is_source.sum()))
+    return out

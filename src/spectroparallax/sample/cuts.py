@@ -7,6 +7,12 @@ source. Training Sets: Parent stars of a fold with a finite Gaia parallax, a usa
 and the astrometric quality cuts of eq. 8-10. There is no cut on parallax or on parallax / error,
 ever.
 
+The ``duplicates`` switch (spectroparallax.modes) picks how a star observed in several allStar rows
+is reduced to one, and with it the order of the cuts: ``improved`` keeps the highest-S/N row with a
+readable spectrum (the order above); ``paper`` runs the cuts in the order of parent_sample.py and
+infer_parallax.py @ 7e102f0 and keeps the first allStar row of an APOGEE_ID, as np.unique does
+(:func:`select_parent`).
+
 Every removed row is counted in a :class:`~spectroparallax.sample.cutflow.CutFlow` with its reason;
 a cut that empties a sample raises :class:`~spectroparallax.sample.cutflow.EmptySampleError`, one
 line saying which cut, the counts and what to change.
@@ -36,6 +42,9 @@ _PARENT_FIX = {
     "Gaia phot_variable_flag": "check phot_variable_flag in the Gaia chunks",
     "eq. 6": "check sample.colour_cuts.jk_intercept / jk_slope",
     "eq. 7": "check sample.colour_cuts.hw2_min",
+    "2MASS Ks not positive": "check the K column of the allStar file",
+    "AllWISE W1 or W2 not finite": "check the w1mpro / w2mpro columns of the Gaia chunks",
+    "2MASS J, H, K or AllWISE": "check the photometry and error columns of the allStar file and the Gaia chunks",
 }
 _TRAINING_FIX = {
     "no Gaia parallax": "check the parallax column of the Gaia chunks",
@@ -74,8 +83,18 @@ def _best_gaia_match(gaia: Table) -> tuple[Table, CutFlow]:
     return best, flow
 
 
-def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict) -> tuple[Table, CutFlow]:
+#: Values of the ``duplicates`` switch (spectroparallax.modes.SWITCHES).
+DUPLICATE_RULES = ("paper", "improved")
+
+
+def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict,
+                  duplicates: str = "improved") -> tuple[Table, CutFlow]:
     """Apply the Parent Sample cuts (HER19 sec. 4).
+
+    ``duplicates="improved"``: logg, readable spectrum, one row per APOGEE_ID (its highest-S/N row
+    with a spectrum), 2MASS-based ID, Gaia match, Gaia / 2MASS / AllWISE photometry with positive
+    errors, BP - RP, VARIABLE, eq. 6, eq. 7, one APOGEE star per Gaia source; the parent is in
+    allStar order. ``duplicates="paper"``: the order of the paper's code (:func:`_select_parent_paper`).
 
     Parameters
     ----------
@@ -93,13 +112,16 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
     Returns
     -------
     parent : Table
-        allStar and Gaia columns of the kept stars, one row per APOGEE_ID and per Gaia source_id,
-        in allStar order.
+        allStar and Gaia columns of the kept stars, one row per APOGEE_ID; improved: also one per
+        Gaia source_id, in allStar order; paper: sorted by APOGEE_ID (np.unique's order), and two
+        APOGEE stars may share a Gaia source, as in the paper.
     cutflow : CutFlow
         The Parent Sample's cuts; its ``inputs`` hold the Gaia rows' own cut-flow.
 
     Raises EmptySampleError (one line: the cut, the counts, what to change) if a cut leaves no star.
     """
+    if duplicates not in DUPLICATE_RULES:
+        raise ValueError(f"select_parent: duplicates must be one of {', '.join(DUPLICATE_RULES)}, got {duplicates!r}")
     n_all = int(allstar.meta.get(NROWS_KEYWORD, len(allstar)))
     stars = allstar.copy(copy_data=True)
     stars["APOGEE_ID"] = _strip(stars["APOGEE_ID"])
@@ -115,39 +137,24 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
         (logg > sample_cfg["logg_min"]) & (logg <= sample_cfg["logg_max"]),
         removed_upstream=n_all - len(stars))  # rows the allStar reduction already dropped
 
-    status = spectra["APOGEE_ID", "LOCATION_ID", "spectrum_status"].copy()
-    status["APOGEE_ID"] = _strip(status["APOGEE_ID"]) if len(status) else np.zeros(0, stars["APOGEE_ID"].dtype)
-    ok = np.zeros(len(stars), dtype=bool)
-    if len(status) and len(stars):
-        merged = join(stars["_row", "APOGEE_ID", "LOCATION_ID"], status, keys=["APOGEE_ID", "LOCATION_ID"],
-                      join_type="left")
-        ok[merged["_row"]] = np.ma.filled(merged["spectrum_status"], "") == "ok"
-    cut("no readable spectrum (aspcapStar missing, unreadable or not normalizable)", ok)
+    ok = _spectrum_ok(stars, spectra)
+    if duplicates == "paper":
+        return _select_parent_paper(stars, gaia, ok, sample_cfg, flow, cut)
+    cut(NO_SPECTRUM, ok)
 
     cut("repeat observation of a star (kept its highest-S/N row with a spectrum)", _best_rows(stars, flow.alive))
 
     designation = tmass_designation(stars["APOGEE_ID"])
-    cut("APOGEE_ID is not '2M' + a 2MASS designation (no 2MASS best neighbour to look up in Gaia)",
-        designation != "")
+    cut(NOT_2MASS, designation != "")
 
-    gaia, gaia_flow = _best_gaia_match(gaia)
-    flow.inputs.append(("gaia", gaia_flow))
-    keys = np.asarray(gaia["tmass_designation"], dtype=str)
-    at = np.minimum(np.searchsorted(keys, designation), max(len(keys) - 1, 0))
-    gaia_row = np.where((designation != "") & (keys[at] == designation) if len(keys) else False, at, -1)
-    cut("no Gaia DR2 source with this 2MASS best neighbour", gaia_row >= 0)
-
-    matched = gaia[np.where(gaia_row >= 0, gaia_row, 0)]
-    matched.remove_columns([c for c in matched.colnames if c in stars.colnames])
-    for name in matched.colnames:
-        stars[name] = matched[name]
+    gaia = _match_gaia(stars, gaia, designation, flow, cut)
 
     phot = _photometry_present(stars)
-    cut("missing Gaia G, BP or RP photometry (or non-positive flux error)", phot["gaia"])
+    cut(GAIA_PHOTOMETRY, phot["gaia"])
     cut("missing 2MASS J, H or K (or non-positive error)", phot["tmass"])
     cut("missing AllWISE W1 or W2 (or non-positive error)", phot["wise"])
-    cut("BP - RP not finite", np.isfinite(as_float(stars["bp_rp"])))
-    cut("Gaia phot_variable_flag VARIABLE", _strip(stars["phot_variable_flag"]) != "VARIABLE")
+    cut(BP_RP, np.isfinite(as_float(stars["bp_rp"])))
+    cut(VARIABLE, _strip(stars["phot_variable_flag"]) != "VARIABLE")
 
     cuts = sample_cfg["colour_cuts"]
     j, h, k = (as_float(stars[b]) for b in ("J", "H", "K"))
@@ -165,6 +172,111 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict)
     parent.remove_column("_row")
     parent.meta = {"NSHARE2M": gaia.meta["NSHARE2M"]}
     return parent, flow
+
+
+NO_SPECTRUM = "no readable spectrum (aspcapStar missing, unreadable or not normalizable)"
+NO_GAIA = "no Gaia DR2 source with this 2MASS best neighbour"
+NOT_2MASS = "APOGEE_ID is not '2M' + a 2MASS designation (no 2MASS best neighbour to look up in Gaia)"
+GAIA_PHOTOMETRY = "missing Gaia G, BP or RP photometry (or non-positive flux error)"
+VARIABLE = "Gaia phot_variable_flag VARIABLE"
+BP_RP = "BP - RP not finite"
+#: The paper's own test for a missing 2MASS magnitude: J, H, K > -100 (allStar writes -9999), with
+#: J_ERR, H_ERR, K_ERR > 0 (infer_parallax.py @ 7e102f0, cut_finite).
+PAPER_TMASS_MISSING_BELOW = -100.0
+
+
+def _spectrum_ok(stars: Table, spectra: Table) -> np.ndarray:
+    """Mask of the allStar rows whose (APOGEE_ID, LOCATION_ID) spectrum was read and normalized."""
+    status = spectra["APOGEE_ID", "LOCATION_ID", "spectrum_status"].copy()
+    status["APOGEE_ID"] = _strip(status["APOGEE_ID"]) if len(status) else np.zeros(0, stars["APOGEE_ID"].dtype)
+    ok = np.zeros(len(stars), dtype=bool)
+    if len(status) and len(stars):
+        merged = join(stars["_row", "APOGEE_ID", "LOCATION_ID"], status, keys=["APOGEE_ID", "LOCATION_ID"],
+                      join_type="left")
+        ok[merged["_row"]] = np.ma.filled(merged["spectrum_status"], "") == "ok"
+    return ok
+
+
+def _match_gaia(stars: Table, gaia: Table, designation: np.ndarray, flow: CutFlow, cut) -> Table:
+    """Cut the rows without a Gaia source for their 2MASS designation and add the matched Gaia
+    columns to ``stars`` (in place); returns the Gaia rows kept, one per designation."""
+    gaia, gaia_flow = _best_gaia_match(gaia)
+    flow.inputs.append(("gaia", gaia_flow))
+    keys = np.asarray(gaia["tmass_designation"], dtype=str)
+    at = np.minimum(np.searchsorted(keys, designation), max(len(keys) - 1, 0))
+    gaia_row = np.where((designation != "") & (keys[at] == designation) if len(keys) else False, at, -1)
+    cut(NO_GAIA, gaia_row >= 0)
+
+    matched = gaia[np.where(gaia_row >= 0, gaia_row, 0)]
+    matched.remove_columns([c for c in matched.colnames if c in stars.colnames])
+    for name in matched.colnames:
+        stars[name] = matched[name]
+    return gaia
+
+
+def _raw(column) -> np.ndarray:
+    """A column as float64 as the paper's code saw it: masked entries NaN, allStar's -9999 kept."""
+    return np.ma.filled(np.ma.asarray(column, dtype=float), np.nan)
+
+
+def _select_parent_paper(stars: Table, gaia: Table, spectrum_ok: np.ndarray, sample_cfg: dict, flow: CutFlow,
+                         cut) -> tuple[Table, CutFlow]:
+    """The Parent Sample as the paper's code made it, after the logg cut (already applied to ``flow``).
+
+    parent_sample.py @ 7e102f0 starts from the Gaia DR2 x APOGEE cross-match and cuts, in this order:
+    0 < LOGG <= 2.2; K > 0; finite bp_rp; finite w2mpro and w1mpro; one row per APOGEE ID, the first
+    (np.unique(..., return_index=True)); phot_variable_flag != 'VARIABLE'; a spectrum found. Then
+    infer_parallax.py @ 7e102f0 keeps (J - K) < 0.4 + 0.45 bp_rp (eq. 6, Gaia's bp_rp column),
+    (H - w2mpro) > -0.05 (eq. 7), and J, H, K > -100 with J_ERR, H_ERR, K_ERR > 0, finite W1, W2 and
+    w1mpro_error, w2mpro_error > 0, as one mask; here each is its own cut-flow row, in that order, on
+    the values as the paper read them (-9999 is a number there). The cross-match itself (2MASS-based
+    APOGEE_ID, a Gaia source) comes right after logg: the allStar reduction has already cut logg on
+    every row, so logg stays first and counts them. The project's check that the Gaia fluxes behind
+    the G, BP, RP errors are usable ends the list (features need them; the paper had no such cut).
+    There is no one-star-per-Gaia-source cut (the paper had none). Like np.unique, the parent comes
+    out sorted by APOGEE_ID.
+    """
+    designation = tmass_designation(stars["APOGEE_ID"])
+    cut(NOT_2MASS, designation != "")
+    gaia = _match_gaia(stars, gaia, designation, flow, cut)
+
+    with np.errstate(invalid="ignore"):
+        cut("2MASS Ks not positive (the paper's K > 0; allStar's -9999 = missing)", _raw(stars["K"]) > 0)
+        cut(BP_RP, np.isfinite(_raw(stars["bp_rp"])))
+        cut("AllWISE W1 or W2 not finite", np.isfinite(_raw(stars["w2mpro"])) & np.isfinite(_raw(stars["w1mpro"])))
+        cut("repeat observation of a star (kept its first allStar row, as np.unique)", _first_rows(stars, flow.alive))
+        cut(VARIABLE, _strip(stars["phot_variable_flag"]) != "VARIABLE")
+        cut(NO_SPECTRUM, spectrum_ok)
+
+        cuts = sample_cfg["colour_cuts"]
+        j, h, k = (_raw(stars[b]) for b in ("J", "H", "K"))
+        w1, w2 = _raw(stars["w1mpro"]), _raw(stars["w2mpro"])
+        cut(f"eq. 6: J - K >= {cuts['jk_intercept']} + {cuts['jk_slope']} (BP - RP)",
+            (j - k) < cuts["jk_intercept"] + cuts["jk_slope"] * _raw(stars["bp_rp"]))
+        cut(f"eq. 7: H - W2 <= {cuts['hw2_min']}", (h - w2) > cuts["hw2_min"])
+        floor = PAPER_TMASS_MISSING_BELOW
+        complete = (j > floor) & (h > floor) & (k > floor) & np.isfinite(w1) & np.isfinite(w2)
+        for error in ("J_ERR", "H_ERR", "K_ERR", "w1mpro_error", "w2mpro_error"):
+            complete &= _raw(stars[error]) > 0
+        cut(f"2MASS J, H, K or AllWISE W1, W2 missing or with non-positive error (J, H, K <= {floor:g}, "
+            "an error <= 0 or NaN)", complete)
+    cut(GAIA_PHOTOMETRY, _photometry_present(stars)["gaia"])
+
+    parent = stars[flow.alive]
+    parent = parent[np.argsort(parent["APOGEE_ID"], kind="stable")]
+    parent.remove_column("_row")
+    parent.meta = {"NSHARE2M": gaia.meta["NSHARE2M"]}
+    return parent, flow
+
+
+def _first_rows(stars: Table, alive: np.ndarray) -> np.ndarray:
+    """Mask keeping, per APOGEE_ID among the alive rows, its first row in allStar order (np.unique's
+    first occurrence); rows not alive are left alone."""
+    candidates = np.flatnonzero(alive)
+    _, first = np.unique(np.asarray(stars["APOGEE_ID"])[candidates], return_index=True)
+    keep = ~np.asarray(alive, dtype=bool)
+    keep[candidates[first]] = True
+    return keep
 
 
 def _one_star_per_source(stars: Table, alive: np.ndarray) -> np.ndarray:

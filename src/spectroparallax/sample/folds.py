@@ -1,5 +1,9 @@
 """The A/B split of HER19 sec. 3 (K folds in general): each Parent Sample star's fold label.
 
+The ``split`` switch (spectroparallax.modes) picks the rule: ``improved`` draws seeded random labels
+for any number of folds (:func:`fold_labels`); ``paper`` splits by the parity of Gaia's
+random_index, A even and B odd (:func:`random_index_labels`), as the paper's code did.
+
 The model that predicts fold k's stars is trained only on the Training Set stars of the other
 folds, so no star's own astrometry touches its spectrophotometric parallax
 (:mod:`spectroparallax.model.crossval`).
@@ -11,6 +15,13 @@ import string
 import numpy as np
 
 from spectroparallax.sample.cutflow import EmptySampleError
+
+#: Values of the ``split`` switch (spectroparallax.modes.SWITCHES).
+SPLIT_RULES = ("paper", "improved")
+#: The paper's folds: two, by random_index % 2 (infer_parallax.py @ 7e102f0: ``Kfold = 2``, fold k
+#: predicts ``random_index % Kfold == k``; make_figures_HER.py @ 4608f8b writes ``sample`` 'A' for
+#: ``random_index % 2 == 0`` and 'B' otherwise, the published catalog's column).
+PAPER_N_FOLDS = 2
 
 
 def fold_labels(apogee_ids, n_folds: int, seed: int, require_all: bool = True) -> np.ndarray:
@@ -43,3 +54,52 @@ def training_rows(training, labels, heldout: str) -> np.ndarray:
     out is trained on (``training``: the Parent Sample's training flag; ``labels``: its folds)."""
     labels = np.char.strip(np.asarray(labels, dtype=str))
     return np.flatnonzero(np.asarray(training, bool) & (labels != heldout))
+
+
+def random_index_labels(random_index, apogee_ids=None, require_all: bool = True) -> np.ndarray:
+    """The paper's fold labels: 'A' where Gaia DR2's random_index is even, 'B' where it is odd.
+
+    A star without a random_index (masked or negative: a Gaia chunk from before the column was
+    queried) raises ValueError in one line naming the first such star (``apogee_ids``) and what to
+    do; with ``require_all`` a fold that gets no star raises EmptySampleError, as in :func:`fold_labels`.
+    """
+    values = np.ma.asarray(random_index)
+    bad = np.ma.getmaskarray(values) | (np.ma.filled(values, -1) < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        star = f"APOGEE_ID {str(apogee_ids[first]).strip()}" if apogee_ids is not None else f"row {first}"
+        raise ValueError(f"select_samples: folds: {int(bad.sum())} Parent Sample star(s) have no Gaia random_index, "
+                         f"e.g. {star}; the paper's split (switches.split: paper) needs it: delete the Gaia "
+                         "chunks (resources/<survey>/gaia/chunk_*.fits) to query them again")
+    parity = np.ma.filled(values, 0).astype(np.int64) % PAPER_N_FOLDS
+    out = np.where(parity == 0, "A", "B")
+    empty = np.setdiff1d(["A", "B"], out)
+    if require_all and empty.size:
+        raise EmptySampleError(
+            f"select_samples: folds: fold {', '.join(empty)} of {PAPER_N_FOLDS} (Gaia random_index "
+            f"{'even' if empty[0] == 'A' else 'odd'}) got no Parent Sample star ({out.size} stars in the Parent "
+            "Sample); enlarge the sample (see the cut-flow in the log)")
+    return out
+
+
+def assign_folds(parent, split: str, n_folds: int, seed) -> np.ndarray:
+    """Each Parent Sample star's fold under the ``split`` switch.
+
+    ``improved``: :func:`fold_labels` of the APOGEE_IDs with ``n_folds`` and ``seed``. ``paper``:
+    :func:`random_index_labels` of the ``random_index`` column; ``n_folds`` must be PAPER_N_FOLDS
+    (ValueError in one line otherwise; the workflow refuses such a config before it starts).
+    """
+    if split == "improved":
+        return fold_labels(parent["APOGEE_ID"], n_folds, seed)
+    if split != "paper":
+        raise ValueError(f"select_samples: split must be one of {', '.join(SPLIT_RULES)}, got {split!r}")
+    if n_folds != PAPER_N_FOLDS:
+        raise ValueError(paper_n_folds_error(n_folds))
+    return random_index_labels(parent["random_index"], parent["APOGEE_ID"])
+
+
+def paper_n_folds_error(n_folds) -> str:
+    """The one line saying that the paper's split cannot make ``n_folds`` folds, and what to do."""
+    return (f"config.yaml: switches.split is paper (the paper's A/B split by Gaia random_index parity: "
+            f"{PAPER_N_FOLDS} folds) but model.n_folds is {n_folds}; set model.n_folds: {PAPER_N_FOLDS}, "
+            f"or switches.split: improved for {n_folds} seeded random folds")

@@ -17,8 +17,9 @@ allstar = Table.read(snakemake.input.allstar)
 gaia = gaia_query.read_chunks(snakemake.input.gaia)
 spectra = vstack([Table.read(p) for p in snakemake.input.spectra])
 
-parent, flow = cuts.select_parent(allstar, gaia, spectra, sample)
-parent["fold"] = folds.fold_labels(parent["APOGEE_ID"], snakemake.params.n_folds, snakemake.params.split_seed)
+parent, flow = cuts.select_parent(allstar, gaia, spectra, sample, duplicates=snakemake.params.duplicates)
+parent["fold"] = folds.assign_folds(parent, snakemake.params.split, snakemake.params.n_folds,
+                                    snakemake.params.split_seed)
 parent["training"] = False
 tables = [flow.table("parent")]
 for fold in sorted(set(parent["fold"])):
