@@ -95,6 +95,20 @@ def aspcapstar_shard_inputs(wildcards):
     return {"allstar": allstar, "spectra": [f for f in files if os.path.isfile(f)]}
 
 
+def select_pixels_inputs(wildcards):
+    """select_pixels' inputs: the shards' errors and star tables; with switches.pixel_set paper also
+    their normalized flux and the Parent Sample, as the paper drops the pixels whose flux is 1 in
+    every parent star (select_samples reads only the shards' star tables: no cycle)."""
+    inputs = {
+        "err": expand(f"{RESULTS}/spectra/shard_{{shard}}/err.npy", shard=range(N_SHARDS)),
+        "stars": expand(f"{RESULTS}/spectra/shard_{{shard}}/stars.ecsv", shard=range(N_SHARDS)),
+    }
+    if SWITCH["pixel_set"] == "paper":
+        inputs["flux"] = expand(f"{RESULTS}/spectra/shard_{{shard}}/flux.npy", shard=range(N_SHARDS))
+        inputs["parent"] = f"{RESULTS}/samples/parent.fits"
+    return inputs
+
+
 # Cross-validation can only keep a reference offset it trains models for.
 REFERENCE_OFFSET = config["model"]["reference_offset"]
 if REFERENCE_OFFSET is not None and not np.isclose(config["model"]["offset_grid"], REFERENCE_OFFSET).any():

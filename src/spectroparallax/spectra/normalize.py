@@ -657,6 +657,37 @@ def shard_coverage(err_paths, star_tables, *, max_error, chunk_rows: int = 2048)
     return covered / n_read, n_read
 
 
+def not_unit_fraction(flux_paths, rows_per_shard, *, chunk_rows: int = 2048) -> tuple[np.ndarray, int]:
+    """Per pixel, the fraction of the given stars whose normalized flux is not exactly 1.
+
+    flux_paths: the shards' normalized-flux ``.npy`` files; rows_per_shard: for each, the int rows
+    of the stars to count (e.g. the Parent Sample's), read ``chunk_rows`` at a time. Returns
+    (fraction float64 (n_pixels,), number of stars counted).
+    """
+    count, n = None, 0
+    for path, rows in zip(flux_paths, rows_per_shard, strict=True):
+        rows = np.sort(np.asarray(rows, dtype=np.int64))
+        for a in range(0, rows.size, chunk_rows):
+            block = read_npy_rows(path, rows[a:a + chunk_rows])
+            here = (block != 1).sum(axis=0)
+            count = here if count is None else count + here
+        n += rows.size
+    if n == 0:
+        raise ValueError("no star to count: the Parent Sample is empty or has no normalized spectrum")
+    return count / n, n
+
+
+def select_pixels_paper(fraction_not_unit) -> np.ndarray:
+    """The paper's pixel set (pixel_set="paper"): drop a pixel only where the normalized flux is
+    exactly 1 in every parent star, i.e. keep it where :func:`not_unit_fraction` is above 0.
+
+    infer_parallax.py @ 7e102f0 drops ``gaps = np.sum(fluxes.T, axis=0) == N``: a sum of N fluxes
+    equals N when every one is 1 (masked; the paper's masking sets flux 1) and, short of a rounding
+    coincidence, only then. Returns bool (n_pixels,), True = keep.
+    """
+    return np.asarray(fraction_not_unit) > 0
+
+
 def select_pixels(err_or_mask, min_fraction, *, max_error=None, rows=None) -> np.ndarray:
     """Keep the pixels that have data for at least ``min_fraction`` of the stars.
 
