@@ -29,8 +29,9 @@ CHIP = apogee_grid.chip_of_pixel()
 CONT = apogee_grid.continuum_pixels()
 OPTS = dict(degree=2, max_normalized_error=0.3, bad_pixel_error=1000.0, min_continuum_pixels=20, grow=1)
 PAPER = dict(continuum_fit="paper", masking="paper")
-REAL = sorted(Path("/work/shared/data/real_spectra").glob("*.fits")) + [
-    REPO / "tests/data/apStar-dr14era-2M16333217+3942519.fits"]
+# The test apStar file, and the real spectra of the shared data folder where there is one.
+REAL = sorted({p.name: p for p in [*Path("/work/shared/data/real_spectra").glob("*.fits"),
+                                   REPO / "tests/data/apStar-dr14era-2M16333217+3942519.fits"]}.values())
 
 
 # ------------------------------------------------------------------------------------------------
