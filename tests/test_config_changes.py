@@ -75,11 +75,11 @@ PICTURES = FIGURES   # dpi and font size: every figure rule on the mock (publish
 # all of them. A switch not yet wired into any rule plans nothing.
 SWITCH_RULES = {
     # spectra and features
-    "ln_flux_errors": (),
-    "continuum_fit": (),
-    "masking": (),
-    "pixel_set": (),
-    "magnitude_errors": (),
+    "ln_flux_errors": ("design_matrix",),
+    "continuum_fit": (NORMALIZE,),
+    "masking": (NORMALIZE,),
+    "pixel_set": ("select_pixels",),
+    "magnitude_errors": ("design_matrix",),
 
     # samples and folds
     "duplicates": ("select_samples",),

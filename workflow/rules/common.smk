@@ -72,6 +72,20 @@ def allstar_source(wildcards):
     return f"{sas_root()}/{ALLSTAR_REL}"
 
 
+def select_pixels_inputs(wildcards):
+    """select_pixels' inputs: the shards' errors and star tables; with switches.pixel_set paper also
+    their normalized flux and the Parent Sample, as the paper drops the pixels whose flux is 1 in
+    every parent star (select_samples reads only the shards' star tables: no cycle)."""
+    inputs = {
+        "err": expand(f"{RESULTS}/spectra/shard_{{shard}}/err.npy", shard=range(N_SHARDS)),
+        "stars": expand(f"{RESULTS}/spectra/shard_{{shard}}/stars.ecsv", shard=range(N_SHARDS)),
+    }
+    if SWITCH["pixel_set"] == "paper":
+        inputs["flux"] = expand(f"{RESULTS}/spectra/shard_{{shard}}/flux.npy", shard=range(N_SHARDS))
+        inputs["parent"] = f"{RESULTS}/samples/parent.fits"
+    return inputs
+
+
 # Gaia Archive names the TAP queries use; the mock's cross-match is a file, so they change nothing there.
 GAIA_QUERY = {} if SURVEY == "mock" else {
     key: config["gaia"][key]

@@ -50,6 +50,8 @@ rule design_matrix:
     params:
         clip=config["features"]["flux_clip"],
         ln_err_max=config["features"]["ln_flux_err_max"],
+        ln_flux_errors=SWITCH["ln_flux_errors"],
+        magnitude_errors=SWITCH["magnitude_errors"],
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.design_matrix_mem_mb(*design_size(), attempt),

@@ -11,6 +11,8 @@ rule normalize_shard:
     params:
         # The normalization's own keys (min_pixel_coverage is select_pixels').
         spectra={key: value for key, value in config["spectra"].items() if key != "min_pixel_coverage"},
+        continuum_fit=SWITCH["continuum_fit"],
+        masking=SWITCH["masking"],
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.normalize_mem_mb(
@@ -26,15 +28,16 @@ rule normalize_shard:
         "../scripts/spectra/normalize_shard.py"
 
 
+# pixel_set: paper reads the Parent Sample and the normalized flux too (select_pixels_inputs).
 rule select_pixels:
     input:
-        err=expand(f"{RESULTS}/spectra/shard_{{shard}}/err.npy", shard=range(N_SHARDS)),
-        stars=expand(f"{RESULTS}/spectra/shard_{{shard}}/stars.ecsv", shard=range(N_SHARDS)),
+        unpack(select_pixels_inputs),
     output:
         f"{RESULTS}/spectra/pixels.ecsv",
     params:
         min_coverage=config["spectra"]["min_pixel_coverage"],
         max_error=config["spectra"]["max_normalized_error"],
+        pixel_set=SWITCH["pixel_set"],
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.select_pixels_mem_mb(allstar_rows(), attempt),

@@ -28,6 +28,19 @@ BANDS = {
 _GAIA_FLUX = {"G": "phot_g_mean_flux", "BP": "phot_bp_mean_flux", "RP": "phot_rp_mean_flux"}
 #: 2.5 / ln(10): converts a fractional flux error into a magnitude error [mag].
 MAG_PER_LN_FLUX = 2.5 / np.log(10.0)
+#: The paper's rounded factor (magnitude_errors="paper"): infer_parallax.py @ 7e102f0,
+#: ``phot_g_mean_mag_err = 1.09 * labels['phot_g_mean_flux_error'] / labels['phot_g_mean_flux']``.
+PAPER_MAG_PER_LN_FLUX = 1.09
+#: The paper's cap on the normalized-flux error (ln_flux_errors="paper"): infer_parallax.py @ 7e102f0,
+#: ``ln_flux_err = np.clip(sigmas, 0, 0.05) / np.clip(fluxes, 0.01, 1.2) # 0.05 IS MAGIC NUMBER``.
+PAPER_FLUX_ERR_MAX = 0.05
+#: The two values of the magnitude_errors and ln_flux_errors switches (spectroparallax.modes).
+SWITCH_VALUES = ("paper", "improved")
+
+
+def _check_switch(name, value):
+    if value not in SWITCH_VALUES:
+        raise ValueError(f"features: {name} must be one of {', '.join(SWITCH_VALUES)}, got {value!r}")
 
 
 def photometry_columns() -> list[str]:
@@ -38,15 +51,21 @@ def photometry_columns() -> list[str]:
     return columns
 
 
-def photometry(parent: Table) -> tuple[np.ndarray, np.ndarray]:
-    """Magnitudes and their errors, shape (n, 8) [mag], in the order of :data:`BANDS`."""
+def photometry(parent: Table, magnitude_errors: str = "improved") -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes and their errors, shape (n, 8) [mag], in the order of :data:`BANDS`.
+
+    The Gaia errors are factor * sigma_F / F with factor 2.5 / ln(10) (magnitude_errors="improved")
+    or the paper's 1.09 ("paper").
+    """
+    _check_switch("magnitude_errors", magnitude_errors)
+    factor = PAPER_MAG_PER_LN_FLUX if magnitude_errors == "paper" else MAG_PER_LN_FLUX
     mags = np.empty((len(parent), len(BANDS)))
     errs = np.empty_like(mags)
     for j, (band, (value, error)) in enumerate(BANDS.items()):
         mags[:, j] = as_float(parent[value])
         if error is None:
             flux = as_float(parent[_GAIA_FLUX[band]])
-            errs[:, j] = MAG_PER_LN_FLUX * as_float(parent[_GAIA_FLUX[band] + "_error"]) / flux
+            errs[:, j] = factor * as_float(parent[_GAIA_FLUX[band] + "_error"]) / flux
         else:
             errs[:, j] = as_float(parent[error])
     bad = ~np.isfinite(mags) | ~np.isfinite(errs) | (errs <= 0)
@@ -59,32 +78,41 @@ def photometry(parent: Table) -> tuple[np.ndarray, np.ndarray]:
     return mags, errs
 
 
-def log_flux(flux: np.ndarray, err: np.ndarray, clip: tuple[float, float], ln_err_max: float):
+def log_flux(flux: np.ndarray, err: np.ndarray, clip: tuple[float, float], ln_err_max: float,
+             ln_flux_errors: str = "improved"):
     """ln of the normalized flux clipped to ``clip``, and its error sigma_f / f capped at ``ln_err_max``.
 
     Masked pixels arrive from the normalization with flux 1 and a huge error; the cap keeps such a
     pixel from dominating the propagated uncertainty (eq. 5) while still marking it as uninformative.
-    Returns float32 arrays of the input shape.
+    ln_flux_errors="paper" gives the paper's error instead, clip(sigma_f, 0, 0.05) / f with f
+    clipped to ``clip`` (``ln_err_max`` unused). Returns float32 arrays of the input shape.
     """
+    _check_switch("ln_flux_errors", ln_flux_errors)
     clipped = np.clip(flux, clip[0], clip[1])
     ln_f = np.log(clipped, dtype=np.float32)
+    if ln_flux_errors == "paper":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ln_err = (np.clip(err, 0.0, PAPER_FLUX_ERR_MAX) / clipped).astype(np.float32)
+        return ln_f, ln_err
     with np.errstate(invalid="ignore", divide="ignore"):
         ln_err = np.minimum(err / clipped, ln_err_max).astype(np.float32)
     ln_err[~np.isfinite(ln_err)] = ln_err_max
     return ln_f, ln_err
 
 
-def design_matrix(parent: Table, flux, err, clip, ln_err_max):
+def design_matrix(parent: Table, flux, err, clip, ln_err_max, *, ln_flux_errors: str = "improved",
+                  magnitude_errors: str = "improved"):
     """Feature matrix X (n, 9 + L) and feature errors, float32 (eq. 11).
 
     ``flux`` and ``err`` are the normalized spectra of the parent stars (same row order) restricted
-    to the kept pixels, shape (n, L). The constant feature has zero error.
+    to the kept pixels, shape (n, L). The constant feature has zero error. ``ln_flux_errors`` and
+    ``magnitude_errors`` are the switches of :func:`log_flux` and :func:`photometry`.
     """
     flux = np.asarray(flux)
     if flux.shape[0] != len(parent):
         raise ValueError(f"{flux.shape[0]} spectra for {len(parent)} parent stars: rows must match")
-    mags, mag_err = photometry(parent)
-    ln_f, ln_err = log_flux(flux, np.asarray(err), clip, ln_err_max)
+    mags, mag_err = photometry(parent, magnitude_errors)
+    ln_f, ln_err = log_flux(flux, np.asarray(err), clip, ln_err_max, ln_flux_errors)
     n = len(parent)
     X = np.empty((n, 1 + mags.shape[1] + ln_f.shape[1]), dtype=np.float32)
     X_err = np.empty_like(X)
@@ -165,15 +193,19 @@ def read_spectra_rows(shard_files, shard_of, row_of, pixels):
 
 
 def write_design_matrix(parent, shard_stars, shard_files, pixels, X_path, X_err_path, *, clip, ln_err_max,
-                        chunk_rows: int = 2000) -> tuple[int, int]:
+                        chunk_rows: int = 2000, ln_flux_errors: str = "improved",
+                        magnitude_errors: str = "improved") -> tuple[int, int]:
     """Write X and X_err of eq. 11 for the Parent Sample to two float32 ``.npy`` files.
 
     ``shard_stars[k]`` and ``shard_files[k]`` (its (flux, err) ``.npy`` paths) describe the
     normalized shard k. Works through the parent stars ``chunk_rows`` at a time (their spectra
     read with :func:`read_spectra_rows`, then :func:`design_matrix`), appending each chunk's rows
     to the files, so memory holds one chunk whatever the sample size (X alone is 1.3 GB at the
-    paper's 45k stars). Returns the shape of X.
+    paper's 45k stars). ``ln_flux_errors`` and ``magnitude_errors``: see :func:`design_matrix`.
+    Returns the shape of X.
     """
+    _check_switch("ln_flux_errors", ln_flux_errors)
+    _check_switch("magnitude_errors", magnitude_errors)
     if int(chunk_rows) != chunk_rows or chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     if len(parent) == 0 or len(pixels) == 0:
@@ -187,7 +219,8 @@ def write_design_matrix(parent, shard_stars, shard_files, pixels, X_path, X_err_
         for a in range(0, len(parent), int(chunk_rows)):
             b = min(a + int(chunk_rows), len(parent))
             flux, err = read_spectra_rows(shard_files, shard_of[a:b], row_of[a:b], pixels)
-            X, X_err = design_matrix(parent[a:b], flux, err, clip, ln_err_max)
+            X, X_err = design_matrix(parent[a:b], flux, err, clip, ln_err_max, ln_flux_errors=ln_flux_errors,
+                                     magnitude_errors=magnitude_errors)
             x_out.write(X)
             err_out.write(X_err)
     return shape

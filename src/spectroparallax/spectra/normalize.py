@@ -30,6 +30,28 @@ kernels of :mod:`spectroparallax.spectra.normalize_kernels`, a few loops per sta
 batched linear algebra: for every star and chip of a block, the normal equations are built by one
 matrix product of the kernels' inverse-variance weights with the Chebyshev basis at the
 continuum pixels, and solved as a stack of (degree + 1) x (degree + 1) systems.
+
+The paper's own normalization (``mode: paper``; normalize_all_spectra.py @ ee877c7,
+``NormalizeData``) differs in two switches of :mod:`spectroparallax.modes`, each a keyword of
+:func:`normalize` (``"improved"``, the default, is everything above):
+
+``continuum_fit="paper"``: one pass, no masking before the fit. Pixels with non-finite flux or a
+non-finite or non-positive error are first set to flux 1 and error ``PAPER_LARGE_ERROR`` (3, in the
+file's units). Every pixel of a chip enters the fit, with ``ivar = 1 / (sigma^2 + v)``, v = 0 at the
+continuum pixels and ``PAPER_LARGE_ERROR**2`` = 9 elsewhere, passed as numpy's
+``Chebyshev.fit(..., w=ivar)``; numpy multiplies the residuals by w, so the least-squares weights
+are ivar^2 = 1 / sigma^4 at the continuum pixels. The paper evaluates each star's fit on star 0's
+wavelength grid; every spectrum here is on the one APOGEE grid, so that is every star's own. The fit
+never fails: every chip is FIT_OK.
+
+``masking="paper"``: the same replacement of bad input pixels by (1, 3), then the division by the
+continuum; a pixel with normalized error > ``PAPER_MAX_NORMALIZED_ERROR`` (0.3) gets flux 1 and error
+``PAPER_LARGE_ERROR``; then every pixel with a non-finite flux, a non-finite or non-positive error
+or an error > ``PAPER_MASK_ERROR`` (1) is masked (flux 1, error 3) together with its neighbour on
+each side, over the whole 8575-pixel row: pixels outside the chips hold error 3, so each chip's
+first and last pixel are masked too, and no-data pixels grow the mask like any other. A chip
+with a non-positive continuum is not masked whole: its pixels fail the error rules one by one.
+This path is plain numpy in float64 (the paper's precision), rounded to float32 at the end.
 """
 
 import os
@@ -52,6 +74,17 @@ NO_DATA_ERROR = 1e10
 #: that a block's spectra stay in the CPU cache between the passes (32 x 8575 float32 = 1.1 MB
 #: per array). The speed benchmark's timings hardly depend on it between 8 and 64.
 _BLOCK = 32
+
+#: The paper's constants (normalize_all_spectra.py @ ee877c7, NormalizeData): ``LARGE = 3.0  #
+#: magic LARGE sigma value``, the error of bad and masked pixels, whose square is added to the
+#: variance of non-continuum pixels in the fit (``var_array``);
+PAPER_LARGE_ERROR = 3.0
+#: ``bad = dataall_flat[:, jj, 2] > 0.3 # MAGIC``: such pixels get flux 1 and error LARGE;
+PAPER_MAX_NORMALIZED_ERROR = 0.3
+#: ``dataall_flat[:, jj, 2] > 1.  # magic 1.``: the pixels masked and grown by one pixel each side.
+PAPER_MASK_ERROR = 1.0
+#: The two values of the continuum_fit and masking switches (spectroparallax.modes).
+SWITCH_VALUES = ("paper", "improved")
 
 #: Per-star, per-chip outcomes of the continuum fit.
 FIT_OK = "ok"
@@ -197,6 +230,8 @@ def normalize(
     min_continuum_pixels: int,
     grow: int,
     out=None,
+    continuum_fit: str = "improved",
+    masking: str = "improved",
 ) -> Normalized:
     """Pseudo-continuum normalize spectra (see the module docstring for the rules).
 
@@ -209,6 +244,10 @@ def normalize(
     grow: the mask grows by this many pixels on each side (not from no-data pixels).
     out: optional pair of float32 (n_stars, 8575) arrays (e.g. memory maps) to write the
         normalized flux and err into.
+    continuum_fit, masking: the switches of :mod:`spectroparallax.modes`, "improved" (the rules
+        above) or "paper" (normalize_all_spectra.py's; see the module docstring). With
+        masking="paper", max_normalized_error, bad_pixel_error and grow are not used (the paper's
+        0.3, 3 and 1 are), and masked pixels hold error ``PAPER_LARGE_ERROR``.
     """
     # numba is imported here, not with the module: the steps that only read normalized spectra
     # (pixel coverage, the design matrix) then do not load the compiler (~100 MB).
@@ -216,6 +255,7 @@ def normalize(
 
     normalize_kernels.announce_compilation()
     _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow)
+    _check_switches(continuum_fit, masking)
     flux, err = _as_spectra(flux, err)
     n = flux.shape[0]
     geom = _geometry(int(degree))
@@ -224,6 +264,10 @@ def normalize(
     out_flux, out_err = out
     if out_flux.shape != flux.shape or out_err.shape != flux.shape:
         raise ValueError(f"out arrays must have shape {flux.shape}")
+    if continuum_fit != "improved" or masking != "improved":
+        rules = _Rules(np.float32(max_normalized_error), np.float32(bad_pixel_error), int(grow),
+                       int(min_continuum_pixels))
+        return _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux, out_err)
     n_chips = geom.chip_start.size
     fit_ok = np.zeros((n, n_chips), dtype=bool)
     nonpositive = np.zeros((n, n_chips), dtype=bool)
@@ -256,6 +300,120 @@ def normalize(
 
 
 _NO_DATA = np.float32(NO_DATA_ERROR)
+
+
+def _check_switches(continuum_fit, masking):
+    for name, value in (("continuum_fit", continuum_fit), ("masking", masking)):
+        if value not in SWITCH_VALUES:
+            raise ValueError(f"normalize: {name} must be one of {', '.join(SWITCH_VALUES)}, got {value!r}")
+
+
+def _paper_inputs(flux, err):
+    """float64 copies of flux and err with the paper's bad input pixels (non-finite flux, non-finite
+    or non-positive error) set to flux 1 and error PAPER_LARGE_ERROR, and the bool mask of them."""
+    f, e = flux.astype(np.float64), err.astype(np.float64)
+    bad = ~np.isfinite(f) | ~(np.isfinite(e) & (e > 0))
+    f[bad] = 1.0
+    e[bad] = PAPER_LARGE_ERROR
+    return f, e, bad
+
+
+def _paper_fit(geom, f, e, bad):
+    """The paper's one-pass fit of every chip (continuum_fit="paper", see the module docstring).
+
+    f, e: float64 (n, 8575) from :func:`_paper_inputs`, bad their replaced pixels. Returns coef
+    float64 (n, n_chips, degree + 1) in the chip basis of ``geom``, fit_ok bool (n, n_chips)
+    (False only if a solve gave no finite numbers) and the continuum pixels that entered with their
+    own error int (n, n_chips).
+    """
+    n, n_chips, p = f.shape[0], geom.chip_start.size, geom.basis.shape[0]
+    extra = np.where(geom.is_cont != 0, 0.0, PAPER_LARGE_ERROR ** 2)
+    normal = np.empty((n, n_chips, p, p))
+    rhs = np.empty((n, n_chips, p))
+    count = np.empty((n, n_chips), dtype=np.int64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for k, sl in enumerate(geom.chips):
+            ivar = 1.0 / (e[:, sl] ** 2 + extra[sl])
+            weight = ivar * ivar   # numpy's Chebyshev.fit(w=ivar) minimizes sum (w * residual)^2
+            basis = geom.basis[:, sl]
+            outer = (basis[:, None, :] * basis[None, :, :]).reshape(p * p, -1).T
+            normal[:, k] = (weight @ outer).reshape(n, p, p)
+            rhs[:, k] = (weight * f[:, sl]) @ basis.T
+            count[:, k] = ((geom.is_cont[sl] != 0) & ~bad[:, sl]).sum(axis=1)
+    try:
+        coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # only through weights that underflow to 0 everywhere
+        coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
+    ok = np.isfinite(coef).all(axis=-1)
+    coef[~ok] = 0.0
+    return coef, ok, count
+
+
+def _paper_mask(geom, f, e, coef, out_flux, out_err):
+    """The paper's division and masking (masking="paper", see the module docstring).
+
+    f, e: float64 (n, 8575) from :func:`_paper_inputs`; coef: each star's chip continua. Writes
+    float32 out_flux, out_err (n, 8575); returns the masked pixels of each star int (n,).
+    """
+    flat_f = np.ones(f.shape)
+    flat_e = np.full(f.shape, PAPER_LARGE_ERROR)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for k, sl in enumerate(geom.chips):
+            continuum = coef[:, k, :] @ geom.basis[:, sl]
+            flat_f[:, sl] = f[:, sl] / continuum
+            flat_e[:, sl] = e[:, sl] / continuum
+        noisy = flat_e > PAPER_MAX_NORMALIZED_ERROR
+        flat_f[noisy] = 1.0
+        flat_e[noisy] = PAPER_LARGE_ERROR
+        bad = ~np.isfinite(flat_f) | ~(np.isfinite(flat_e) & (flat_e > 0)) | (flat_e > PAPER_MASK_ERROR)
+    grown = bad.copy()
+    grown[:, 1:] |= bad[:, :-1]
+    grown[:, :-1] |= bad[:, 1:]
+    flat_f[grown] = 1.0
+    flat_e[grown] = PAPER_LARGE_ERROR
+    out_flux[...] = flat_f
+    out_err[...] = flat_e
+    return grown.sum(axis=1)
+
+
+def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux, out_err):
+    """:func:`normalize` with at least one of the two switches set to "paper"."""
+    from spectroparallax.spectra import normalize_kernels
+
+    n, n_chips = flux.shape[0], geom.chip_start.size
+    fit_ok = np.zeros((n, n_chips), dtype=bool)
+    nonpositive = np.zeros((n, n_chips), dtype=bool)
+    n_fit = np.zeros((n, n_chips), dtype=np.int64)
+    n_masked = np.zeros(n, dtype=np.int64)
+    if masking == "improved":
+        n_masked[:] = sum(sl.stop - sl.start for sl in _outside_chips(geom.chips))
+        for sl in _outside_chips(geom.chips):
+            out_flux[:, sl] = 1.0
+            out_err[:, sl] = rules.bad_pixel_error
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        f, e = flux[a:b], err[a:b]
+        if b - a < _BLOCK:   # padded as in normalize: a star's numbers do not depend on the others
+            f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
+            e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
+        if continuum_fit == "paper":
+            coef, ok, count = _paper_fit(geom, *_paper_inputs(f, e))
+        else:
+            coef, ok, count = _fit_block(geom, f, e, rules)
+        coef, ok = coef[:b - a], ok[:b - a]
+        fit_ok[a:b], n_fit[a:b] = ok, count[:b - a]
+        if masking == "paper":
+            f64, e64, _ = _paper_inputs(flux[a:b], err[a:b])
+            n_masked[a:b] = _paper_mask(geom, f64, e64, coef, out_flux[a:b], out_err[a:b])
+        else:
+            normalize_kernels.divide(
+                flux[a:b], err[a:b], coef, fit_ok[a:b], geom.basis, geom.chip_start, geom.chip_stop,
+                rules.thr, rules.grow, _NO_DATA, rules.bad_pixel_error,
+                np.asarray(out_flux[a:b]), np.asarray(out_err[a:b]), nonpositive[a:b], n_masked[a:b],
+            )
+    status = np.where(fit_ok, np.where(nonpositive, FIT_NONPOSITIVE, FIT_OK), FIT_TOO_FEW).astype("<U32")
+    bad_error = np.float32(PAPER_LARGE_ERROR) if masking == "paper" else rules.bad_pixel_error
+    return Normalized(out_flux, out_err, status, n_fit, n_masked, bad_error)
 
 
 def _fit_block(geom, flux, err, rules):
@@ -389,6 +547,8 @@ def normalize_files(
     min_continuum_pixels: int,
     grow: int,
     progress: bool = False,
+    continuum_fit: str = "improved",
+    masking: str = "improved",
 ) -> Table:
     """Read and normalize spectrum files shard by shard into two float32 ``.npy`` files.
 
@@ -399,7 +559,8 @@ def normalize_files(
     Files that could not be read give rows of NaN. Returns a Table, one row per path: ``path``,
     ``read_status``, ``read_reason``, ``fit_status_chip0..2`` (FIT_* values, FIT_NOT_READ for
     unread files), ``n_masked`` (masked pixels, -1 for unread files) and ``status``: 'ok' (read and
-    every chip fitted), 'missing', 'unreadable' or 'fit_failed'.
+    every chip fitted), 'missing', 'unreadable' or 'fit_failed'. ``continuum_fit`` and ``masking``
+    are :func:`normalize`'s switches.
     """
     paths = [os.fspath(p) for p in paths]
     if int(shard_size) != shard_size or shard_size < 1:
@@ -410,6 +571,8 @@ def normalize_files(
         min_continuum_pixels=min_continuum_pixels, grow=grow,
     )
     _check_options(**options)
+    _check_switches(continuum_fit, masking)
+    options.update(continuum_fit=continuum_fit, masking=masking)
     read_status = np.empty(len(paths), dtype=object)
     read_reason = np.empty(len(paths), dtype=object)
     chip_status = np.full((len(paths), 3), FIT_NOT_READ, dtype="<U32")
@@ -492,6 +655,37 @@ def shard_coverage(err_paths, star_tables, *, max_error, chunk_rows: int = 2048)
     if n_read == 0:
         raise ValueError("no spectrum was read in any shard; see results/<survey>/spectra/shard_*/stars.ecsv")
     return covered / n_read, n_read
+
+
+def not_unit_fraction(flux_paths, rows_per_shard, *, chunk_rows: int = 2048) -> tuple[np.ndarray, int]:
+    """Per pixel, the fraction of the given stars whose normalized flux is not exactly 1.
+
+    flux_paths: the shards' normalized-flux ``.npy`` files; rows_per_shard: for each, the int rows
+    of the stars to count (e.g. the Parent Sample's), read ``chunk_rows`` at a time. Returns
+    (fraction float64 (n_pixels,), number of stars counted).
+    """
+    count, n = None, 0
+    for path, rows in zip(flux_paths, rows_per_shard, strict=True):
+        rows = np.sort(np.asarray(rows, dtype=np.int64))
+        for a in range(0, rows.size, chunk_rows):
+            block = read_npy_rows(path, rows[a:a + chunk_rows])
+            here = (block != 1).sum(axis=0)
+            count = here if count is None else count + here
+        n += rows.size
+    if n == 0:
+        raise ValueError("no star to count: the Parent Sample is empty or has no normalized spectrum")
+    return count / n, n
+
+
+def select_pixels_paper(fraction_not_unit) -> np.ndarray:
+    """The paper's pixel set (pixel_set="paper"): drop a pixel only where the normalized flux is
+    exactly 1 in every parent star, i.e. keep it where :func:`not_unit_fraction` is above 0.
+
+    infer_parallax.py @ 7e102f0 drops ``gaps = np.sum(fluxes.T, axis=0) == N``: a sum of N fluxes
+    equals N when every one is 1 (masked; the paper's masking sets flux 1) and, short of a rounding
+    coincidence, only then. Returns bool (n_pixels,), True = keep.
+    """
+    return np.asarray(fraction_not_unit) > 0
 
 
 def select_pixels(err_or_mask, min_fraction, *, max_error=None, rows=None) -> np.ndarray:

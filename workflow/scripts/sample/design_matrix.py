@@ -18,6 +18,7 @@ shard_files = list(zip(snakemake.input.flux, snakemake.input.err, strict=True))
 shape = features.write_design_matrix(
     parent, shard_stars, shard_files, np.asarray(pixels["pixel"]), snakemake.output.X, snakemake.output.X_err,
     clip=snakemake.params.clip, ln_err_max=snakemake.params.ln_err_max,
+    ln_flux_errors=snakemake.params.ln_flux_errors, magnitude_errors=snakemake.params.magnitude_errors,
 )
 atomic.write_table(features.feature_index(np.asarray(pixels["pixel"]), np.asarray(pixels["wavelength"])),
                    snakemake.output.index)

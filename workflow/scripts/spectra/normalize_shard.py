@@ -16,6 +16,7 @@ stars = normalize.normalize_files(
     shard_size=opts["shard_size"], degree=opts["chebyshev_degree"],
     max_normalized_error=opts["max_normalized_error"], bad_pixel_error=opts["bad_pixel_error"],
     min_continuum_pixels=opts["min_continuum_pixels"], grow=opts["mask_grow"],
+    continuum_fit=snakemake.params.continuum_fit, masking=snakemake.params.masking,
 )
 stars["APOGEE_ID"] = manifest["APOGEE_ID"]
 stars["LOCATION_ID"] = manifest["LOCATION_ID"]
