@@ -54,6 +54,12 @@ DEFAULT_KNOBS = {
     "n_lines": 300,
     "line_seed": 1,
     "continuum_amplitude": 0.03,
+    "continuum_tilt": spectra.CONTINUUM_TILT,
+    "continuum_blaze_depth": spectra.BLAZE_DEPTH,
+    "continuum_wiggle": spectra.CONTINUUM_WIGGLE,
+    "continuum_knots": spectra.CONTINUUM_KNOTS,
+    "weak_lines": spectra.WEAK_LINES,
+    "weak_line_depth": spectra.WEAK_LINE_DEPTH,
 }
 
 #: Epochs of the 2MASS (allStar) and Gaia DR2 positions [yr].
@@ -329,7 +335,10 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     extra = rng.random((nr, 6)) < 0.05
     edge[extra] += rng.integers(1, 4, extra.sum())
     n_nan = np.where(rng.random(nr) < k["nan_spectrum_fraction"], rng.integers(1, 9, nr), 0)
-    coeffs = spectra.draw_continuum_coefficients(nr, rng, k["continuum_amplitude"])
+    # The continuum has its own random stream: its knobs change nothing else in the catalogue.
+    coeffs = spectra.draw_continuum_parameters(nr, np.random.default_rng([seed, 3]), k["continuum_amplitude"],
+                                               k["continuum_tilt"], k["continuum_blaze_depth"],
+                                               k["continuum_wiggle"], k["continuum_knots"])
 
     # Shuffle rows (the real allStar is not grouped by field or star kind).
     order = rng.permutation(nr)
@@ -413,7 +422,7 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     truth["is_duplicate_row"] = is_dup
     truth["aspcap_failed"] = failed
     truth["spectrum_status"] = status
-    truth["continuum_coeffs"] = coeffs
+    truth["continuum_params"] = coeffs
     truth["edge_zero_pixels"] = edge.astype(np.int16)
     truth["n_nan_pixels"] = n_nan.astype(np.int16)
     units = {"parallax_true": u.mas, "distance": u.kpc, "teff": u.K, "mass": u.Msun,
@@ -425,5 +434,6 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
         if name.startswith("A_") or name.endswith("_true") and name[:-5] in stars.BANDS:
             truth[name].unit = u.mag
     truth.meta.update({"SEED": seed, "N_LINES": k["n_lines"], "LINESEED": k["line_seed"],
+                       "N_WEAK": k["weak_lines"], "WEAKDEPT": k["weak_line_depth"],
                        "PLX_ZP": k["parallax_zero_point"]})
     return allstar, gaia_table, truth
