@@ -20,7 +20,38 @@ N_BIG = 30_000
 
 @pytest.fixture(scope="module")
 def big():
-    return simulate_catalog(N_BIG, 7)
+    """The 30k-row catalogue with one Gaia row per star (no shared 2MASS neighbours: those have
+    their own test below; the knob has its own random stream, so nothing else changes)."""
+    return simulate_catalog(N_BIG, 7, shared_neighbour_fraction=0.0)
+
+
+def test_shared_neighbour_mates_are_fainter_extra_gaia_sources():
+    """The default mock adds, for shared_neighbour_fraction of the Gaia rows, a second Gaia source
+    with the same 2MASS designation (as the archive returns them): fainter, nearby, own source_id;
+    the truth counts them per star and every other row is unchanged."""
+    _, alone, _ = simulate_catalog(3000, 3, shared_neighbour_fraction=0.0)
+    _, gaia, truth = simulate_catalog(3000, 3)
+    n_mates = int(np.asarray(truth["n_gaia_mates"])[~np.asarray(truth["is_duplicate_row"])].sum())
+    assert n_mates == round(DEFAULT_KNOBS["shared_neighbour_fraction"] * len(alone)) > 0
+    assert len(gaia) == len(alone) + n_mates and len(np.unique(np.asarray(gaia["source_id"]))) == len(gaia)
+    old = np.isin(np.asarray(gaia["source_id"]), np.asarray(alone["source_id"]))
+    mates = gaia[~old]
+    primary = alone[np.argsort(np.asarray(alone["tmass_designation"]))]
+    at = np.searchsorted(np.asarray(primary["tmass_designation"]), np.asarray(mates["tmass_designation"]))
+    primary = primary[at]
+    assert np.array_equal(np.asarray(primary["tmass_designation"]), np.asarray(mates["tmass_designation"]))
+    d_g = np.asarray(mates["phot_g_mean_mag"]) - np.asarray(primary["phot_g_mean_mag"])
+    assert np.all((d_g >= 2.0) & (d_g <= 5.0))
+    sep = np.hypot((np.asarray(mates["ra"]) - np.asarray(primary["ra"])) * np.cos(np.deg2rad(primary["dec"])),
+                   np.asarray(mates["dec"]) - np.asarray(primary["dec"])) * 3600
+    assert np.all((sep > 0.49) & (sep < 2.01))
+    ids = np.char.add("2M", np.asarray(mates["tmass_designation"]).astype(str))
+    has = np.asarray(truth["APOGEE_ID"])[np.asarray(truth["n_gaia_mates"]) > 0]
+    assert set(ids) == set(has)
+    key = np.asarray(alone["source_id"])
+    assert np.array_equal(np.sort(np.asarray(gaia[old]["source_id"])), np.sort(key))
+    np.testing.assert_array_equal(gaia[old][np.argsort(np.asarray(gaia[old]["source_id"]))]["parallax"],
+                                  alone[np.argsort(key)]["parallax"])
 
 
 def _filled(col):

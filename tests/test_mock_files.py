@@ -118,7 +118,12 @@ def test_flux_over_true_continuum_matches_the_true_spectrum_within_noise(spectra
 def test_gaia_votable_rows_and_masks(survey):
     _, allstar, truth, gaia, _ = survey
     distinct = ~np.asarray(truth["is_duplicate_row"])
-    assert len(gaia) == np.sum(np.asarray(truth["in_gaia"])[distinct])
+    # one row per Gaia source: each star Gaia found, plus the fainter mates sharing its 2MASS source
+    mates = np.asarray(truth["n_gaia_mates"])[distinct]
+    assert len(gaia) == np.sum(np.asarray(truth["in_gaia"])[distinct]) + mates.sum() and mates.sum() > 0
+    designation = np.char.strip(np.asarray(gaia["tmass_designation"]).astype(str))
+    _, count = np.unique(designation, return_counts=True)
+    assert np.sum(count - 1) == mates.sum() and count.max() == 2
     names = set(np.char.add("2M", np.asarray(gaia["tmass_designation"]).astype(str)))
     ids = np.char.strip(np.asarray(truth["APOGEE_ID"]).astype(str))
     assert names == set(ids[np.asarray(truth["in_gaia"])])

@@ -74,6 +74,16 @@ def test_cutflow_agrees_with_the_truth(run):
     assert _removed(flow, "missing AllWISE W1 or W2") == (~wise).sum() > 0
     assert _removed(flow, "Gaia phot_variable_flag") == np.asarray(left["is_variable"], bool)[wise].sum() > 0
 
+    # The Gaia rows' own cut: the mock gave a few 2MASS sources a second, fainter Gaia source
+    # (truth n_gaia_mates); the query returns both for every star of the allStar, and exactly the
+    # mates go, counted once per 2MASS designation (a repeat observation is queried once).
+    gaia_flow = _cutflow(work, sample="gaia")
+    queried = np.unique(np.char.strip(np.asarray(allstar["APOGEE_ID"]).astype(str)))
+    ids = np.char.strip(np.asarray(truth["APOGEE_ID"]).astype(str))
+    first = np.unique(ids, return_index=True)[1]
+    mates = np.asarray(truth["n_gaia_mates"])[first][np.isin(ids[first], queried)].sum()
+    assert _removed(gaia_flow, "another Gaia source shares this 2MASS best neighbour") == mates > 0
+
 
 def test_parent_sample_stars_are_giants_with_truth(run):
     work, _ = run

@@ -60,6 +60,7 @@ DEFAULT_KNOBS = {
     "continuum_knots": spectra.CONTINUUM_KNOTS,
     "weak_lines": spectra.WEAK_LINES,
     "weak_line_depth": spectra.WEAK_LINE_DEPTH,
+    "shared_neighbour_fraction": 0.004,
 }
 
 #: Epochs of the 2MASS (allStar) and Gaia DR2 positions [yr].
@@ -402,6 +403,12 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
         gaia_table[name].unit = unit or None
         gaia_table[name].description = desc
 
+    # A few Gaia sources share their 2MASS best neighbour with a fainter mate (own random stream).
+    gaia_table, mated = gaia.add_shared_neighbour_mates(gaia_table, k["shared_neighbour_fraction"],
+                                                        np.random.default_rng([seed, 11]))
+    n_mates = np.zeros(n, dtype=np.int16)
+    n_mates[g_idx[mated]] = 1
+
     truth = Table()
     truth["APOGEE_ID"] = allstar["APOGEE_ID"]
     truth["LOCATION_ID"] = allstar["LOCATION_ID"]
@@ -415,7 +422,7 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
         "x": s["x"], "y": s["y"], "z": s["z"], "pmra_true": s["pmra"], "pmdec_true": s["pmdec"],
         "rv_true": s["rv"], "in_gaia": in_gaia, "has_parallax": has_parallax, "has_bp_rp": has_bp_rp,
         "has_w1": has_w1, "has_w2": has_w2, "is_variable": is_variable,
-        "k_blended": k_blend, "w2_bad": w2_bad,
+        "k_blended": k_blend, "w2_bad": w2_bad, "n_gaia_mates": n_mates,
     }
     for name, v in per_star.items():
         truth[name] = np.asarray(v)[rows]
