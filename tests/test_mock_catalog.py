@@ -20,7 +20,38 @@ N_BIG = 30_000
 
 @pytest.fixture(scope="module")
 def big():
-    return simulate_catalog(N_BIG, 7)
+    """The 30k-row catalogue with one Gaia row per star (no shared 2MASS neighbours: those have
+    their own test below; the knob has its own random stream, so nothing else changes)."""
+    return simulate_catalog(N_BIG, 7, shared_neighbour_fraction=0.0)
+
+
+def test_shared_neighbour_mates_are_fainter_extra_gaia_sources():
+    """The default mock adds, for shared_neighbour_fraction of the Gaia rows, a second Gaia source
+    with the same 2MASS designation (as the archive returns them): fainter, nearby, own source_id;
+    the truth counts them per star and every other row is unchanged."""
+    _, alone, _ = simulate_catalog(3000, 3, shared_neighbour_fraction=0.0)
+    _, gaia, truth = simulate_catalog(3000, 3)
+    n_mates = int(np.asarray(truth["n_gaia_mates"])[~np.asarray(truth["is_duplicate_row"])].sum())
+    assert n_mates == round(DEFAULT_KNOBS["shared_neighbour_fraction"] * len(alone)) > 0
+    assert len(gaia) == len(alone) + n_mates and len(np.unique(np.asarray(gaia["source_id"]))) == len(gaia)
+    old = np.isin(np.asarray(gaia["source_id"]), np.asarray(alone["source_id"]))
+    mates = gaia[~old]
+    primary = alone[np.argsort(np.asarray(alone["tmass_designation"]))]
+    at = np.searchsorted(np.asarray(primary["tmass_designation"]), np.asarray(mates["tmass_designation"]))
+    primary = primary[at]
+    assert np.array_equal(np.asarray(primary["tmass_designation"]), np.asarray(mates["tmass_designation"]))
+    d_g = np.asarray(mates["phot_g_mean_mag"]) - np.asarray(primary["phot_g_mean_mag"])
+    assert np.all((d_g >= 2.0) & (d_g <= 5.0))
+    sep = np.hypot((np.asarray(mates["ra"]) - np.asarray(primary["ra"])) * np.cos(np.deg2rad(primary["dec"])),
+                   np.asarray(mates["dec"]) - np.asarray(primary["dec"])) * 3600
+    assert np.all((sep > 0.49) & (sep < 2.01))
+    ids = np.char.add("2M", np.asarray(mates["tmass_designation"]).astype(str))
+    has = np.asarray(truth["APOGEE_ID"])[np.asarray(truth["n_gaia_mates"]) > 0]
+    assert set(ids) == set(has)
+    key = np.asarray(alone["source_id"])
+    assert np.array_equal(np.sort(np.asarray(gaia[old]["source_id"])), np.sort(key))
+    np.testing.assert_array_equal(gaia[old][np.argsort(np.asarray(gaia[old]["source_id"]))]["parallax"],
+                                  alone[np.argsort(key)]["parallax"])
 
 
 def _filled(col):
@@ -238,11 +269,16 @@ def test_cluster_members_share_distance_motion_and_metallicity(big):
         assert np.mean(logg <= 2.2) > 0.6
 
 
-def test_true_flux_is_one_at_continuum_pixels_and_responds_to_labels():
+def test_true_flux_at_continuum_pixels_has_only_weak_lines_and_responds_to_labels():
     teff, logg, feh, alpha = [4300, 4300, 4600, 4300], [1.5, 2.0, 1.5, 1.5], [0.0, 0.0, 0.0, -0.5], [0, 0, 0, 0.1]
     f = true_normalized_flux(teff, logg, feh, alpha)
     assert f.shape == (4, apogee_grid.N_PIXELS)
-    assert np.all(f[:, apogee_grid.continuum_pixels()] == 1.0)
+    cont = apogee_grid.continuum_pixels()
+    # the strong lines avoid the continuum pixels; the weak forest absorbs there, a little
+    assert np.all(true_normalized_flux(teff, logg, feh, alpha, weak_lines=0)[:, cont] == 1.0)
+    depth = 1.0 - f[:, cont]
+    assert np.all(depth >= 0) and 0.2 < np.mean(depth[0] > 0.001) < 0.7 and np.median(depth[0][depth[0] > 0.001]) < 0.01
+    assert np.mean(depth[3]) < np.mean(depth[0])          # metal-poor: weaker weak lines too
     assert np.all(f[:, apogee_grid.chip_of_pixel() < 0] == 1.0)
     in_chip = apogee_grid.chip_of_pixel() >= 0
     assert np.mean(f[0, in_chip] < 0.99) > 0.1                          # lines exist
@@ -280,3 +316,30 @@ def test_disk_kinematics_round_trip_through_proper_motions(big):
     assert np.mean(-v_phi) == pytest.approx(k["v_circ"] - kin["lag"], abs=2.5)
     assert abs(np.mean(v_r)) < 3.0 and abs(np.mean(vz)) < 2.0
     np.testing.assert_allclose([np.std(v_r), np.std(v_phi), np.std(vz)], kin["sigma"], rtol=0.1)
+
+
+def test_instrument_continuum_is_not_the_normalizers_quadratic_and_spans_like_real_apstar():
+    """Per chip the default continuum falls 5-15 percent across the chip in a quadratic fit (the real
+    apStar spectra of the reference data: 4-16 percent), slopes down to the red on average (real:
+    linear terms -0.02 to -0.07), and leaves wiggles of a few tenths of a percent that no quadratic
+    follows (measured median rms 0.32 percent; a quadratic continuum would leave 0)."""
+    from numpy.polynomial import chebyshev
+
+    from spectroparallax.mock import instrument_continuum
+    from spectroparallax.mock.spectra import draw_continuum_parameters
+
+    params = draw_continuum_parameters(500, np.random.default_rng(0), DEFAULT_KNOBS["continuum_amplitude"],
+                                       DEFAULT_KNOBS["continuum_tilt"], DEFAULT_KNOBS["continuum_blaze_depth"],
+                                       DEFAULT_KNOBS["continuum_wiggle"], DEFAULT_KNOBS["continuum_knots"])
+    cont = instrument_continuum(params)
+    wl, chip = apogee_grid.wavelength(), apogee_grid.chip_of_pixel()
+    assert np.all(cont[:, chip < 0] == 1.0) and np.all(cont > 0)
+    for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
+        sel = chip == k
+        x = (2.0 * wl[sel] - (lo + hi)) / (hi - lo)
+        y = cont[:, sel] / np.median(cont[:, sel], axis=1, keepdims=True)
+        coef = chebyshev.chebfit(x, y.T, 2)
+        fit = chebyshev.chebval(x, coef)
+        assert 0.05 < np.median(np.ptp(fit, axis=1)) < 0.15
+        assert -0.07 < np.median(coef[1]) < -0.02
+        assert 0.002 < np.median(np.std(y - fit, axis=1)) < 0.005

@@ -99,17 +99,18 @@ def test_spectrum_headers_gaps_and_edges(spectra, survey):
 def test_flux_over_true_continuum_matches_the_true_spectrum_within_noise(spectra, survey):
     ok, flux, err, _ = spectra
     t = survey[2][ok]
-    cont = instrument_continuum(t["continuum_coeffs"])
+    cont = instrument_continuum(t["continuum_params"])
     f_true = true_normalized_flux(t["teff"], t["logg"], t["fe_h"], t["alpha_m"])
     good = (err < 1e9) & np.isfinite(flux)
     cpix = np.zeros(apogee_grid.N_PIXELS, bool)
     cpix[apogee_grid.continuum_pixels()] = True
     chi = (flux / cont - f_true) / (err / cont)
-    # At continuum pixels the truth is exactly 1: flux / continuum - 1 is pure noise.
     c = good & cpix
-    assert np.all(f_true[:, cpix] == 1.0)
     assert np.mean(chi[c] ** 2) == pytest.approx(1.0, abs=0.03)
     assert np.mean(chi[good] ** 2) == pytest.approx(1.0, abs=0.03)
+    # At continuum pixels only the weak lines absorb: some pixels, by a few tenths of a percent.
+    depth = 1.0 - f_true[:, cpix & (apogee_grid.chip_of_pixel() >= 0)]
+    assert 0.1 < np.mean(depth > 0.001) < 0.7 and 0.0005 < np.mean(depth) < 0.005 and depth.max() < 0.05
     # The continuum is not flat: dividing by it matters (a few percent across each chip).
     assert np.median(np.ptp(cont[:, apogee_grid.chip_of_pixel() == 0], axis=1)) > 0.01
 
@@ -117,7 +118,12 @@ def test_flux_over_true_continuum_matches_the_true_spectrum_within_noise(spectra
 def test_gaia_votable_rows_and_masks(survey):
     _, allstar, truth, gaia, _ = survey
     distinct = ~np.asarray(truth["is_duplicate_row"])
-    assert len(gaia) == np.sum(np.asarray(truth["in_gaia"])[distinct])
+    # one row per Gaia source: each star Gaia found, plus the fainter mates sharing its 2MASS source
+    mates = np.asarray(truth["n_gaia_mates"])[distinct]
+    assert len(gaia) == np.sum(np.asarray(truth["in_gaia"])[distinct]) + mates.sum() and mates.sum() > 0
+    designation = np.char.strip(np.asarray(gaia["tmass_designation"]).astype(str))
+    _, count = np.unique(designation, return_counts=True)
+    assert np.sum(count - 1) == mates.sum() and count.max() == 2
     names = set(np.char.add("2M", np.asarray(gaia["tmass_designation"]).astype(str)))
     ids = np.char.strip(np.asarray(truth["APOGEE_ID"]).astype(str))
     assert names == set(ids[np.asarray(truth["in_gaia"])])

@@ -74,6 +74,16 @@ def test_cutflow_agrees_with_the_truth(run):
     assert _removed(flow, "missing AllWISE W1 or W2") == (~wise).sum() > 0
     assert _removed(flow, "Gaia phot_variable_flag") == np.asarray(left["is_variable"], bool)[wise].sum() > 0
 
+    # The Gaia rows' own cut: the mock gave a few 2MASS sources a second, fainter Gaia source
+    # (truth n_gaia_mates); the query returns both for every star of the allStar, and exactly the
+    # mates go, counted once per 2MASS designation (a repeat observation is queried once).
+    gaia_flow = _cutflow(work, sample="gaia")
+    queried = np.unique(np.char.strip(np.asarray(allstar["APOGEE_ID"]).astype(str)))
+    ids = np.char.strip(np.asarray(truth["APOGEE_ID"]).astype(str))
+    first = np.unique(ids, return_index=True)[1]
+    mates = np.asarray(truth["n_gaia_mates"])[first][np.isin(ids[first], queried)].sum()
+    assert _removed(gaia_flow, "another Gaia source shares this 2MASS best neighbour") == mates > 0
+
 
 def test_parent_sample_stars_are_giants_with_truth(run):
     work, _ = run
@@ -110,11 +120,17 @@ def test_normalized_spectra_match_the_truth_within_the_noise(run):
     good = rows[(rows["pipeline_status"] == "ok") & (rows["SNR"] > 200)]
     assert len(good) >= 5
     idx = np.array([order[(a, l)] for a, l in zip(good["APOGEE_ID"], good["LOCATION_ID"])])
-    model = true_normalized_flux(good["teff"], good["logg"], good["fe_h"], good["alpha_m"],
-                                 n_lines=cfg["mock"]["n_lines"], line_seed=cfg["mock"]["line_seed"])
+    mock = cfg["mock"]
+    model = true_normalized_flux(good["teff"], good["logg"], good["fe_h"], good["alpha_m"], mock["n_lines"],
+                                 mock["line_seed"], mock["weak_lines"], mock["weak_line_depth"])
     f, e = flux[idx], err[idx]
     used = e < cfg["spectra"]["max_normalized_error"]
-    pull = (f - model)[used] / e[used]
+    # The mock's continuum is not the normalizer's family, so beside the noise there is the
+    # normalization's own mismatch, measured noise-free in tests/test_normalize_truth.py: a bias of
+    # +0.0009 and a pixel scatter of 0.0033. Within that budget the pulls are unit normal
+    # (measured median 0.05, sd 1.02 on 172 stars with S/N > 200); on the noise alone they are
+    # not (median 0.48, sd 2.5: at high S/N the mismatch dominates).
+    pull = ((f - model)[used] - 0.0009) / np.sqrt(e[used] ** 2 + 0.0033**2)
     assert abs(np.median(pull)) < 0.1
     assert 0.8 < np.std(pull) < 1.3
 
@@ -148,8 +164,8 @@ def chosen_mask(cv, cat):
 
 
 #: Two-sided bands for the default mock's training stars (see the catalog test below for why).
-SCATTER_VS_TRUTH = (0.088, 0.103)
-CHI2_PER_STAR = (1.55, 2.2)
+SCATTER_VS_TRUTH = (0.0915, 0.1065)
+CHI2_PER_STAR = (1.75, 2.35)
 
 
 def _true_parallax(work, star_ids) -> np.ndarray:
@@ -163,7 +179,16 @@ def _true_parallax(work, star_ids) -> np.ndarray:
 
 def test_the_science_bands_reject_an_in_sample_prediction(run):
     """The run's own models, swapped between the folds so that each star is predicted by the model
-    that trained on it (a leak), fall outside both bands the catalog test holds the run to."""
+    that trained on it (a leak), fall below the held-out chi^2 band the catalog test holds the run
+    to, and predict the training stars' true parallaxes better than the honest out-of-fold models.
+
+    On the default mock (blaze x spline continuum, weak lines at continuum pixels) cross-validation
+    picks lambda 10, a sparse model (33 and 39 non-zero coefficients) that memorizes little: the
+    leak's chi^2 per star is 1.47 against the honest 2.06, but its scatter against the truth, 0.094,
+    is only 0.005 below the honest 0.099, inside the scatter band (3 standard errors, 0.0076), so
+    that band alone no longer rejects it (on the earlier quadratic-continuum mock, lambda 3: 0.078
+    against 0.096). The comparison with the honest models on the same stars is paired: it holds.
+    """
     from spectroparallax import model
     from spectroparallax.archives.columns import as_float
     from spectroparallax.model import crossval
@@ -176,13 +201,15 @@ def test_the_science_bands_reject_an_in_sample_prediction(run):
     X = np.load(work / "results/mock/features/X.npy", mmap_mode="r")
     X_err = np.load(work / "results/mock/features/X_err.npy", mmap_mode="r")
     spec, _ = crossval.out_of_fold(parent["fold"], {"A": theta["B"], "B": theta["A"]}, X, X_err, model.predict)
+    honest, _ = crossval.out_of_fold(parent["fold"], theta, X, X_err, model.predict)
     training = np.asarray(parent["training"], bool)
     chi2 = crossval.held_out_chi2((as_float(parent["parallax"]) + best["offset"])[training],
                                   as_float(parent["parallax_error"])[training], spec[training])
     truth = _true_parallax(work, parent["APOGEE_ID"])
     scatter = stats.robust_scatter(((spec - truth) / truth)[training])
-    assert chi2 / training.sum() < CHI2_PER_STAR[0]        # measured 0.94
-    assert scatter < SCATTER_VS_TRUTH[0]                    # measured 0.078
+    assert chi2 / training.sum() < CHI2_PER_STAR[0]        # measured 1.47
+    honest_scatter = stats.robust_scatter(((honest - truth) / truth)[training])
+    assert scatter < honest_scatter                         # measured 0.094 < 0.099
 
 
 def test_catalog_has_every_parent_star_with_units_and_out_of_fold_values(run):
@@ -199,9 +226,9 @@ def test_catalog_has_every_parent_star_with_units_and_out_of_fold_values(run):
     assert np.allclose(cat["Gaia_parallax"], parent["parallax"] + cat.meta["PLXOFFST"], equal_nan=True)
 
     # The science against the truth. The default mock has ~930 training stars, too few for the
-    # held-out chi^2 to tell the offsets 0.029 and 0.048 mas apart (1714 vs 1734, paired standard
-    # error of the difference 28): crossval then keeps model.reference_offset (0.048, the mock's
-    # true zero point), and says so in best.yaml. Had it kept the lowest chi^2 (0.029), every
+    # held-out chi^2 to tell the offsets 0.029 and 0.048 mas apart reliably (at lambda 10: 1938 vs
+    # 1918, paired standard error of the difference 27): where 0.029 comes out lower, crossval keeps
+    # model.reference_offset (0.048, the mock's true zero point) and says so in best.yaml. Had it kept the lowest chi^2 (0.029), every
     # prediction would shift by ~-0.02 mas and the median below would be ~-7 percent. Only ~36
     # training stars have Gaia parallax / error >= 20, so the percent-level high-S/N checks are
     # benchmarks/mock_accuracy.py's, on a 20000-row mock.
@@ -209,24 +236,30 @@ def test_catalog_has_every_parent_star_with_units_and_out_of_fold_values(run):
     frac = (np.asarray(cat["spec_parallax"]) - truth_plx) / truth_plx
     training = np.asarray(cat["training_set"]) == 1
     # Two-sided bands, about 3 standard errors of the measured value at this sample size: the
-    # scatter against the truth measured 0.0957 on the 930 training stars, and a robust width has a
-    # standard error of ~1.1 sigma / sqrt(2 N) = 0.0025 there. Outside the band: lambda 30 (0.111)
-    # and an in-sample prediction (the models of the two folds swapped: 0.078).
+    # scatter against the truth measured 0.0991 on the 930 training stars of the default mock (its
+    # blaze x spline continuum; 0.0957 on the earlier quadratic-continuum mock), and a robust width
+    # has a standard error of ~1.1 sigma / sqrt(2 N) = 0.0025 there. Outside the band: lambda 30
+    # (0.112). An in-sample prediction (the folds' models swapped) gives 0.094, inside: see
+    # test_the_science_bands_reject_an_in_sample_prediction.
     n_training = int(training.sum())
     assert 900 <= n_training <= 960
     assert SCATTER_VS_TRUTH[0] < stats.robust_scatter(frac[training]) < SCATTER_VS_TRUTH[1]
-    assert abs(np.median(frac[training])) < 0.02     # measured +0.3 percent, sd of the median ~0.5
+    assert abs(np.median(frac[training])) < 0.02     # measured -0.7 percent, sd of the median ~0.5
     assert cat.meta["PLXOFFST"] == cfg["mock"]["parallax_zero_point"]
     best = yaml.safe_load((work / "results/mock/crossval/best.yaml").read_text())
     assert best["reason"] and best["lowest_chi2"]["chi2"] <= best["chi2"]
     assert np.array_equal(_flag(cv["chosen"]), chosen_mask(cv, cat))
-    # the paper's figures at the chosen setting: < 9 percent around Gaia for the high-S/N stars,
-    # and most spectral coefficients exactly zero
+    # the paper's figures at the chosen setting: < 9 percent around Gaia for the high-S/N stars
+    # (HER19), and most spectral coefficients exactly zero. On 36 stars a robust scatter has a
+    # standard error of ~1.1 x 0.094 / sqrt(72) = 0.012: measured 0.094 on the default mock (0.068
+    # on the earlier quadratic-continuum one), so the bound is 3 standard errors above it; the
+    # percent-level check is benchmarks/mock_accuracy.py's (see above).
     chosen = cv[chosen_mask(cv, cat)]
     assert len(chosen) == 1
-    assert chosen["scatter_high_snr"][0] < 0.09
-    # Held-out chi^2 per training star: measured 1.86 (1734 / 930). A model that saw the stars it
-    # predicts fits them better than their own noise allows (the swapped-fold leak gave 0.94), and
+    assert chosen["scatter_high_snr"][0] < 0.13
+    # Held-out chi^2 per training star: measured 2.06 (1918 / 930; 1.86 on the earlier quadratic-
+    # continuum mock). A model that saw the stars it predicts fits them better than their own noise
+    # allows (the swapped-fold leak gave 1.47), and
     # one far worse than measured would be a broken fit; +-0.3 is many times the scatter of this
     # mean between seeds (the terms' spread / sqrt(930) is ~0.1).
     assert CHI2_PER_STAR[0] < chosen["chi2"][0] / n_training < CHI2_PER_STAR[1]

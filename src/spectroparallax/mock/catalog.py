@@ -54,6 +54,13 @@ DEFAULT_KNOBS = {
     "n_lines": 300,
     "line_seed": 1,
     "continuum_amplitude": 0.03,
+    "continuum_tilt": spectra.CONTINUUM_TILT,
+    "continuum_blaze_depth": spectra.BLAZE_DEPTH,
+    "continuum_wiggle": spectra.CONTINUUM_WIGGLE,
+    "continuum_knots": spectra.CONTINUUM_KNOTS,
+    "weak_lines": spectra.WEAK_LINES,
+    "weak_line_depth": spectra.WEAK_LINE_DEPTH,
+    "shared_neighbour_fraction": 0.004,
 }
 
 #: Epochs of the 2MASS (allStar) and Gaia DR2 positions [yr].
@@ -329,7 +336,10 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     extra = rng.random((nr, 6)) < 0.05
     edge[extra] += rng.integers(1, 4, extra.sum())
     n_nan = np.where(rng.random(nr) < k["nan_spectrum_fraction"], rng.integers(1, 9, nr), 0)
-    coeffs = spectra.draw_continuum_coefficients(nr, rng, k["continuum_amplitude"])
+    # The continuum has its own random stream: its knobs change nothing else in the catalogue.
+    coeffs = spectra.draw_continuum_parameters(nr, np.random.default_rng([seed, 3]), k["continuum_amplitude"],
+                                               k["continuum_tilt"], k["continuum_blaze_depth"],
+                                               k["continuum_wiggle"], k["continuum_knots"])
 
     # Shuffle rows (the real allStar is not grouped by field or star kind).
     order = rng.permutation(nr)
@@ -394,6 +404,12 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
         gaia_table[name].unit = unit or None
         gaia_table[name].description = desc
 
+    # A few Gaia sources share their 2MASS best neighbour with a fainter mate (own random stream).
+    gaia_table, mated = gaia.add_shared_neighbour_mates(gaia_table, k["shared_neighbour_fraction"],
+                                                        np.random.default_rng([seed, 11]))
+    n_mates = np.zeros(n, dtype=np.int16)
+    n_mates[g_idx[mated]] = 1
+
     truth = Table()
     truth["APOGEE_ID"] = allstar["APOGEE_ID"]
     truth["LOCATION_ID"] = allstar["LOCATION_ID"]
@@ -407,14 +423,14 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
         "x": s["x"], "y": s["y"], "z": s["z"], "pmra_true": s["pmra"], "pmdec_true": s["pmdec"],
         "rv_true": s["rv"], "in_gaia": in_gaia, "has_parallax": has_parallax, "has_bp_rp": has_bp_rp,
         "has_w1": has_w1, "has_w2": has_w2, "is_variable": is_variable,
-        "k_blended": k_blend, "w2_bad": w2_bad,
+        "k_blended": k_blend, "w2_bad": w2_bad, "n_gaia_mates": n_mates,
     }
     for name, v in per_star.items():
         truth[name] = np.asarray(v)[rows]
     truth["is_duplicate_row"] = is_dup
     truth["aspcap_failed"] = failed
     truth["spectrum_status"] = status
-    truth["continuum_coeffs"] = coeffs
+    truth["continuum_params"] = coeffs
     truth["edge_zero_pixels"] = edge.astype(np.int16)
     truth["n_nan_pixels"] = n_nan.astype(np.int16)
     units = {"parallax_true": u.mas, "distance": u.kpc, "teff": u.K, "mass": u.Msun,
@@ -426,5 +442,6 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
         if name.startswith("A_") or name.endswith("_true") and name[:-5] in stars.BANDS:
             truth[name].unit = u.mag
     truth.meta.update({"SEED": seed, "N_LINES": k["n_lines"], "LINESEED": k["line_seed"],
+                       "N_WEAK": k["weak_lines"], "WEAKDEPT": k["weak_line_depth"],
                        "PLX_ZP": k["parallax_zero_point"]})
     return allstar, gaia_table, truth

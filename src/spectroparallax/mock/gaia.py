@@ -75,3 +75,58 @@ def random_index(is_source, seed):
     out = np.full(is_source.shape, -1, dtype=np.int64)
     out[is_source] = np.random.default_rng([seed, RANDOM_INDEX_STREAM]).permutation(int(is_source.sum()))
     return out
+
+
+def add_shared_neighbour_mates(table, fraction, rng):
+    """Append, for a random ``fraction`` of the Gaia rows, a second Gaia source that shares the
+    row's 2MASS best neighbour; return (table with the mates, indices of the rows that got one).
+
+    The archive's match runs from Gaia to 2MASS: each Gaia source has at most one best neighbour,
+    but several Gaia sources can share one 2MASS source (number_of_mates > 0), so a query on the
+    designation returns one row per Gaia source (gaia_archive.md, sec. 2). A mate here is a fainter
+    star inside the 2MASS image (0.5-2 arcsec away, 2-5 mag fainter in G, BP and RP), with its own
+    source_id and a distant star's astrometry (parallax 0.02-0.3 mas, errors as for its G); it
+    keeps the row's 2MASS and AllWISE neighbours. The rows come back in a random order.
+    """
+    from astropy.table import vstack
+
+    n = len(table)
+    idx = np.sort(rng.choice(n, size=int(round(fraction * n)), replace=False))
+    mates = table[idx].copy()
+    m = idx.size
+
+    def put(name, values):          # new values; the column's dtype, unit, text and mask stay
+        col = mates[name]
+        col[:] = np.asarray(values).astype(col.dtype)
+        if hasattr(table[name], "mask"):
+            col.mask = np.asarray(table[name].mask)[idx]
+
+    d_g = rng.uniform(2.0, 5.0, m)
+    for band in ("g", "bp", "rp"):
+        scale = 10.0 ** (-0.4 * d_g)
+        put(f"phot_{band}_mean_mag", np.asarray(mates[f"phot_{band}_mean_mag"]) + d_g)
+        put(f"phot_{band}_mean_flux", np.asarray(mates[f"phot_{band}_mean_flux"]) * scale)
+        put(f"phot_{band}_mean_flux_error", np.asarray(mates[f"phot_{band}_mean_flux_error"]) * np.sqrt(scale))
+    sep = rng.uniform(0.5, 2.0, m) / 3600.0
+    angle = rng.uniform(0.0, 2.0 * np.pi, m)
+    dec = np.asarray(mates["dec"]) + sep * np.cos(angle)
+    put("ra", (np.asarray(mates["ra"]) + sep * np.sin(angle) / np.cos(np.deg2rad(dec))) % 360.0)
+    put("dec", dec)
+    fainter = 10.0 ** (0.2 * d_g)
+    plx_err = np.ma.filled(np.ma.asarray(mates["parallax_error"], float), 1.0) * fainter
+    plx = rng.uniform(0.02, 0.3, m) + plx_err * rng.standard_normal(m)
+    put("parallax_error", plx_err)
+    put("parallax", plx)
+    put("parallax_over_error", plx / plx_err)
+    for c in ("pmra", "pmdec"):
+        err = np.ma.filled(np.ma.asarray(mates[f"{c}_error"], float), 1.0) * fainter
+        put(f"{c}_error", err)
+        put(c, rng.normal(0.0, 3.0, m) + err * rng.standard_normal(m))
+    put("phot_variable_flag", np.full(m, "NOT_AVAILABLE"))
+    new = np.setdiff1d(rng.integers(10**17, 6_900_000_000_000_000_000, size=2 * m + 10, dtype=np.int64),
+                       np.asarray(table["source_id"]))
+    mates["source_id"] = rng.permutation(new)[:m]
+    if "random_index" in mates.colnames:   # distinct for every source: the mates take the next values
+        mates["random_index"] = np.asarray(table["random_index"]).max() + 1 + np.arange(m)
+    out = vstack([table, mates], metadata_conflicts="silent")
+    return out[rng.permutation(len(out))], idx

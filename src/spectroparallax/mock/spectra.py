@@ -2,21 +2,31 @@
 
 The true normalized flux is exp(-tau) with tau a sum of Gaussian lines whose optical depths are
 log-linear in (Teff, logg, [Fe/H], [alpha/M]); four kinds of line (iron, alpha-element,
-molecular CN/CO-like and gravity-sensitive) respond differently to the labels. No line absorbs
-at The Cannon's continuum pixels (``apogee_grid.continuum_pixels()``): the true normalized flux
-is exactly 1 there. The observed flux is that times a smooth per-chip instrument continuum
-(quadratic Chebyshev series in wavelength across each chip) plus Gaussian noise set by the SNR.
+molecular CN/CO-like and gravity-sensitive) respond differently to the labels. The strong lines
+(``n_lines``) avoid The Cannon's continuum pixels; a forest of weak lines (``weak_lines``, central
+depths of a few 0.1 percent up to ~1 percent, the same label dependences) falls anywhere in the
+chips, continuum pixels included, as in real giants, whose "continuum" pixels are only nearly so.
+
+The observed flux is that times a per-chip instrument continuum that is NOT of the normalizer's
+family (a polynomial in wavelength per chip): an overall level times exp(tilt x) times a
+blaze-like sinc^2 times (1 + a natural cubic spline through a few random knots), x mapping the
+chip's wavelength range onto [-1, 1]; plus Gaussian noise set by the SNR. The shape was compared
+with the three real apStar spectra in the project's reference data (see
+:func:`draw_continuum_parameters`).
 """
 
 from functools import lru_cache
 
 import numpy as np
-from numpy.polynomial import chebyshev
+from scipy.interpolate import CubicSpline
 
 from spectroparallax.spectra import apogee_grid
 
 #: Pixels per chip edge that are zero in (nearly) every star: chip 1 blue/red edge, chip 2, chip 3.
 EDGE_PIXELS = (8, 8, 8, 7, 8, 7)
+#: Defaults of the mock's continuum and weak-line knobs (catalog.DEFAULT_KNOBS and config.yaml use them).
+WEAK_LINES, WEAK_LINE_DEPTH = 800, 0.003
+CONTINUUM_TILT, BLAZE_DEPTH, CONTINUUM_WIGGLE, CONTINUUM_KNOTS = -0.04, 0.06, 0.005, 8
 #: Flux and error that real aspcapStar files carry in chip gaps and dead pixels.
 GAP_FLUX, GAP_ERROR = 0.0, 1e10
 
@@ -49,60 +59,128 @@ def line_list(n_lines: int, seed: int):
 
 
 @lru_cache(maxsize=4)
-def _profiles(n_lines: int, seed: int) -> np.ndarray:
-    """Unit-depth line profiles (n_lines, 8575), zero at continuum pixels and in chip gaps."""
-    lines = line_list(n_lines, seed)
+def weak_line_list(n_weak: int, seed: int):
+    """The weak-line forest: like :func:`line_list` (same kinds and label slopes) but ``n_weak``
+    lines anywhere in the chips, narrower, with central optical depths ln_tau0 around 0 (scaled by
+    the ``weak_line_depth`` knob in :func:`line_depths`). Deterministic in (n_weak, seed); its
+    random stream is separate from the strong lines', which it leaves unchanged."""
+    rng = np.random.default_rng([seed, 7])
+    in_chip = np.flatnonzero(apogee_grid.chip_of_pixel() >= 0)
+    names = list(LINE_KINDS)
+    kind = rng.choice(len(names), size=n_weak, p=[LINE_KINDS[k]["fraction"] for k in names])
+    mean_slopes = np.array([LINE_KINDS[names[k]]["slopes"] for k in kind]).reshape(n_weak, 4)
+    return {
+        "center": rng.choice(in_chip, size=n_weak).astype(float) + rng.uniform(-0.5, 0.5, n_weak),
+        "width": rng.uniform(1.0, 2.0, n_weak),
+        "ln_tau0": rng.normal(0.0, 0.6, n_weak),
+        "slopes": mean_slopes + rng.normal(0.0, 0.2, mean_slopes.shape),
+        "kind": np.array(names)[kind],
+    }
+
+
+def _gaussians(lines) -> np.ndarray:
     pix = np.arange(apogee_grid.N_PIXELS)
     prof = np.exp(-0.5 * ((pix[None, :] - lines["center"][:, None]) / lines["width"][:, None]) ** 2)
     prof[prof < 1e-4] = 0.0
-    prof[:, apogee_grid.continuum_pixels()] = 0.0
     prof[:, apogee_grid.chip_of_pixel() < 0] = 0.0
-    return prof.astype(np.float32)
+    return prof
 
 
-def line_depths(teff, logg, fe_h, alpha_m, n_lines=300, line_seed=1):
-    """Central optical depth of every line for every star, shape (n, n_lines)."""
+@lru_cache(maxsize=4)
+def _profiles(n_lines: int, seed: int, n_weak: int = 0) -> np.ndarray:
+    """Unit-depth line profiles (n_lines + n_weak, 8575), zero in chip gaps; the strong lines'
+    are also zero at continuum pixels, the weak lines' are not."""
+    strong = _gaussians(line_list(n_lines, seed))
+    strong[:, apogee_grid.continuum_pixels()] = 0.0
+    if n_weak:
+        strong = np.concatenate([strong, _gaussians(weak_line_list(n_weak, seed))])
+    return strong.astype(np.float32)
+
+
+def _labels(teff, logg, fe_h, alpha_m):
+    return np.atleast_2d(np.stack([(np.asarray(teff, float) - 4500.0) / 500.0, np.asarray(logg, float) - 2.0,
+                                   np.asarray(fe_h, float), np.asarray(alpha_m, float)], axis=-1))
+
+
+def line_depths(teff, logg, fe_h, alpha_m, n_lines=300, line_seed=1, weak_lines=0, weak_line_depth=0.0):
+    """Central optical depth of every line for every star, shape (n, n_lines + weak_lines).
+
+    A weak line's depth is ``weak_line_depth`` x exp(ln_tau0 + labels @ slopes), capped at 0.01.
+    """
+    x = _labels(teff, logg, fe_h, alpha_m)
     lines = line_list(n_lines, line_seed)
-    x = np.stack([(np.asarray(teff, float) - 4500.0) / 500.0, np.asarray(logg, float) - 2.0,
-                  np.asarray(fe_h, float), np.asarray(alpha_m, float)], axis=-1)
-    return np.exp(np.clip(lines["ln_tau0"] + np.atleast_2d(x) @ lines["slopes"].T, -20.0, np.log(5.0)))
+    tau = np.exp(np.clip(lines["ln_tau0"] + x @ lines["slopes"].T, -20.0, np.log(5.0)))
+    if weak_lines:
+        weak = weak_line_list(weak_lines, line_seed)
+        tau_w = weak_line_depth * np.exp(np.clip(weak["ln_tau0"] + x @ weak["slopes"].T, -20.0, 5.0))
+        tau = np.concatenate([tau, np.minimum(tau_w, 0.01)], axis=1)
+    return tau
 
 
-def true_normalized_flux(teff, logg, fe_h, alpha_m, n_lines=300, line_seed=1):
+def true_normalized_flux(teff, logg, fe_h, alpha_m, n_lines=300, line_seed=1, weak_lines=WEAK_LINES,
+                         weak_line_depth=WEAK_LINE_DEPTH):
     """Noise-free continuum-normalized flux, shape (n, 8575) float32, for labels of n stars.
 
-    teff [K], logg [dex], fe_h and alpha_m [dex]. Exactly 1 at the continuum pixels and in the
-    chip gaps. ``n_lines`` and ``line_seed`` select the synthetic line list (mock config).
+    teff [K], logg [dex], fe_h and alpha_m [dex]. Exactly 1 in the chip gaps; at the continuum
+    pixels only the weak lines absorb (below 1 percent). ``n_lines`` and ``line_seed`` select the
+    synthetic line list, ``weak_lines`` and ``weak_line_depth`` the weak-line forest (mock config;
+    the defaults are the mock's).
     """
-    tau = line_depths(teff, logg, fe_h, alpha_m, n_lines, line_seed).astype(np.float32)
-    return np.exp(-(tau @ _profiles(n_lines, line_seed)))
+    n_weak = int(weak_lines) if weak_line_depth > 0 else 0
+    tau = line_depths(teff, logg, fe_h, alpha_m, n_lines, line_seed, n_weak, weak_line_depth).astype(np.float32)
+    return np.exp(-(tau @ _profiles(n_lines, line_seed, n_weak)))
 
 
-def draw_continuum_coefficients(n, rng, amplitude):
-    """Per-star, per-chip Chebyshev coefficients (n, 3 chips, 3 terms) of the instrument continuum.
+#: Columns of the per-star, per-chip continuum parameters (truth column ``continuum_params``),
+#: followed by the spline's knot values.
+CONTINUUM_PARAMS = ("level", "tilt", "blaze_center", "blaze_depth")
 
-    Constant term ~ 1 with log-normal scatter ``amplitude``; linear and quadratic terms of
-    typical size ``amplitude`` / 2 across a chip (so the continuum varies by a few percent).
+
+def draw_continuum_parameters(n, rng, amplitude, tilt=CONTINUUM_TILT, blaze_depth=BLAZE_DEPTH,
+                              wiggle=CONTINUUM_WIGGLE, knots=CONTINUUM_KNOTS):
+    """Per-star, per-chip instrument-continuum parameters, shape (n, 3 chips, 4 + ``knots``).
+
+    level: exp(N(0, amplitude) per star + N(0, amplitude / 3) per chip); tilt: d ln(continuum) /
+    dx, N(``tilt``, amplitude); blaze_center: U(-0.4, 0.4); blaze_depth: ``blaze_depth`` x
+    log-normal(0.3), the blaze's fall at one half-chip from its peak; then ``knots`` spline knot
+    values, N(0, ``wiggle``).
+
+    Compared with the three real apStar spectra of the reference data (real_spectra/; combined spectra,
+    fitted at the DR13 continuum pixels): a quadratic fit spans 4-16 percent across a chip, its
+    linear term is mostly negative (-0.02 to -0.07, flux falling to the red), and at the
+    continuum pixels the residuals about it, smoothed over ~40 continuum pixels, have an rms of
+    0.6-1.1 percent (a few wiggles per chip, plus weak lines and telluric residue). The defaults
+    give a continuum spanning ~5-15 percent per chip with ~0.5 percent wiggles.
     """
-    c = rng.normal(0.0, amplitude / 2.0, size=(n, 3, 3))
-    c[:, :, 0] = np.exp(rng.normal(0.0, amplitude, size=(n, 1)) + rng.normal(0.0, amplitude / 3.0, (n, 3)))
-    return c
+    p = np.empty((n, 3, len(CONTINUUM_PARAMS) + knots))
+    p[:, :, 0] = np.exp(rng.normal(0.0, amplitude, size=(n, 1)) + rng.normal(0.0, amplitude / 3.0, (n, 3)))
+    p[:, :, 1] = rng.normal(tilt, amplitude, size=(n, 3))
+    p[:, :, 2] = rng.uniform(-0.4, 0.4, size=(n, 3))
+    p[:, :, 3] = blaze_depth * np.exp(rng.normal(0.0, 0.3, size=(n, 3)))
+    p[:, :, 4:] = rng.normal(0.0, wiggle, size=(n, 3, knots))
+    return p
 
 
-def instrument_continuum(coeffs):
-    """Instrument continuum (n, 8575) for Chebyshev coefficients ``coeffs`` (n, 3, 3).
+def instrument_continuum(params):
+    """Instrument continuum (n, 8575) for the parameters ``params`` (n, 3, 4 + knots) of
+    :func:`draw_continuum_parameters`.
 
-    On chip k the continuum is sum_j coeffs[:, k, j] T_j(x), x mapping the chip's wavelength
-    range ``apogee_grid.CHIPS[k]`` linearly onto [-1, 1]. It is 1 in the chip gaps.
+    On chip k, with x mapping the chip's wavelength range ``apogee_grid.CHIPS[k]`` linearly onto
+    [-1, 1]: level exp(tilt x) sinc^2(sqrt(3 depth) / pi (x - center)) (1 + S(x)), S the natural
+    cubic spline through the knot values at equally spaced x in [-1, 1]. It is 1 in the chip gaps.
     """
-    coeffs = np.asarray(coeffs, dtype=float)
+    params = np.asarray(params, dtype=float)
     wl = apogee_grid.wavelength()
     chip = apogee_grid.chip_of_pixel()
-    out = np.ones((coeffs.shape[0], apogee_grid.N_PIXELS))
+    out = np.ones((params.shape[0], apogee_grid.N_PIXELS))
+    n_knots = params.shape[2] - len(CONTINUUM_PARAMS)
     for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
         sel = chip == k
         x = (2.0 * wl[sel] - (lo + hi)) / (hi - lo)
-        out[:, sel] = chebyshev.chebval(x, coeffs[:, k, :].T)
+        level, tilt, center, depth = (params[:, k, j][:, None] for j in range(4))
+        blaze = np.sinc(np.sqrt(3.0 * depth) / np.pi * (x[None, :] - center)) ** 2
+        wiggle = CubicSpline(np.linspace(-1.0, 1.0, n_knots), params[:, k, 4:].T, bc_type="natural")(x).T
+        out[:, sel] = level * np.exp(tilt * x[None, :]) * blaze * (1.0 + wiggle)
     return out
 
 

@@ -33,7 +33,7 @@ def survey_paths(out_dir, apogee_cfg):
             "gaia": out_dir / GAIA_FILE, "truth": out_dir / TRUTH_FILE}
 
 
-def write_spectra(sas_root, apogee_cfg, allstar, truth, seed, n_lines, line_seed):
+def write_spectra(sas_root, apogee_cfg, allstar, truth, seed, n_lines, line_seed, weak_lines=0, weak_line_depth=0.0):
     """Write one aspcapStar file per allStar row whose truth spectrum_status is ok/unreadable.
 
     Spectra are made in chunks (bounded memory); row i's noise comes from a generator seeded by
@@ -43,8 +43,9 @@ def write_spectra(sas_root, apogee_cfg, allstar, truth, seed, n_lines, line_seed
     for start in range(0, todo.size, _CHUNK):
         rows = todo[start:start + _CHUNK]
         t = truth[rows]
-        true_flux = true_normalized_flux(t["teff"], t["logg"], t["fe_h"], t["alpha_m"], n_lines, line_seed)
-        continuum = instrument_continuum(t["continuum_coeffs"])
+        true_flux = true_normalized_flux(t["teff"], t["logg"], t["fe_h"], t["alpha_m"], n_lines, line_seed,
+                                         weak_lines, weak_line_depth)
+        continuum = instrument_continuum(t["continuum_params"])
         for j, i in enumerate(rows):
             rng = np.random.default_rng([seed, 2, int(i)])
             flux, err = observe_spectrum(true_flux[j].astype(float), continuum[j], float(allstar["SNR"][i]),
@@ -68,7 +69,8 @@ def write_mock_survey(out_dir, apogee_cfg, n_stars, seed, **knobs):
     paths = survey_paths(out_dir, apogee_cfg)
     allstar, gaia, truth = simulate_catalog(n_stars, seed, apred=apogee_cfg["apred"], **knobs)
     log.info("mock catalogue: %d allStar rows, %d Gaia rows", len(allstar), len(gaia))
-    n = write_spectra(paths["sas"], apogee_cfg, allstar, truth, seed, k["n_lines"], k["line_seed"])
+    n = write_spectra(paths["sas"], apogee_cfg, allstar, truth, seed, k["n_lines"], k["line_seed"],
+                      k["weak_lines"], k["weak_line_depth"])
     log.info("mock spectra: %d files", n)
     writers.write_allstar(allstar, paths["allstar"])
     writers.write_gaia_votable(gaia, paths["gaia"])
