@@ -129,3 +129,114 @@ def test_figure6_places_stars_at_one_over_our_parallax_and_colours_them_by_metal
     sun = [line for line in ax.lines if line.get_marker() == "o"][0]
     assert sun.get_xdata()[0] == pytest.approx(-np.sqrt(frame_cfg["galcen_distance"] ** 2 - frame_cfg["z_sun"] ** 2),
                                                abs=1e-3)
+
+
+# Figs. 3 and 4 are read back from the figure their rule script builds: the script runs here as
+# Snakemake runs it (workflow/scripts/figures/<name>.py with a ``snakemake`` object), its params
+# taken from config.yaml as workflow/rules/figures.smk passes them, and common.save hands the
+# figure to the test instead of writing files. A mistake in the script (a label paired with the
+# wrong column, the parallaxes swapped) therefore fails here, not only one in the figure module.
+
+def _rule_figure(name, monkeypatch, params: dict, inputs: dict):
+    import runpy
+    from types import SimpleNamespace
+
+    from spectroparallax.figures import common
+    from spectroparallax.io import logs
+
+    from conftest import REPO
+
+    saved = []
+    monkeypatch.setattr(logs, "job_logging", lambda snakemake: None)   # the log file is the rule's business
+    monkeypatch.setattr(common, "save", lambda fig, pdf, png, dpi: saved.append(fig))
+    snakemake = SimpleNamespace(input=SimpleNamespace(**inputs), output=SimpleNamespace(pdf="x.pdf", png="x.png"),
+                                params=SimpleNamespace(dpi=72, **params), log=["x.log"], rule=name)
+    runpy.run_path(str(REPO / f"workflow/scripts/figures/{name}.py"), init_globals={"snakemake": snakemake})
+    assert len(saved) == 1
+    return saved[0]
+
+
+#: Fig. 3's panels in the paper's order: config figures.figure3 key, a piece of the colour bar's
+#: label, and the Parent Sample column(s) its colour must be (a pair: their difference).
+FIGURE3_PANELS = [("teff", "T_\\mathrm{eff}", "TEFF"), ("logg", "\\log g", "LOGG"),
+                  ("fe_h", "[Fe/H]", "FE_H"), ("h_w2", "H - W_2", ("H", "w2mpro"))]
+
+
+def test_figure3_plots_the_training_panel_once_per_label_coloured_by_that_label(mock_run, mock, monkeypatch):
+    work, cfg = mock_run
+    _, _, cat, parent = mock
+    fig_cfg = cfg["figures"]
+    fig = _rule_figure("figure3", monkeypatch,
+                       {"style": fig_cfg["figure3"], "parallax": fig_cfg["figure2"]["parallax"],
+                        "snr_min": fig_cfg["high_snr_min"], "font_size": fig_cfg["font_size"]},
+                       {"catalog": work / "results/mock/catalog/spectrophotometric_parallaxes.fits",
+                        "parent": work / "results/mock/samples/parent.fits"})
+    gaia, spec = _col(cat, "Gaia_parallax"), _col(cat, "spec_parallax")
+    training = np.asarray(cat["training_set"], bool) & np.isfinite(gaia) & np.isfinite(spec)
+    assert training.sum() >= 50
+    style = fig_cfg["figure3"]
+    axes = _data_axes(fig)
+    assert len(axes) == len(FIGURE3_PANELS)
+    for ax, (key, label, column) in zip(axes, FIGURE3_PANELS):
+        colour = (_col(parent, column) if isinstance(column, str)
+                  else _col(parent, column[0]) - _col(parent, column[1]))
+        points = _coloured(ax)
+        assert label in points.colorbar.ax.get_ylabel(), (key, points.colorbar.ax.get_ylabel())
+        use = training & np.isfinite(colour)
+        _same_rows(np.column_stack([points.get_offsets(), points.get_array()]),
+                   np.column_stack([gaia[use], spec[use], colour[use]]))
+        # Stars without the label are drawn too, uncoloured: every training star is on every panel.
+        every = np.vstack([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+        _same_rows(np.asarray(every), np.column_stack([gaia[training], spec[training]]))
+        assert (points.norm.vmin, points.norm.vmax) == tuple(style[key]), key
+        assert points.get_cmap().name == style["cmap"]
+        assert ax.get_xlim() == tuple(fig_cfg["figure2"]["parallax"]) == ax.get_ylim()
+
+
+def test_figure4_plots_each_members_two_parallaxes_with_errors_and_one_over_distance(figures_run, monkeypatch):
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    work, cfg, _ = figures_run
+    members_path = work / "results/mock/clusters/members.ecsv"
+    fig = _rule_figure("figure4", monkeypatch, {"clusters": cfg["clusters"], "font_size": cfg["figures"]["font_size"]},
+                       {"members": members_path})
+    members = Table.read(members_path)
+    cat = Table.read(work / "results/mock/catalog/spectrophotometric_parallaxes.fits")
+    parent = Table.read(work / "results/mock/samples/parent.fits")
+    row_of = {star.strip(): i for i, star in enumerate(np.asarray(cat["2MASS_ID"], str))}
+    names = np.asarray(members["cluster"], str)
+    axes = _data_axes(fig)
+    assert [ax.get_title().split()[0] for ax in axes] == list(cfg["clusters"])
+    drawn_members = 0
+    for ax, (name, cluster) in zip(axes, cfg["clusters"].items()):
+        rows = [row_of[star.strip()] for star in np.asarray(members["2MASS_ID"], str)[names == name]]
+        # The member table is the catalog's rows of stars inside the config's windows.
+        centre = SkyCoord(cluster["ra"] * u.deg, cluster["dec"] * u.deg)
+        stars = SkyCoord(_col(cat, "ra")[rows] * u.deg, _col(cat, "dec")[rows] * u.deg)
+        assert (stars.separation(centre).deg < cluster["radius"]).all()
+        assert (np.abs(_col(parent, "VHELIO_AVG")[rows] - cluster["rv"]) < cluster["rv_window"]).all()
+        assert (np.hypot(_col(parent, "pmra")[rows] - cluster["pmra"], _col(parent, "pmdec")[rows] - cluster["pmdec"])
+                < cluster["pm_radius"]).all()
+        assert len(rows) >= 3, name   # the default mock puts members in every cluster
+        logg = _col(parent, "LOGG")[rows]
+        containers = {("gaia" if c.get_label().startswith("Gaia") else "spec"): c for c in ax.containers}
+        assert set(containers) == {"gaia", "spec"}, [c.get_label() for c in ax.containers]
+        for key, col in (("gaia", "Gaia_parallax"), ("spec", "spec_parallax")):
+            value, error = _col(cat, col)[rows], _col(cat, f"{col}_err")[rows]
+            np.testing.assert_allclose(_col(members[names == name], col), value, rtol=1e-6)
+            line, _, bars = containers[key].lines
+            x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+            np.testing.assert_allclose(x, value, rtol=1e-6)
+            np.testing.assert_allclose(y, logg, atol=0.05)   # at the star's logg, nudged apart
+            # One horizontal error bar per plotted star: from value - error to value + error at its height.
+            assert containers[key].has_xerr and len(bars) == 1, key
+            ends = np.asarray(bars[0].get_segments(), float)
+            ends = ends[np.isfinite(ends).all(axis=(1, 2))]
+            shown = np.isfinite(value) & np.isfinite(error) & np.isfinite(y)
+            _same_rows(np.column_stack([ends[:, 0, 0], ends[:, 1, 0], ends[:, 0, 1], ends[:, 1, 1]]),
+                       np.column_stack([(value - error)[shown], (value + error)[shown], y[shown], y[shown]]))
+        drawn_members += len(rows)
+        dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+        assert len(dashed) == 1 and np.allclose(dashed[0].get_xdata(), 1.0 / cluster["distance"]), name
+    assert drawn_members == len(members) >= 5
