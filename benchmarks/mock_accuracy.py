@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from astropy.table import Table, join
+from astropy.table import Table
 
 from spectroparallax.catalog import stats
+from spectroparallax.mock import truth as mock_truth
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,10 +52,8 @@ def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int, seed: int |
 
 def measure(workdir: Path, snr_min: float = 20.0) -> dict:
     cat = Table.read(workdir / "results/mock/catalog/spectrophotometric_parallaxes.fits")
-    truth = Table.read(workdir / "resources/mock/truth.fits")
-    truth = truth[~np.asarray(truth["is_duplicate_row"], bool)]
-    truth["2MASS_ID"] = np.char.strip(np.asarray(truth["APOGEE_ID"], dtype=str))
-    joined = join(cat, truth["2MASS_ID", "parallax_true"], keys="2MASS_ID")
+    joined = mock_truth.with_true_parallax(cat, workdir / "resources/mock/truth.fits")
+    true_offset = float(Table.read(workdir / "resources/mock/truth.fits").meta["PLX_ZP"])
     a = stats.catalog_arrays(joined)
     true = np.asarray(joined["parallax_true"], float)
     high = stats.high_snr(a["gaia"], a["gaia_err"], a["training"], snr_min)
@@ -65,7 +64,7 @@ def measure(workdir: Path, snr_min: float = 20.0) -> dict:
     scatter_truth, bias_truth = stats.scatter_and_bias(true[high], a["spec"][high])
     return {
         "n_parent": int(len(cat)), "n_training": int(a["training"].sum()), "n_high_snr": int(high.sum()),
-        "lambda": best["lambda"], "offset": best["offset"], "true_offset": float(truth.meta["PLX_ZP"]),
+        "lambda": best["lambda"], "offset": best["offset"], "true_offset": true_offset,
         "offset_rule": best.get("reason", "lowest held-out chi2"),
         "scatter_gaia": scatter_gaia, "bias_gaia": bias_gaia,
         "scatter_truth": scatter_truth, "bias_truth": bias_truth,

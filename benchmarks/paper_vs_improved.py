@@ -28,12 +28,13 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from astropy.table import Table, join
+from astropy.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 from spectroparallax import modes  # noqa: E402
 from spectroparallax.catalog import stats  # noqa: E402
+from spectroparallax.mock import truth as mock_truth  # noqa: E402
 
 RESULTS = "results/mock"
 
@@ -71,10 +72,7 @@ def run(workdir: Path, cfg: dict, cores: int, base: Path | None = None) -> None:
 
 def measure(workdir: Path) -> dict:
     cat = Table.read(workdir / RESULTS / "catalog/spectrophotometric_parallaxes.fits")
-    truth = Table.read(workdir / "resources/mock/truth.fits")
-    truth = truth[~np.asarray(truth["is_duplicate_row"], bool)]
-    truth["2MASS_ID"] = np.char.strip(np.asarray(truth["APOGEE_ID"], dtype=str))
-    joined = join(cat, truth["2MASS_ID", "parallax_true"], keys="2MASS_ID")
+    joined = mock_truth.with_true_parallax(cat, workdir / "resources/mock/truth.fits")
     a = stats.catalog_arrays(joined)
     true = np.asarray(joined["parallax_true"], float)
     use = a["training"] & np.isfinite(a["spec"]) & np.isfinite(a["spec_err"])
