@@ -46,9 +46,12 @@ def test_high_predicted_snr_bias_does_not_select_on_gaia_noise():
 
 
 def test_fit_figures_and_describe():
-    metas = [{"ZEROFRAC": 0.7, "CONVERGD": True, "NITER": 12}, {"ZEROFRAC": 0.8, "CONVERGD": False, "NITER": 30}]
+    metas = [{"ZEROFRAC": 0.7, "SMALLFRC": 0.8, "CONVERGD": True, "NITER": 12},
+             {"ZEROFRAC": 0.8, "SMALLFRC": 0.9, "CONVERGD": False, "NITER": 30}]
     f = crossval.fit_figures(metas)
-    assert f == {"zero_fraction": pytest.approx(0.75), "converged": False, "n_iter_max": 30}
+    assert f == {"zero_fraction": pytest.approx(0.75), "small_fraction": pytest.approx(0.85), "converged": False,
+                 "n_iter_max": 30}
+    assert np.isnan(crossval.fit_figures([{"ZEROFRAC": 0.7, "CONVERGD": True, "NITER": 1}])["small_fraction"])
     from astropy.table import Table
     t = Table(rows=[{"lambda": 1.0, "offset": 0.048, "chi2": 3.0}])
     crossval.describe(t)
@@ -149,3 +152,14 @@ def test_read_model_checks_the_fold_setting_and_training_stars_it_is_used_for(tm
         files.read_model(path, heldout="A", n_train=3)
     with pytest.raises(InputFileError, match=r"LAM 10.0 \(expected 30.0\)"):
         files.read_model(path, lam=30.0)
+
+
+def test_sparsity_is_counted_exactly_and_below_the_stated_threshold():
+    """The paper's "about 75 percent zeroed out" came from an optimizer without exact zeros, so a model
+    reports both: exact zeros (ZEROFRAC) and |theta| < 1e-4 (SMALLFRC), over the spectral coefficients only."""
+    from spectroparallax.model import files
+    theta = np.array([5.0, 0.0, 5e-5, -2e-4, 1e-3])
+    penalized = np.array([False, True, True, True, True])   # the first is photometry: never counted
+    assert files.SMALL_COEFFICIENT == 1e-4
+    assert files.small_fraction(theta, penalized) == 0.5       # 0 and 5e-5 of the four spectral ones
+    assert files.small_fraction(-theta, penalized) == 0.5      # the size counts, not the sign

@@ -59,6 +59,7 @@ DISPLAY = {
     "n_high_snr": ("n high S/N", "{:d}".format),
     "bias_high_pred_snr": ("bias high pred. S/N", _sig3),
     "zero_fraction": ("zero fraction", _sig3),
+    "small_fraction": ("|theta| < 1e-4", _sig3),
     "converged": ("converged", lambda v: "yes" if _flag(v) else "NO"),
     "chosen": ("chosen", lambda v: "chosen" if _flag(v) else ""),
 }

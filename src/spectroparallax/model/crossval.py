@@ -68,9 +68,11 @@ def record_choice(table, choice: Choice) -> None:
 
 def fit_figures(metas) -> dict:
     """Summary of one setting's fits from their model-file headers (one per held-out fold):
-    mean fraction of spectral coefficients exactly zero, whether all converged, most iterations."""
+    mean fraction of spectral coefficients exactly zero and below files.SMALL_COEFFICIENT in size
+    (NaN for models written before SMALLFRC existed), whether all converged, most iterations."""
     return {
         "zero_fraction": float(np.mean([m["ZEROFRAC"] for m in metas])),
+        "small_fraction": float(np.mean([m.get("SMALLFRC", np.nan) for m in metas])),
         "converged": bool(all(m["CONVERGD"] for m in metas)),
         "n_iter_max": int(max(m["NITER"] for m in metas)),
     }
@@ -92,6 +94,8 @@ COLUMNS = {
     "delta_chi2_se": (None, "standard error of delta_chi2 from the paired per-star differences"),
     "chosen": (None, "the setting the catalog uses (results/<survey>/crossval/best.yaml)"),
     "zero_fraction": (None, "fraction of spectral coefficients exactly zero (mean over the folds' models)"),
+    "small_fraction": (None, "fraction of spectral coefficients with |theta| < 1e-4 (the paper's optimizer "
+                       "makes no exact zeros; mean over the folds' models)"),
     "converged": (None, "all folds' fits met the KKT tolerance"),
     "n_iter_max": (None, "most proximal-Newton iterations over the folds' fits"),
 }

@@ -46,6 +46,7 @@ atomic.write_text(yaml.safe_dump({"lambda": float(best["lambda"]), "offset": flo
                                   "chi2": float(best["chi2"]), "scatter_high_snr": float(best["scatter_high_snr"]),
                                   "bias_high_snr": float(best["bias_high_snr"]),
                                   "zero_fraction": float(best["zero_fraction"]),
+                                  "small_fraction": float(best["small_fraction"]),
                                   "reason": choice.reason,
                                   "lowest_chi2": {"lambda": float(lowest["lambda"]), "offset": float(lowest["offset"]),
                                                   "chi2": float(lowest["chi2"])}}, sort_keys=False),
@@ -54,5 +55,6 @@ logging.info("choice: %s", choice.reason)
 if (warning := crossval.grid_edge_warning(table, choice.row)):
     logging.warning("WARNING: %s", warning)
     print(f"crossval: {warning}", file=sys.stderr)
-logging.info("%s\nchosen: lambda %g, offset %g mas; %.1f%% of spectral coefficients exactly zero (mean over folds)",
-             "\n".join(table.pformat(max_width=-1)), best["lambda"], best["offset"], 100 * best["zero_fraction"])
+logging.info("%s\nchosen: lambda %g, offset %g mas; %.1f%% of spectral coefficients exactly zero, %.1f%% below "
+             "1e-4 in size (mean over folds)", "\n".join(table.pformat(max_width=-1)), best["lambda"], best["offset"],
+             100 * best["zero_fraction"], 100 * best["small_fraction"])
