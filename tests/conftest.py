@@ -100,9 +100,22 @@ def figures_run(mock_run, tmp_path_factory):
     return work, cfg, out
 
 
+@pytest.fixture(scope="session")
+def paper_run(config, tmp_path_factory):
+    """The default mock in ``mode: paper`` run once up to the design matrix (parent sample, pixel set,
+    X and X_err). Returns the folder; tests must not change it."""
+    work = tmp_path_factory.mktemp("paper_run")
+    cfg = write_mock_config(config, work)
+    cfg["mode"] = "paper"
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = run_snakemake(work, "--cores", "2", "results/mock/features/X.npy", timeout=1800)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return work
+
+
 #: Fixtures that run the whole workflow (minutes): tests using them are marked slow, so
 #: `pytest -m "not slow"` is a fast lane for development, while CI runs everything.
-WORKFLOW_FIXTURES = {"mock_run", "figures_run"}
+WORKFLOW_FIXTURES = {"mock_run", "figures_run", "paper_run"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from astropy.io import fits
 from astropy.table import Table
 from numpy.polynomial.chebyshev import Chebyshev
 
-from conftest import REPO, run_snakemake, write_mock_config
+from conftest import REPO
 from spectroparallax.sample import features
 from spectroparallax.spectra import apogee_grid
 from spectroparallax.spectra.normalize import normalize, not_unit_fraction, select_pixels_paper
@@ -228,17 +227,6 @@ def test_magnitude_errors_by_hand():
 # ------------------------------------------------------------------------------------------------
 # A paper-mode mock run: the pixel set and the design matrix against infer_parallax.py.
 # ------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def paper_run(config, tmp_path_factory):
-    work = tmp_path_factory.mktemp("paper_run")
-    cfg = write_mock_config(config, work)
-    cfg["mode"] = "paper"
-    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-    out = run_snakemake(work, "--cores", "2", "results/mock/features/X.npy", timeout=1800)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return work
-
 
 @pytest.mark.slow
 def test_paper_mode_mock_pixels_and_design_matrix_equal_the_papers_scripts(paper_run):
