@@ -41,7 +41,7 @@ from spectroparallax.archives import download, sas  # noqa: E402,F401
 from spectroparallax.catalog import table  # noqa: E402,F401
 from spectroparallax.io import jobsize, shards  # noqa: E402,F401
 
-from conftest import REPO, copy_run, job_counts, run_snakemake
+from conftest import REPO, TEST_MODE, copy_run, job_counts, run_snakemake
 
 SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
 # Dry runs at once (each is one process; the machine has 2 cores).
@@ -98,11 +98,11 @@ SWITCH_RULES = {
 SWITCH_JOBS = {
     "hyperparameters": {"train": 2},   # the paper's one setting x 2 folds: new model files
 }
-# The switches as config.yaml resolves them; each row sets a switch to a value it does not have, and
+# The switches as the test runs (TEST_MODE) resolve them; each row sets a switch to a value it does not have, and
 # the mode row to the other mode, which changes every switch whose two mode values differ.
 _CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-RESOLVED = modes.resolve(_CONFIG["mode"], _CONFIG["switches"])
-OTHER_MODE = next(mode for mode in modes.MODES if mode != _CONFIG["mode"])
+RESOLVED = modes.resolve(TEST_MODE, _CONFIG["switches"])   # the runs below are conftest's, in TEST_MODE
+OTHER_MODE = next(mode for mode in modes.MODES if mode != TEST_MODE)
 CHANGED_BY_MODE = [name for name, value in modes.resolve(OTHER_MODE, _CONFIG["switches"]).items()
                    if value != RESOLVED[name]]
 OTHER_VALUE = {name: next(v for v in sw.choices if v != RESOLVED[name]) for name, sw in modes.SWITCHES.items()}
