@@ -232,6 +232,17 @@ def test_duplicates_share_the_star_but_not_the_field(big):
     capped = (a["SNR"][0::2] == a["SNR"].max()) & (a["SNR"][1::2] == a["SNR"].max())
     assert np.all((a["SNR"][0::2] != a["SNR"][1::2]) | capped)
     assert np.all(a["RA"][0::2] == a["RA"][1::2])
+    # Each location is one FIELD; EXTRATARG bit 4 marks exactly the lower-S/N row of each pair
+    # (a tie at the S/N cap leaves one of the two unmarked).
+    assert np.all(a["FIELD"][0::2] != a["FIELD"][1::2])
+    pairs = np.unique(np.c_[np.asarray(allstar["LOCATION_ID"]), np.asarray(allstar["FIELD"])], axis=0)
+    assert len(np.unique(pairs[:, 0])) == len(pairs) == len(np.unique(pairs[:, 1]))
+    flagged = (np.asarray(a["EXTRATARG"]) & 16) > 0
+    assert np.all(flagged[0::2] ^ flagged[1::2])
+    lower = np.where(flagged[0::2], a["SNR"][0::2], a["SNR"][1::2])
+    higher = np.where(flagged[0::2], a["SNR"][1::2], a["SNR"][0::2])
+    assert np.all(lower <= higher)
+    assert np.sum((np.asarray(allstar["EXTRATARG"]) & 16) > 0) == dup.sum()
     # Gaia has one row per distinct star.
     assert len(np.unique(np.asarray(gaia["tmass_designation"]))) == len(gaia)
     assert len(gaia) == np.sum(np.asarray(t["in_gaia"]) & ~dup)

@@ -15,6 +15,8 @@ ALLSTAR_COLUMNS = {
     "APOGEE_ID": ("U30", "", "star identifier: 2M + 2MASS designation, or a non-2MASS name (apo1m, commissioning)"),
     "TELESCOPE": ("U8", "", "telescope: apo25m, lco25m or apo1m"),
     "LOCATION_ID": ("i4", "", "APOGEE field location ID (directory of the star's files)"),
+    "FIELD": ("U20", "", "APOGEE field name (directory of DR16/DR17 files and of DR14 apo1m files)"),
+    "EXTRATARG": ("i4", "", "target bitmask; bit 4 (16) = non-primary (not highest S/N) duplicate"),
     "FILE": ("U64", "", "apStar file name of the combined spectrum"),
     "RA": ("f8", "deg", "right ascension (J2000)"),
     "DEC": ("f8", "deg", "declination (J2000)"),

@@ -12,6 +12,9 @@ from astropy.table import MaskedColumn, Table
 
 from spectroparallax.archives.columns import ALLSTAR_COLUMNS, ALLSTAR_MISSING, GAIA_COLUMNS
 
+#: EXTRATARG bit 4 (value 16): "Non-primary (not highest S/N) duplicate" (sas_layout.md sec. 3).
+EXTRATARG_DUPLICATE = 16
+
 from . import clusters, extinction, galaxy, gaia, photometry, spectra, stars
 
 #: The mock's physics knobs and their defaults; config.yaml's ``mock:`` section mirrors these
@@ -183,6 +186,21 @@ def _field_stars(n, rng, k):
             "distance": d, "a_v": a_v, "cluster": np.full(n, ""), **labels}
 
 
+def _field_names(field_l, field_b):
+    """APOGEE-like FIELD names "<l><+b>" (e.g. 064+42, 000+02) of the field centres, unique: a
+    second field that rounds to the same name gets the suffix _2 (real names carry such suffixes,
+    e.g. 064+42_MGA)."""
+    names, seen = [], set()
+    for l, b in zip(field_l, field_b):
+        base = f"{int(round(l)) % 360:03d}{int(round(b)):+03d}"
+        name, i = base, 2
+        while name in seen:
+            name, i = f"{base}_{i}", i + 1
+        seen.add(name)
+        names.append(name)
+    return np.array(names)
+
+
 def _cluster_stars(n_each, rng, k):
     """Members of the three clusters (upper-RGB giants, true logg 0.5-2.15), laid out as field stars."""
     parts = []
@@ -341,9 +359,21 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
                                                k["continuum_tilt"], k["continuum_blaze_depth"],
                                                k["continuum_wiggle"], k["continuum_knots"])
 
+    # FIELD per row (the cluster fields carry the cluster's name, as APOGEE's do) and EXTRATARG bit 4
+    # (DUPLICATE: a star's rows other than its highest-S/N one; shared/data/sas_layout.md sec. 3).
+    field_of_loc = dict(zip(floc.tolist(), _field_names(fl, fb).tolist()))
+    field_of_loc.update(zip(cl_loc.tolist(), clusters.CLUSTERS))
+    field = np.array([field_of_loc[int(x)] for x in loc])
+    best = np.zeros(nr, dtype=bool)
+    order_snr = np.lexsort((-snr_row, rows))
+    first = np.r_[True, rows[order_snr][1:] != rows[order_snr][:-1]]
+    best[order_snr[first]] = True
+    extratarg = np.where(best, 0, EXTRATARG_DUPLICATE).astype(np.int16)
+
     # Shuffle rows (the real allStar is not grouped by field or star kind).
     order = rng.permutation(nr)
     rows, is_dup, loc, snr_row = rows[order], is_dup[order], loc[order], snr_row[order]
+    field, extratarg = field[order], extratarg[order]
     apogee_id, status, edge, n_nan, coeffs = apogee_id[order], status[order], edge[order], n_nan[order], coeffs[order]
     aspcap = {key: v[order] for key, v in aspcap.items()}
     aspcapflag, starflag, k_err, failed = aspcapflag[order], starflag[order], k_err[order], failed[order]
@@ -351,6 +381,7 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     allstar = Table()
     values = {
         "APOGEE_ID": apogee_id, "TELESCOPE": np.full(nr, "apo25m"), "LOCATION_ID": loc,
+        "FIELD": field, "EXTRATARG": extratarg,
         "FILE": np.char.add(np.char.add(f"apStar-{apred}-", apogee_id), ".fits"),
         "RA": s["ra"][rows], "DEC": s["dec"][rows], "GLON": s["l"][rows], "GLAT": s["b"][rows],
         "J": mags["J"][rows], "J_ERR": errs["J"][rows], "H": mags["H"][rows], "H_ERR": errs["H"][rows],
@@ -413,6 +444,7 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     truth = Table()
     truth["APOGEE_ID"] = allstar["APOGEE_ID"]
     truth["LOCATION_ID"] = allstar["LOCATION_ID"]
+    truth["FIELD"] = allstar["FIELD"]
     per_star = {
         "star_class": s["star_class"], "population": s["population"], "cluster": s["cluster"],
         "parallax_true": plx_true, "distance": s["distance"], "teff": s["teff"], "logg": s["logg"],
