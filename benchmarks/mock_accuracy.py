@@ -56,7 +56,7 @@ def measure(workdir: Path, snr_min: float = 20.0) -> dict:
     true_offset = float(Table.read(workdir / "resources/mock/truth.fits").meta["PLX_ZP"])
     a = stats.catalog_arrays(joined)
     true = np.asarray(joined["parallax_true"], float)
-    high = stats.high_snr(a["gaia"], a["gaia_err"], a["training"], snr_min)
+    high = a["training"] & stats.high_snr(a["gaia"], a["gaia_err"], float(best["offset"]), snr_min, "improved")
     pred = stats.high_predicted_snr(a["spec"], a["gaia_err"], a["training"], snr_min)
     best = yaml.safe_load((workdir / "results/mock/crossval/best.yaml").read_text())
     summary = stats.summary(cat, snr_min=snr_min)

@@ -16,7 +16,8 @@ import yaml
 from astropy.table import Table
 
 from spectroparallax.io.errors import InputFileError, OneLineError
-from spectroparallax.model import collapse, files, high_snr, training
+from spectroparallax.catalog.stats import high_snr
+from spectroparallax.model import collapse, files, training
 from spectroparallax.model import paper_optimizer
 from spectroparallax.model.crossval import choose_setting, summarize
 from test_model import _simulate

@@ -69,26 +69,30 @@ def catalog_arrays(cat) -> dict:
     }
 
 
-def high_snr(gaia_parallax, gaia_error, training, snr_min: float = 20.0) -> np.ndarray:
-    """Training stars with Gaia parallax / error >= ``snr_min`` (the paper's Fig. 2 right panel).
+#: The two definitions of the high-S/N subset (switches.high_snr_subset).
+HIGH_SNR_SUBSETS = ("paper", "improved")
 
-    ``gaia_parallax`` is the catalog's (offset included), as in the paper.
+
+def high_snr(gaia_parallax, gaia_error, offset: float, snr_min: float, subset: str, *,
+             strict: bool = False) -> np.ndarray:
+    """Boolean mask of the high-S/N subset: the burn-in fit's stars (rule train), the
+    cross-validation's high-S/N scatter (rule crossval), Fig. 2's right panel and the summary's
+    headline (switches.high_snr_subset).
+
+    ``gaia_parallax``: Gaia DR2 parallax *plus* ``offset`` [mas] (what the model fits and what the
+    catalog's Gaia_parallax holds); ``gaia_error`` [mas]. ``subset`` "paper": Gaia's own S/N,
+    (gaia_parallax - offset) / gaia_error, as HER19's code selects on ``parallax_over_error``
+    before it adds the offset (infer_parallax.py @ 7e102f0: ``cut_burnin = parallax_over_error >
+    20``; ``best = ... >= 20``; on the published catalog 1070 training stars); "improved":
+    gaia_parallax / gaia_error, the S/N of what the model fits. ``strict``: S/N > ``snr_min`` (the
+    burn-in cut), else >= (the paper's Fig. 2 "best" panel). NaN S/N is False.
     """
+    if subset not in HIGH_SNR_SUBSETS:
+        raise ValueError(f"high_snr_subset {subset!r} is not one of {', '.join(HIGH_SNR_SUBSETS)}")
     gaia_parallax, gaia_error = np.asarray(gaia_parallax, float), np.asarray(gaia_error, float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(training, bool) & (gaia_parallax / gaia_error >= snr_min)
-
-
-def high_gaia_snr(gaia_parallax, gaia_error, training, offset: float, snr_min: float = 20.0) -> np.ndarray:
-    """Training stars with Gaia's own parallax_over_error >= ``snr_min``: the paper's definition.
-
-    ``gaia_parallax`` is the catalog's (offset included); the offset is taken off first, because the
-    paper's code selects on Gaia DR2's ``parallax_over_error`` before it adds the offset
-    (infer_parallax.py @ 7e102f0). On the published catalog this gives the paper's 1070 stars.
-    """
-    gaia_parallax, gaia_error = np.asarray(gaia_parallax, float), np.asarray(gaia_error, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(training, bool) & ((gaia_parallax - offset) / gaia_error >= snr_min)
+        snr = (gaia_parallax - offset) / gaia_error if subset == "paper" else gaia_parallax / gaia_error
+        return snr > snr_min if strict else snr >= snr_min
 
 
 def high_predicted_snr(spec_parallax, gaia_error, training, snr_min: float = 20.0) -> np.ndarray:
@@ -142,10 +146,11 @@ def summary(cat, offset: float | None = None, snr_min: float = 20.0) -> dict:
         in_sample = a["sample"] == label
         out[f"n_sample_{label}"] = int(in_sample.sum())
         out[f"n_training_{label}"] = int((in_sample & a["training"]).sum())
-    paper = high_gaia_snr(a["gaia"], a["gaia_err"], a["training"], offset, snr_min) & np.isfinite(a["spec"])
+    usable = a["training"] & np.isfinite(a["spec"])
+    paper = usable & high_snr(a["gaia"], a["gaia_err"], offset, snr_min, "paper")
     out["n_high_snr_gaia"] = int(paper.sum())
     out["scatter_high_snr_gaia"], out["bias_high_snr_gaia"] = scatter_and_bias(a["gaia"][paper], a["spec"][paper])
-    high = high_snr(a["gaia"], a["gaia_err"], a["training"], snr_min) & np.isfinite(a["spec"])
+    high = usable & high_snr(a["gaia"], a["gaia_err"], offset, snr_min, "improved")
     out["n_high_snr"] = int(high.sum())
     out["scatter_high_snr"], out["bias_high_snr"] = scatter_and_bias(a["gaia"][high], a["spec"][high])
     out["scatter_high_snr_no_offset"], out["bias_high_snr_no_offset"] = scatter_and_bias(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spectroparallax.catalog import stats
-from spectroparallax.model import high_snr
+from spectroparallax.catalog.stats import high_snr
 from . import common
 
 GAIA_LABEL = r"Gaia DR2 parallax $\varpi^{(a)}$ + offset [mas]"

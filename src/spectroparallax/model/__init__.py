@@ -8,12 +8,11 @@ Sample; writes ``results/<survey>/models/`` (one file per held-out fold and sett
 ``results/<survey>/crossval/``.
 
 ``spectroparallax.model.fit``, ``predict`` and ``objective`` are the public entry points;
-``high_snr`` is the high-S/N subset (switches.high_snr_subset) of rules train, crossval and figure2,
-and :mod:`.training` the train rule's fit with either optimizer (switches.optimizer) and its
+:mod:`.training` is the train rule's fit (its burn-in on the high-S/N subset,
+``spectroparallax.catalog.stats.high_snr``) with either optimizer (switches.optimizer) and its
 collapse check (:mod:`.collapse`).
 """
 
 from .exp_linear import FitResult, fit, objective, predict
-from .subsets import high_snr
 
-__all__ = ["FitResult", "fit", "high_snr", "objective", "predict"]
+__all__ = ["FitResult", "fit", "objective", "predict"]

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectroparallax.catalog.stats import high_predicted_snr, scatter_and_bias
+from spectroparallax.catalog.stats import high_predicted_snr, high_snr, scatter_and_bias
 
-from .subsets import high_snr
 
 
 def chi2_terms(gaia_parallax, gaia_error, spec_parallax) -> np.ndarray:

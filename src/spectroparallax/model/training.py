@@ -11,7 +11,7 @@ from . import files as model_files
 from .collapse import prediction_ratio
 from .exp_linear import FitResult, fit
 from .paper_optimizer import fit_baseline
-from .subsets import high_snr
+from spectroparallax.catalog.stats import high_snr
 
 OPTIMIZERS = ("exact", "paper")
 
