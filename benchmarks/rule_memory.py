@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import runpy
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,9 +44,12 @@ FOLDS = ("A", "B")
 LAM, OFFSET = 30.0, 0.048
 #: Bytes per allStar row in DR14 (~3.5 GB for 277,371 rows), mostly array columns.
 ALLSTAR_ROW_BYTES = 13_000
-STEPS = ("baseline", "train", "crossval", "catalog", "reduce_allstar")
+# "train" fits the model that holds out fold B, "train_A" the one that holds out A (both on the same
+# synthetic stars: the model files must still say which fold they hold out, as crossval checks).
+STEPS = ("baseline", "train", "train_A", "crossval", "catalog", "reduce_allstar")
 #: The stage folder of each step's rule script (workflow/scripts/<stage>/<step>.py).
-STAGE = {"train": "model", "crossval": "model", "catalog": "catalog", "reduce_allstar": "archives"}
+STAGE = {"train": "model", "train_A": "model", "crossval": "model", "catalog": "catalog", "reduce_allstar": "archives"}
+SCRIPT = {"train_A": "train"}
 
 
 class _Files(list):
@@ -68,10 +70,11 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
     features = dict(X=str(d / "X.npy"), X_err=str(d / "X_err.npy"), parent=str(d / "parent.fits"))
     # Every setting reuses the same two models: the predictions cost the same whatever theta is.
     models = [_model(d, f) for _ in range(n_settings) for f in FOLDS]
-    if step == "train":
-        return _Files(**common, input=_Files(index=str(d / "features.ecsv"), **features), output=_Files(_model(d, "B")),
+    if step in ("train", "train_A"):
+        fold = "A" if step == "train_A" else "B"
+        return _Files(**common, input=_Files(index=str(d / "features.ecsv"), **features), output=_Files(_model(d, fold)),
                       params=_Files(burn_in_snr=20.0, high_snr_subset="improved", optimizer="exact"),
-                      wildcards=_Files(fold="B", lam=str(LAM), offset=str(OFFSET)))
+                      wildcards=_Files(fold=fold, lam=str(LAM), offset=str(OFFSET)))
     if step == "crossval":
         return _Files(**common, input=_Files(models=models, **features),
                       output=_Files(table=str(d / "crossval.csv"), best=str(d / "best.yaml")),
@@ -81,7 +84,10 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
         return _Files(**common, input=_Files(best=str(d / "best.yaml"), models=models, **features),
                       output=_Files(fits=str(d / "catalog.fits"), csv=str(d / "catalog.csv")),
                       params=_Files(folds=list(FOLDS), model=str(d / "models" / "heldout_{fold}" /
-                                                                 "lambda_{lam}_offset_{offset}.fits")))
+                                                                 "lambda_{lam}_offset_{offset}.fits"),
+                                    config_hash="rule_memory", style="improved", training_cuts={"parallax_error_max": 0.1,
+                                                                      "visibility_periods_min": 8,
+                                                                      "astrometric_chi2_max": 35.0}))
     if step == "reduce_allstar":
         return _Files(**common, input=_Files(str(d / "allStar.fits")), output=_Files(str(d / "allstar_reduced.fits")),
                       params=_Files(path=str(d / "allStar.fits"), logg_min=0.0, logg_max=2.2))
@@ -113,7 +119,7 @@ def _child(step: str, d: Path, n_settings: int, threads: int) -> None:
         from spectroparallax.catalog import stats, table
         from spectroparallax.model import crossval, files as model_files
     else:
-        runpy.run_path(str(SCRIPTS / STAGE[step] / f"{step}.py"), init_globals={"snakemake": _stand_in(step, d, n_settings, threads)},
+        runpy.run_path(str(SCRIPTS / STAGE[step] / f"{SCRIPT.get(step, step)}.py"), init_globals={"snakemake": _stand_in(step, d, n_settings, threads)},
                        run_name="__main__")
     seconds = round(time.perf_counter() - t, 2)
     print(json.dumps({"step": step, "peak_rss_mb": round(_peak_rss_mb(), 1), "seconds": seconds}))
@@ -205,7 +211,8 @@ def main():
         _write_inputs(d, a.n_parent, a.n_train, a.n_features, a.seed)
         _write_allstar(d / "allStar.fits", a.allstar_rows, a.seed)
         allstar_mb = (d / "allStar.fits").stat().st_size / 2**20
-        (d / "models" / "heldout_B").mkdir(parents=True)
+        for fold in FOLDS:
+            (d / "models" / f"heldout_{fold}").mkdir(parents=True)
         print(f"inputs: {a.n_parent} parent x {a.n_features} features, {a.n_train} training stars per fold; "
               f"allStar {a.allstar_rows} rows, {allstar_mb:.0f} MiB ({time.perf_counter() - t:.0f} s to write)",
               flush=True)
@@ -220,9 +227,6 @@ def main():
             steps[step] = json.loads(out.stdout.strip().splitlines()[-1])
             peak, seconds = steps[step]["peak_rss_mb"], steps[step]["seconds"]
             print(f"{step:15s} peak RSS {peak:8.1f} MB  {seconds:7.1f} s", flush=True)
-            if step == "train":   # both folds train on the same synthetic stars: one model serves both
-                (d / "models" / "heldout_A").mkdir()
-                shutil.copy(_model(d, "B"), _model(d, "A"))
 
     mib = 2**20
     base = steps["baseline"]["peak_rss_mb"]
