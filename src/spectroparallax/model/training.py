@@ -34,7 +34,7 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
 
     X: the design matrix (all Parent Sample rows; may be a memory map); index: the feature index
     (column ``penalized``); parent: the Parent Sample (training, fold, parallax, parallax_error).
-    The burn-in stars are the training stars of :func:`spectroparallax.model.high_snr` with S/N >
+    The burn-in stars are the training stars of :func:`spectroparallax.catalog.stats.high_snr` with S/N >
     ``burn_in_snr`` (``high_snr_subset``). Raises ModelNotConverged / ModelCollapsed (one line) and
     writes nothing if the fit did not converge or collapsed; ValueError for bad training data.
     """
