@@ -36,7 +36,7 @@ def panels(a: dict, snr_min: float, *, subset: str = "improved", offset: float =
     """The three panels of Fig. 2 from ``a`` = :func:`spectroparallax.catalog.stats.catalog_arrays`.
 
     'parent': every star with both parallaxes; 'training': the Training Sets; 'high_snr':
-    training stars of the high-S/N subset (:func:`spectroparallax.model.high_snr`, switches.high_snr_subset)
+    training stars of the high-S/N subset (:func:`spectroparallax.catalog.stats.high_snr`, switches.high_snr_subset)
     with S/N >= ``snr_min``: "improved", Gaia parallax (with the offset) / error, as ``stats.summary``'s
     offset-added definition; "paper", Gaia's own parallax / error, before the catalog's ``offset`` [mas]
     is added, as ``stats.summary``'s paper definition and HER19's code.

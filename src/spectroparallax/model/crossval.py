@@ -35,7 +35,7 @@ def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float
 
     ``gaia_parallax`` includes ``offset`` [mas]. Returns chi2 (held-out, over the training-quality
     stars), n_chi2, and the robust fractional scatter and median bias of (spec - Gaia)/Gaia over the
-    training stars of the high-S/N subset (:func:`spectroparallax.model.high_snr` with ``subset``,
+    training stars of the high-S/N subset (:func:`spectroparallax.catalog.stats.high_snr` with ``subset``,
     S/N >= ``snr_min``; n_high_snr) and over those with spectrophotometric parallax / Gaia error
     >= ``snr_min`` (``bias_high_pred_snr``, n_high_pred_snr; see
     :func:`spectroparallax.catalog.stats.high_predicted_snr`).

@@ -488,7 +488,7 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=No
     (D,)). Without ``theta0`` a burn-in fit on the stars with y * sqrt(ivar) > burn_in_snr starts from a
     constant parallax and seeds the fit to all stars (HER19 sec. 3: avoids the degenerate optimum
     where exp underflows). ``burn_in`` (N,) bool, if given, is the burn-in subset instead (the
-    caller's :func:`spectroparallax.model.high_snr`, switches.high_snr_subset). With ``theta0`` the
+    caller's :func:`spectroparallax.catalog.stats.high_snr`, switches.high_snr_subset). With ``theta0`` the
     fit starts there (warm start along a lambda grid).
     ``tol`` is the relative KKT tolerance; ``working_set_min`` the least number of KKT violators
     added to the working set per iteration.
