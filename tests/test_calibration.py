@@ -1,0 +1,76 @@
+"""Calibrated uncertainties (issue 20): the maximum-likelihood scale and scatter against truth,
+and the cross-fitting that keeps a star's astrometry out of its own uncertainty."""
+
+import numpy as np
+import pytest
+
+from spectroparallax.catalog import calibration
+
+
+def _survey(rng, n, s, eps, f, outlier_sigma=0.5):
+    """Held-out predictions whose true uncertainty is sqrt((s err5)^2 + (eps true)^2), Gaia with
+    its own (correct) errors, and a fraction f of Gaia outliers."""
+    true = rng.uniform(0.1, 1.5, n)
+    err5 = true * rng.uniform(0.03, 0.1, n)
+    spec = true + rng.normal(0, np.hypot(s * err5, eps * true))
+    gaia_err = rng.uniform(0.02, 0.1, n)
+    gaia = true + rng.normal(0, gaia_err)
+    bad = rng.random(n) < f
+    gaia[bad] += rng.normal(0, outlier_sigma, bad.sum())
+    return true, spec, err5, gaia, gaia_err
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fit_recovers_scale_and_scatter_within_its_errors(seed):
+    rng = np.random.default_rng(seed)
+    _, spec, err5, gaia, gaia_err = _survey(rng, 4000, s=1.6, eps=0.07, f=0.02)
+    cal = calibration.fit(gaia, gaia_err, spec, err5)
+    assert abs(cal.s - 1.6) < 3 * cal.s_err and cal.s_err < 0.1
+    assert abs(cal.epsilon - 0.07) < 3 * cal.epsilon_err and cal.epsilon_err < 0.01
+    assert 0.0 < cal.f < 0.05 and cal.n_stars == 4000
+
+
+def test_calibrated_errors_match_the_truth_where_eq5_does_not():
+    rng = np.random.default_rng(5)
+    true, spec, err5, gaia, gaia_err = _survey(rng, 6000, s=1.5, eps=0.08, f=0.0)
+    cal = calibration.fit(gaia, gaia_err, spec, err5)
+    width = lambda z: 1.4826 * np.median(np.abs(z - np.median(z)))  # noqa: E731
+    assert width((true - spec) / err5) > 1.6                        # eq. 5 alone: far too small
+    assert abs(width((true - spec) / cal.apply(spec, err5)) - 1.0) < 0.05
+
+
+def test_apply_by_hand():
+    cal = calibration.Calibration(s=2.0, epsilon=0.1, f=0.0, s_err=0, epsilon_err=0, f_err=0, n_stars=1)
+    assert cal.apply([0.5], [0.03])[0] == pytest.approx(np.sqrt(0.06 ** 2 + 0.05 ** 2))
+
+
+def test_cross_fit_keeps_each_folds_astrometry_out_of_its_own_errors():
+    rng = np.random.default_rng(7)
+    _, spec, err5, gaia, gaia_err = _survey(rng, 3000, s=1.4, eps=0.05, f=0.01)
+    folds = np.where(rng.random(3000) < 0.5, "A", "B")
+    training = rng.random(3000) < 0.8
+    err_cal, cals = calibration.cross_fit(folds, gaia, gaia_err, spec, err5, training)
+    assert set(cals) == {"A", "B"} and np.isfinite(err_cal).all()
+    # Move fold A's Gaia parallaxes: A's own errors must not change, B's (fitted on A) must.
+    moved = gaia.copy()
+    moved[folds == "A"] += rng.normal(0, 0.2, (folds == "A").sum())
+    again, _ = calibration.cross_fit(folds, moved, gaia_err, spec, err5, training)
+    assert np.array_equal(again[folds == "A"], err_cal[folds == "A"])
+    assert not np.allclose(again[folds == "B"], err_cal[folds == "B"])
+    # Only training stars enter a fit: changing a non-training star's Gaia parallax changes nothing.
+    other = gaia.copy()
+    other[~training] += 1.0
+    assert np.array_equal(calibration.cross_fit(folds, other, gaia_err, spec, err5, training)[0], err_cal)
+
+
+def test_too_few_stars_names_the_fold():
+    rng = np.random.default_rng(9)
+    _, spec, err5, gaia, gaia_err = _survey(rng, 100, s=1.0, eps=0.05, f=0.0)
+    folds = np.array(["A"] * 90 + ["B"] * 10)
+    with pytest.raises(ValueError, match="fold A's uncertainties.*at least 30"):
+        calibration.cross_fit(folds, gaia, gaia_err, spec, err5, np.ones(100, bool))
+
+
+def test_usable_never_cuts_on_the_parallax_value():
+    ok = calibration.usable([-0.5, 0.0, 3.0, np.nan], [0.1, 0.1, 0.1, 0.1], [0.5] * 4, [0.05] * 4, [True] * 4)
+    assert list(ok) == [True, True, True, False]
