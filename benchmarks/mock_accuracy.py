@@ -34,18 +34,28 @@ from spectroparallax.mock import truth as mock_truth
 REPO = Path(__file__).resolve().parents[1]
 
 
-def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int, seed: int | None = None) -> None:
+def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int, seed: int | None = None, *,
+          mode: str = "improved", mock: dict | None = None, targets=("catalog",)) -> None:
+    """Run the workflow on a mock of ``n_stars`` rows in ``workdir`` (Snakemake reuses what exists).
+
+    ``mode``: the workflow's mode (default improved: the lambda grid is cross-validated; the paper
+    mode fixes lambda and the offset and ignores ``lambdas``/``offsets``); ``mock``: further
+    mock.* keys; ``targets``: what Snakemake builds (default the catalog only).
+    """
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["survey"] = "mock"
+    cfg["mode"] = mode
     cfg["mock"]["n_stars"] = n_stars
+    cfg["mock"].update(mock or {})
     if seed is not None:
         cfg["mock"]["seed"] = seed
-    cfg["model"]["lambda_grid"] = lambdas
+    if lambdas:
+        cfg["model"]["lambda_grid"] = lambdas
     if offsets:
         cfg["model"]["offset_grid"] = offsets
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
-    subprocess.run([sys.executable, "-m", "snakemake", "catalog", "--snakefile", str(REPO / "Snakefile"),
+    subprocess.run([sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO / "Snakefile"),
                     "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", str(cores),
                     "--quiet", "progress"], check=True)
 
@@ -56,9 +66,9 @@ def measure(workdir: Path, snr_min: float = 20.0) -> dict:
     true_offset = float(Table.read(workdir / "resources/mock/truth.fits").meta["PLX_ZP"])
     a = stats.catalog_arrays(joined)
     true = np.asarray(joined["parallax_true"], float)
+    best = yaml.safe_load((workdir / "results/mock/crossval/best.yaml").read_text())
     high = a["training"] & stats.high_snr(a["gaia"], a["gaia_err"], float(best["offset"]), snr_min, "improved")
     pred = stats.high_predicted_snr(a["spec"], a["gaia_err"], a["training"], snr_min)
-    best = yaml.safe_load((workdir / "results/mock/crossval/best.yaml").read_text())
     summary = stats.summary(cat, snr_min=snr_min)
     scatter_gaia, bias_gaia = stats.scatter_and_bias(a["gaia"][high], a["spec"][high])
     scatter_truth, bias_truth = stats.scatter_and_bias(true[high], a["spec"][high])
@@ -86,8 +96,10 @@ def main():
                     help="offset grid [mas] (default: config.yaml's model.offset_grid)")
     ap.add_argument("--seed", type=int, default=None, help="the mock's seed (default: config.yaml's mock.seed)")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--mode", choices=["improved", "paper"], default="improved",
+                    help="the workflow's mode (default improved: --lambdas/--offsets are cross-validated)")
     args = ap.parse_args()
-    build(args.workdir, args.n_stars, args.lambdas, args.offsets, args.cores, args.seed)
+    build(args.workdir, args.n_stars, args.lambdas, args.offsets, args.cores, args.seed, mode=args.mode)
     result = measure(args.workdir)
     for key, value in result.items():
         print(f"{key:28s} {value}")

@@ -82,10 +82,12 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
                                     high_snr_subset="improved", reference_offset=None, hyperparameters="improved"))
     if step == "catalog":
         return _Files(**common, input=_Files(best=str(d / "best.yaml"), models=models, **features),
-                      output=_Files(fits=str(d / "catalog.fits"), csv=str(d / "catalog.csv")),
+                      output=_Files(fits=str(d / "catalog.fits"), csv=str(d / "catalog.csv"),
+                                    calibration=str(d / "calibration.csv")),
                       params=_Files(folds=list(FOLDS), model=str(d / "models" / "heldout_{fold}" /
                                                                  "lambda_{lam}_offset_{offset}.fits"),
-                                    config_hash="rule_memory", style="improved", training_cuts={"parallax_error_max": 0.1,
+                                    config_hash="rule_memory", style="improved", uncertainties="improved",
+                                    outlier_factor=10.0, training_cuts={"parallax_error_max": 0.1,
                                                                       "visibility_periods_min": 8,
                                                                       "astrometric_chi2_max": 35.0}))
     if step == "reduce_allstar":

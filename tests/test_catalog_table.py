@@ -74,3 +74,24 @@ def test_the_paper_catalog_needs_the_thresholds():
     import pytest
     with pytest.raises(ValueError, match="training_cfg"):
         table.build_catalog(_with_astrometry(_parent(4)), [0.5] * 4, [0.01] * 4, 0.048, 30.0, "h", style="paper")
+
+
+def test_calibrated_uncertainties_keep_eq5_beside_them_and_their_numbers_in_the_header(tmp_path):
+    from spectroparallax.catalog.calibration import Calibration, calibration_table
+
+    cals = {"A": Calibration(1.5, 0.06, 0.02, 0.05, 0.004, 0.01, 400),
+            "B": Calibration(1.4, 0.0, 0.0, 0.05, float("nan"), float("nan"), 380)}
+    spec, eq5 = np.array([0.5, 0.3, 0.2, 0.1]), np.array([0.02, 0.01, 0.01, 0.01])
+    calibrated = np.hypot(1.5 * eq5, 0.06 * spec)
+    cat = table.build_catalog(_parent(4), spec, calibrated, 0.048, 30.0, "h", spec_err_eq5=eq5, calibrations=cals)
+    assert cat.meta["ERRMODEL"] == "calibrated" and cat.meta["CALS_A"] == 1.5 and cat.meta["CALE_B"] == 0.0
+    assert cat.meta["CALEE_B"] is None and cat.meta["CALN_A"] == 400
+    assert list(cat["spec_parallax_err_eq5"]) == list(eq5) and cat["spec_parallax_err_eq5"].unit == "mas"
+    assert "calibrated" in cat["spec_parallax_err"].description
+    cat.write(tmp_path / "c.fits")                                  # NaN never reaches the FITS header
+    assert Table.read(tmp_path / "c.fits").meta["CALS_B"] == 1.4
+    paper = table.build_catalog(_parent(4), spec, eq5, 0.048, 30.0, "h")
+    assert paper.meta["ERRMODEL"] == "eq5" and "spec_parallax_err_eq5" not in paper.colnames
+    rows = calibration_table(cals, ["A", "B"])
+    assert list(rows["error_model"]) == ["calibrated", "calibrated"] and rows["s"][1] == 1.4
+    assert list(calibration_table(None, ["A", "B"])["error_model"]) == ["eq5", "eq5"]

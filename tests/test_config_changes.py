@@ -92,6 +92,7 @@ SWITCH_RULES = {
 
     # catalog and figures
     "catalog": ("catalog",),
+    "uncertainties": ("catalog",),
     "figures": (),
 }
 # Switches that change the DAG's shape: job counts as in Change.jobs.
@@ -155,6 +156,7 @@ CHANGES = {
     "model.split_seed": C(1, "select_samples"),
     **{f"mock.{key}": C(BUMP, "mock_survey") for key in SCHEMA["properties"]["mock"]["properties"]},
     "mock.spectra_logg_range": C([0.0, 2.2], "mock_survey"),
+    "calibration.outlier_factor": C(5.0, "catalog", why="read by the improved uncertainties (TEST_MODE)"),
     "published.url": C("https://example.org/catalog.fits", why="the published catalog is joined on dr14 only"),
     "published.md5": C("0" * 32, why="the published catalog is joined on dr14 only"),
     "published.size": C(1, why="the published catalog is joined on dr14 only"),

@@ -31,6 +31,9 @@ def test_report_shows_the_tables_with_their_captions(repo, config, tmp_path):
     (tmp_path / "results/mock/samples/cutflow.csv").write_text(CUTFLOW)
     (tmp_path / "results/mock/catalog").mkdir()
     Table.read(PUBLISHED).write(tmp_path / "results/mock/catalog/spectrophotometric_parallaxes.fits")
+    from spectroparallax.catalog.calibration import Calibration, calibration_table
+    calibration_table({"A": Calibration(1.52, 0.061, 0.02, 0.05, 0.004, 0.01, 470)}, ["A", "B"]).write(
+        tmp_path / "results/mock/catalog/calibration.csv")
 
     def snakemake(*args):
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(tmp_path),
@@ -53,6 +56,7 @@ def test_report_shows_the_tables_with_their_captions(repo, config, tmp_path):
     # each table's caption, and its rows rendered as an HTML table
     assert "Cut-flow</strong> of the Parent Sample" in html
     assert "Headline numbers</strong>" in html
+    assert "The uncertainty model</strong>" in html and "<td>calibrated</td>" in html and "<td>eq5</td>" in html
     for cell in ("eq. 6: J - K &gt;= 0.4 + 0.45 (BP - RP)", "4304", "robust fractional scatter, high-S/N, offset added (Fig. 2)",
                  "robust fractional scatter, high-S/N, paper's definition", str(summary["n_high_snr"])):
         assert f"<td>{cell}</td>" in html, cell

@@ -84,6 +84,12 @@ SWITCHES = {
         "catalog",
         "the paper's training_set flag (visibility, parallax_error, chi2 cuts) and values rounded to 4 decimals",
         "full precision"),
+    "uncertainties": _pi(
+        "catalog",
+        "eq. 5 alone: the feature errors propagated through the model (infer_parallax.py)",
+        "eq. 5 scaled and an intrinsic fractional scatter added, both fitted by maximum likelihood on "
+        "held-out residuals against Gaia with Gaia's errors and an outlier component, cross-fitted "
+        "fold by fold (catalog.calibration); eq. 5 kept as spec_parallax_err_eq5"),
     "figures": _pi(
         "figures",
         "axis ranges, colour maps and cuts of make_figures_HER.py",

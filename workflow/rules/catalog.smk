@@ -21,14 +21,25 @@ rule catalog:
     output:
         fits=f"{RESULTS}/catalog/spectrophotometric_parallaxes.fits",
         csv=f"{RESULTS}/catalog/spectrophotometric_parallaxes.csv",
+        calibration=report(
+            f"{RESULTS}/catalog/calibration.csv",
+            caption="../report/calibration.rst",
+            category="Headline numbers",
+        ),
     params:
         folds=FOLDS,
         model=lambda wildcards: MODEL,
         style=SWITCH["catalog"],
         training_cuts=config["sample"]["training"],
+        uncertainties=SWITCH["uncertainties"],
+        # Only the improved uncertainties use it: the paper mode's catalog does not rerun for it.
+        outlier_factor=config["calibration"]["outlier_factor"] if SWITCH["uncertainties"] == "improved" else None,
         config_hash=config_hash(
             {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM},
-             "catalog": {"style": SWITCH["catalog"], "training_cuts": config["sample"]["training"]}}),
+             "catalog": {"style": SWITCH["catalog"], "training_cuts": config["sample"]["training"],
+                         "uncertainties": SWITCH["uncertainties"],
+                         "outlier_factor": config["calibration"]["outlier_factor"]
+                         if SWITCH["uncertainties"] == "improved" else None}}),
     threads: 2
     resources:
         mem_mb=predict_mem,

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from astropy.table import Table
 from scipy import optimize
 
 #: Smallest epsilon the fit reports as a number (below it the fit cannot tell epsilon from 0).
@@ -173,3 +174,35 @@ def cross_fit(fold_labels, gaia, gaia_err, spec, spec_err_eq5, training, *, outl
         with np.errstate(invalid="ignore"):
             out[mine] = cal.apply(spec[mine], err5[mine])
     return out, calibrations
+
+
+def calibration_table(calibrations: dict | None, folds) -> Table:
+    """One row per fold: the error model and, if calibrated, s, epsilon and f with their errors.
+
+    ``calibrations`` None (switches.uncertainties paper) gives rows that say eq. 5 is used alone.
+    """
+    rows = []
+    for fold in folds:
+        cal = (calibrations or {}).get(fold)
+        if cal is None:
+            rows.append((fold, "eq5", 0, 1.0, np.nan, 0.0, np.nan, np.nan, np.nan))
+        else:
+            rows.append((fold, "calibrated", cal.n_stars, cal.s, cal.s_err, cal.epsilon, cal.epsilon_err, cal.f,
+                         cal.f_err))
+    table = Table(rows=rows, names=("fold", "error_model", "n_stars", "s", "s_err", "epsilon", "epsilon_err",
+                                    "outlier_fraction", "outlier_fraction_err"),
+                  dtype=("U8", "U10", "i8", "f8", "f8", "f8", "f8", "f8", "f8"))
+    descriptions = {
+        "fold": "the fold whose stars' uncertainties this row sets",
+        "error_model": "eq5: HER19 eq. 5 alone (paper mode); calibrated: (s sigma_eq5)^2 + (epsilon spec)^2",
+        "n_stars": "the other folds' training stars the calibration was fitted on",
+        "s": "scale of the eq. 5 uncertainty",
+        "s_err": "standard error of s (inverse Hessian of -ln L)",
+        "epsilon": "intrinsic fractional scatter of the spectrophotometric parallax",
+        "epsilon_err": "standard error of epsilon",
+        "outlier_fraction": "fraction of stars in the broad outlier component",
+        "outlier_fraction_err": "standard error of the outlier fraction",
+    }
+    for name, text in descriptions.items():
+        table[name].description = text
+    return table

@@ -47,7 +47,8 @@ def paper_training_flag(parent: Table, training_cfg: dict) -> np.ndarray:
 
 
 def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_hash: str, *,
-                  style: str = "improved", training_cfg: dict | None = None) -> Table:
+                  style: str = "improved", training_cfg: dict | None = None, spec_err_eq5=None,
+                  calibrations: dict | None = None) -> Table:
     """Catalog columns (published names where they exist) with units and descriptions.
 
     ``spec`` and ``spec_err`` [mas] are the out-of-fold predictions for ``parent``'s rows; a
@@ -56,6 +57,11 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     flags the stars the models were trained on; "paper" writes the published catalog's
     ``training_set`` flag (:func:`paper_training_flag`, thresholds ``training_cfg``) and rounds the
     parallax columns to :data:`PAPER_DECIMALS` decimals, as make_figures_HER.py did.
+
+    ``spec_err`` is eq. 5's uncertainty unless ``calibrations`` ({fold: catalog.calibration.
+    Calibration}, switches.uncertainties improved) is given: then ``spec_err`` is the calibrated
+    uncertainty, ``spec_err_eq5`` eq. 5's (written as spec_parallax_err_eq5), and the header holds
+    each fold's s, epsilon and outlier fraction with their errors (ERRMODEL says which).
     """
     if style not in ("paper", "improved"):
         raise ValueError(f"catalog style {style!r}: use 'paper' or 'improved'")
@@ -63,6 +69,8 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
         raise ValueError("catalog style 'paper' needs training_cfg (the eq. 8-10 thresholds)")
     spec = np.asarray(spec, dtype=float)
     spec_err = np.asarray(spec_err, dtype=float)
+    if (calibrations is None) != (spec_err_eq5 is None):
+        raise ValueError("calibrated uncertainties need both spec_err_eq5 and calibrations")
     bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
     gaia = as_float(parent["parallax"])
     gaia_err = as_float(parent["parallax_error"])
@@ -75,6 +83,8 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     cat["Gaia_parallax_err"] = np.ma.masked_invalid(gaia_err)
     cat["spec_parallax"] = np.ma.array(spec, mask=bad)
     cat["spec_parallax_err"] = np.ma.array(spec_err, mask=bad)
+    if calibrations is not None:
+        cat["spec_parallax_err_eq5"] = np.ma.array(np.asarray(spec_err_eq5, dtype=float), mask=bad)
     training = paper_training_flag(parent, training_cfg) if style == "paper" else np.asarray(parent["training"])
     cat["training_set"] = np.asarray(training, dtype=np.int16)
     if style == "paper":
@@ -83,7 +93,7 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     cat["sample"] = np.char.strip(np.asarray(parent["fold"], dtype=str))
     cat["flag"] = np.where(bad, FLAG_NO_PREDICTION, FLAG_OK).astype(np.int16)
     units = {"ra": "deg", "dec": "deg", "Gaia_parallax": "mas", "Gaia_parallax_err": "mas",
-             "spec_parallax": "mas", "spec_parallax_err": "mas"}
+             "spec_parallax": "mas", "spec_parallax_err": "mas", "spec_parallax_err_eq5": "mas"}
     descriptions = {
         "2MASS_ID": "APOGEE / 2MASS identifier",
         "source_id": "Gaia DR2 source_id",
@@ -92,16 +102,28 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
         "Gaia_parallax": f"Gaia DR2 parallax plus the offset {offset} mas",
         "Gaia_parallax_err": "Gaia DR2 parallax uncertainty",
         "spec_parallax": "spectrophotometric parallax exp(theta . x) (eq. 4) from the model not trained on this star's fold",
-        "spec_parallax_err": "uncertainty propagated from the feature errors (eq. 5)",
+        "spec_parallax_err": ("uncertainty propagated from the feature errors (eq. 5)" if calibrations is None else
+                              "calibrated uncertainty sqrt((s sigma_eq5)^2 + (epsilon spec_parallax)^2); s, epsilon "
+                              "of the star's fold in the header (CALS_<fold>, CALE_<fold>)"),
+        "spec_parallax_err_eq5": "uncertainty propagated from the feature errors alone (eq. 5)",
         "training_set": ("1 if the star passes eq. 8-10 (the published catalog's flag; it may lack a finite parallax)"
                          if style == "paper" else "1 if the star is in a Training Set (eq. 8-10)"),
         "sample": "fold label (A/B for the paper's two folds)",
         "flag": "0 ok; 1 no finite prediction from the features",
     }
     for name, unit in units.items():
-        cat[name].unit = unit
+        if name in cat.colnames:
+            cat[name].unit = unit
     for name, text in descriptions.items():
-        cat[name].description = text
+        if name in cat.colnames:
+            cat[name].description = text
     cat.meta.update({"LAMBDA": float(lam), "PLXOFFST": float(offset), "CFGHASH": cfg_hash, "CATSTYLE": style,
-                     "REFERENC": "Hogg, Eilers & Rix 2019, AJ 158, 147"})
+                     "REFERENC": "Hogg, Eilers & Rix 2019, AJ 158, 147",
+                     "ERRMODEL": "eq5" if calibrations is None else "calibrated"})
+    for fold, cal in (calibrations or {}).items():
+        # A FITS header cannot hold NaN: an error the fit could not estimate is left undefined.
+        values = {f"CALS_{fold}": cal.s, f"CALSE_{fold}": cal.s_err, f"CALE_{fold}": cal.epsilon,
+                  f"CALEE_{fold}": cal.epsilon_err, f"CALF_{fold}": cal.f, f"CALFE_{fold}": cal.f_err}
+        cat.meta.update({key: float(v) if np.isfinite(v) else None for key, v in values.items()})
+        cat.meta[f"CALN_{fold}"] = int(cal.n_stars)
     return cat

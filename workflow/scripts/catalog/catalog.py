@@ -7,7 +7,8 @@ import yaml
 from astropy.table import Table
 
 from spectroparallax import model
-from spectroparallax.catalog import stats, table
+from spectroparallax.archives.columns import as_float
+from spectroparallax.catalog import calibration, stats, table
 from spectroparallax.io import atomic
 from spectroparallax.model import crossval, files as model_files
 from spectroparallax.io.logs import job_logging
@@ -23,10 +24,22 @@ models = model_files.read_heldout_models(
     lam, offset, parent["training"], parent["fold"])
 thetas = {fold: np.asarray(fit["theta"]) for fold, fit in models.items()}
 spec, spec_err = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
+calibrations = spec_err_eq5 = None
+if snakemake.params.uncertainties == "improved":
+    spec_err_eq5 = spec_err
+    spec_err, calibrations = calibration.cross_fit(
+        parent["fold"], as_float(parent["parallax"]) + offset, as_float(parent["parallax_error"]), spec, spec_err_eq5,
+        parent["training"], outlier_factor=snakemake.params.outlier_factor)
+    for fold, cal in calibrations.items():
+        logging.info("uncertainties of fold %s, calibrated on the other folds' %d training stars: s = %.3f +- %.3f, "
+                     "epsilon = %.4f +- %.4f, outlier fraction %.3f +- %.3f", fold, cal.n_stars, cal.s, cal.s_err,
+                     cal.epsilon, cal.epsilon_err, cal.f, cal.f_err)
 cat = table.build_catalog(parent, spec, spec_err, offset, lam, snakemake.params.config_hash,
-                          style=snakemake.params.style, training_cfg=snakemake.params.training_cuts)
+                          style=snakemake.params.style, training_cfg=snakemake.params.training_cuts,
+                          spec_err_eq5=spec_err_eq5, calibrations=calibrations)
 atomic.write_table(cat, snakemake.output.fits)
 atomic.write_table(cat, snakemake.output.csv)
+atomic.write_table(calibration.calibration_table(calibrations, snakemake.params.folds), snakemake.output.calibration)
 
 headline = stats.summary(cat, offset=offset)
 logging.info("catalog: %d stars, %d without a prediction; lambda %g, offset %g mas", len(cat),

@@ -1,0 +1,101 @@
+"""Are the quoted uncertainties right? The catalog against the mock's truth, two seeds, both modes (issue 20).
+
+For each seed (default two the project's tests never use) and each mode, runs this checkout's
+workflow on the default-size mock through the catalog and the cluster members, then prints:
+
+- ``width_truth``: robust width (half the 16-84 percentile range) of (true - spec) / spec_err over
+  every parent star with finite values; ``width_truth_snr_<k>``: the same in each tercile of APOGEE
+  S/N (1 lowest); 1.00 means the uncertainties are right;
+- ``width_gaia_training``: robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) over the
+  training stars (what a user without the truth can check; Gaia's error dominates it for faint stars);
+- ``scatter_truth`` and ``bias_truth``: robust scatter and median of spec / true - 1 over the
+  training stars;
+- ``cluster_<name>_ratio``: the robust width of (spec - true) / spec_err over each mock cluster's
+  members (the Fig. 4 check), with ``cluster_<name>_n`` members.
+
+    python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
+
+Runs are reused from --workdir (one folder per seed and mode; Snakemake reruns what changed).
+About 3 minutes per run on 2 cores. Last line: one JSON object.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table, join
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mock_accuracy  # noqa: E402
+
+from spectroparallax.catalog import stats  # noqa: E402
+
+TARGETS = ("catalog", "results/mock/clusters/members.ecsv")
+
+
+def _width(z):
+    z = np.asarray(z, float)
+    z = z[np.isfinite(z)]
+    return stats.robust_scatter(z) if z.size else float("nan")
+
+
+def measure(workdir: Path) -> dict:
+    cat = Table.read(workdir / "results/mock/catalog/spectrophotometric_parallaxes.fits")
+    parent = Table.read(workdir / "results/mock/samples/parent.fits")
+    truth = Table.read(workdir / "resources/mock/truth.fits")
+    truth = truth[~np.asarray(truth["is_duplicate_row"], bool)]
+    truth["2MASS_ID"] = np.char.strip(np.asarray(truth["APOGEE_ID"], dtype=str))
+    cat["row"] = np.arange(len(cat))
+    cat["SNR"] = np.asarray(parent["SNR"], float)     # the catalog has the Parent Sample's rows, in order
+    joined = join(cat, truth["2MASS_ID", "parallax_true"], keys="2MASS_ID")
+    joined.sort("row")
+    a = stats.catalog_arrays(joined)
+    true = np.asarray(joined["parallax_true"], float)
+    snr = np.asarray(joined["SNR"], float)
+    ok = np.isfinite(a["spec"]) & (a["spec_err"] > 0) & np.isfinite(true)
+    pull = (true - a["spec"]) / a["spec_err"]
+    out = {"error_model": cat.meta.get("ERRMODEL", "eq5"), "n_parent": int(ok.sum()), "width_truth": _width(pull[ok])}
+    edges = np.quantile(snr[ok], [1 / 3, 2 / 3])
+    tercile = np.digitize(snr, edges)
+    for k in range(3):
+        out[f"width_truth_snr_{k + 1}"] = _width(pull[ok & (tercile == k)])
+    train = a["training"] & ok & np.isfinite(a["gaia"])
+    out["width_gaia_training"] = _width(stats.normalized_residuals(a["gaia"][train], a["gaia_err"][train],
+                                                                   a["spec"][train], a["spec_err"][train]))
+    ratio = a["spec"][a["training"] & ok] / true[a["training"] & ok] - 1
+    out["scatter_truth"], out["bias_truth"] = stats.robust_scatter(ratio), stats.median_or_nan(ratio)
+    members = Table.read(workdir / "results/mock/clusters/members.ecsv")
+    members = join(members, truth["2MASS_ID", "parallax_true"], keys="2MASS_ID")
+    for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
+        m = members[np.asarray(members["cluster"], str) == name]
+        spec = np.ma.filled(np.ma.asarray(m["spec_parallax"], dtype=float), np.nan)
+        err = np.ma.filled(np.ma.asarray(m["spec_parallax_err"], dtype=float), np.nan)
+        out[f"cluster_{name}_ratio"] = _width((spec - np.asarray(m["parallax_true"], float)) / err)
+        out[f"cluster_{name}_n"] = int(np.isfinite(spec).sum())
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", type=Path, required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1234, 2027])
+    ap.add_argument("--modes", nargs="+", choices=["improved", "paper"], default=["improved", "paper"])
+    ap.add_argument("--n-stars", type=int, default=4000)
+    ap.add_argument("--cores", type=int, default=2)
+    args = ap.parse_args()
+    results = {}
+    for seed in args.seeds:
+        for mode in args.modes:
+            work = args.workdir / f"{mode}_seed{seed}"
+            mock_accuracy.build(work, args.n_stars, None, None, args.cores, seed, mode=mode, targets=TARGETS)
+            results[f"{mode}_seed{seed}"] = figures = measure(work)
+            print(f"{mode:8s} seed {seed}: " + ", ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()), flush=True)
+    print(json.dumps({run: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()}
+                      for run, figures in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
