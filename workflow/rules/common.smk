@@ -49,8 +49,10 @@ MOCK_SAS = "resources/mock/sas"
 # entry of apogee.versions and allstar_lite (sas.layout): every rule that builds a path gets it as
 # a param, so editing another release's versions reruns nothing.
 RELEASE = config["mock"]["release"] if SURVEY == "mock" else SURVEY
+# allstar_lite is for DR16/DR17 (DR14 has no Lite file): ignored for DR14, so it reruns nothing there.
+LITE = config["apogee"]["allstar_lite"] and sas.RELEASES[RELEASE].allstar_lite is not None
 try:
-    SAS_LAYOUT = sas.layout(RELEASE, config["apogee"]["versions"], lite=config["apogee"]["allstar_lite"])
+    SAS_LAYOUT = sas.layout(RELEASE, config["apogee"]["versions"], lite=LITE)
 except ValueError as err:
     raise WorkflowError(f"config.yaml: {err}") from None
 N_SHARDS = config["apogee"]["download_shards"]
