@@ -172,7 +172,9 @@ def check_aspcapstar(path, n_pixels: int = apogee_grid.N_PIXELS) -> str | None:
     """Return why ``path`` is not a complete aspcapStar file, or None if it is.
 
     A complete file opens as FITS, is not truncated, and has 1-d images of ``n_pixels`` pixels in
-    HDU1 (flux) and HDU2 (uncertainty).
+    HDU1 (flux) and HDU2 (uncertainty): the aspcapStar layout of DR14, DR16 and DR17 alike
+    (sas_layout.md sec. 5; HDU3 model, HDU4 the ASPCAP record are not read). For aspcapStar files
+    only: a DR17 apStar file holds 2-d (NVISITS + 2, 8575) arrays, even for one visit, and would fail.
     """
     path = Path(path)
     try:
