@@ -257,3 +257,11 @@ def test_a_lite_table_is_refused_where_the_release_needs_location_id(tmp_path):
     with pytest.raises(MissingColumnError, match="dr16/apogee/spectro/aspcap/r12/l33/allStarLite-r12-l33.fits"):
         allstar.reduce_allstar(tmp_path / "nosnr.fits", tmp_path / "out.fits", logg_min=0.0, logg_max=2.2,
                                layout=sas.layout("dr16", VERSIONS, lite=True))
+
+
+def test_the_99_values_are_counted_in_the_header(tmp_path):
+    from spectroparallax.archives import sas
+    write_release_allstar(tmp_path / "a.fits", "dr16")
+    allstar.reduce_allstar(tmp_path / "a.fits", tmp_path / "b.fits", logg_min=0.0, logg_max=2.2,
+                           layout=sas.layout("dr16", VERSIONS))
+    assert Table.read(tmp_path / "b.fits").meta["NBAD99"] == 2   # J of row 0, K_ERR of row 1

@@ -116,6 +116,7 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float, layout: Mappi
                 f"{int(np.isfinite(logg).sum())} with a finite LOGG)",
                 "check sample.logg_min / logg_max and that the file is an APOGEE allStar file")
         out = Table()
+        n_bad99 = 0
         for name, (dtype, unit, description) in columns.items():
             values = np.asarray(data.field(names[name.upper()])[rows])
             try:
@@ -126,7 +127,9 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float, layout: Mappi
                 else:
                     values = values.astype(dtype)
                     if name in TMASS_COLUMNS:
-                        values[values >= TMASS_BAD] = np.nan   # "[bad=99]": missing, like -9999 and NaN
+                        bad = values >= TMASS_BAD
+                        values[bad] = np.nan   # "[bad=99]": missing, like -9999 and NaN
+                        n_bad99 += int(bad.sum())
             except (TypeError, ValueError, UnicodeDecodeError) as exc:
                 raise InputFileError(src, f"column {name} cannot be read as {dtype}: {one_line(exc)}",
                                      advice(layout)) from exc
@@ -136,6 +139,7 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float, layout: Mappi
         n_in = len(logg)
     out.meta["SRCFILE"] = src.name
     out.meta["NROWSIN"] = n_in
+    out.meta["NBAD99"] = (n_bad99, "2MASS values >= 99 ([bad=99]) written as NaN")
     out.meta["LOGGMIN"] = (float(logg_min), "LOGG > LOGGMIN (exclusive)")
     out.meta["LOGGMAX"] = (float(logg_max), "LOGG <= LOGGMAX (inclusive)")
     atomic.write_table(out, dest)
