@@ -182,9 +182,9 @@ def run_steps(work: Path, cfg: dict, n_stars: int, rng):
                 else:
                     np.save(d / name, np.load(work / "spectra" / "shard_0" / name, mmap_mode="r")[:size])
         star_ids = [f"2M{k:02d}{i:06d}+0000000" for i in range(size)]
-        Table({"APOGEE_ID": star_ids, "LOCATION_ID": np.full(size, 4000 + k),
+        Table({"APOGEE_ID": star_ids, "TELESCOPE": np.full(size, "apo25m"), "FIELD": np.full(size, f"F{4000 + k}"),
                "spectrum_status": np.full(size, "ok")}).write(d / "stars.ecsv", overwrite=True)
-        ids += [(s, 4000 + k) for s in star_ids]
+        ids += [(s, f"F{4000 + k}") for s in star_ids]
 
     t0 = time.perf_counter()
     report = run_child("select_pixels", work)
@@ -192,7 +192,8 @@ def run_steps(work: Path, cfg: dict, n_stars: int, rng):
     yield "select_pixels", report
 
     order = rng.permutation(len(ids))  # allStar order mixes the shards
-    parent = Table({"APOGEE_ID": [ids[j][0] for j in order], "LOCATION_ID": [ids[j][1] for j in order]})
+    parent = Table({"APOGEE_ID": [ids[j][0] for j in order], "TELESCOPE": np.full(len(order), "apo25m"),
+                    "FIELD": [ids[j][1] for j in order]})
     for column in features.photometry_columns():  # magnitudes, errors and fluxes, all positive
         parent[column] = rng.uniform(0.01, 14.0, len(parent))
     parent.write(work / "parent.fits")

@@ -8,7 +8,7 @@ from spectroparallax.archives import sas
 from spectroparallax.io import atomic
 from spectroparallax.spectra import apogee_grid
 
-DR14 = {"release": "dr14", "apred": "r8", "aspcap": "l31c", "results": "l31c.2"}
+DR14 = sas.layout("dr14", {"dr14": {"apred": "r8", "aspcap": "l31c", "results": "l31c.2"}})
 
 
 def test_wavelength_grid_matches_apogee_definition():
@@ -32,7 +32,8 @@ def test_continuum_pixel_list_is_the_shipped_dr13_list():
 
 
 def test_sas_paths_follow_dr14_layout():
-    rel = sas.aspcapstar_relpath(DR14, "2M16333217+3942519 ", 4424)
+    rel = sas.aspcapstar_relpath(DR14, {"APOGEE_ID": "2M16333217+3942519 ", "TELESCOPE": "apo25m",
+                                         "FIELD": "064+42_MGA", "LOCATION_ID": 4424})
     assert str(rel) == (
         "dr14/apogee/spectro/redux/r8/stars/l31c/l31c.2/4424/aspcapStar-r8-l31c.2-2M16333217+3942519.fits"
     )

@@ -50,6 +50,7 @@ FIGURES = ("figure1", "figure2", "figure3", "figure4", "figure5", "figure6",
            "figure_crossval", "figure_model", "figure_uncertainty")
 BUMP = object()   # the new value is derived from the old one (see _bumped)
 ALL = ("*",)      # every job of the changed config's DAG (the survey key)
+OTHER_RELEASE = "another release's versions: the run reads mock.release's (dr14) only"
 MOCK_UNSEEN = "read only where files are downloaded or queried (survey dr14): the mock never sees it"
 
 
@@ -114,10 +115,13 @@ CHANGES = {
     **{f"switches.{name}": C(OTHER_VALUE[name], *SWITCH_RULES[name], jobs=SWITCH_JOBS.get(name))
        for name in modes.SWITCHES},
     "survey": C("dr14", *ALL, why="another survey: its own resources/ and results/ folders, nothing shared"),
-    "apogee.release": C("dr15", "mock_survey"),
-    "apogee.apred": C("r9", "mock_survey"),
-    "apogee.aspcap": C("l31d", "mock_survey"),
-    "apogee.results": C("l31c.3", "mock_survey"),
+    # The mock writes and the workflow reads mock.release's layout (dr14): only its versions rerun it.
+    "apogee.versions.dr14.apred": C("r9", "mock_survey"),
+    "apogee.versions.dr14.aspcap": C("l31d", "mock_survey"),
+    "apogee.versions.dr14.results": C("l31c.3", "mock_survey"),
+    **{f"apogee.versions.{release}.{key}": C(f"{release}_{key}_new", why=OTHER_RELEASE)
+       for release in ("dr16", "dr17") for key in ("apred", "aspcap")},
+    "apogee.allstar_lite": C(True, why="DR16/DR17 only: DR14 (mock.release) has no allStarLite file"),
     "apogee.sas_url": C("https://mirror.example.org/sas", why=MOCK_UNSEEN),
     "apogee.sas_root": C("/data/sas", why="the mock reads its own tree (resources/mock/sas)"),
     "apogee.download_shards": C(5, "aspcapstar_shard", jobs={"aspcapstar_shard": 5, "normalize_shard": 5}),
@@ -157,6 +161,7 @@ CHANGES = {
     **{f"mock.{key}": C(BUMP, "mock_survey") for key in SCHEMA["properties"]["mock"]["properties"]},
     "mock.spectra_logg_range": C([0.0, 2.2], "mock_survey"),
     "calibration.outlier_factor": C(5.0, "catalog", why="read by the improved uncertainties (TEST_MODE)"),
+    "mock.release": C("dr17", "mock_survey"),
     "published.url": C("https://example.org/catalog.fits", why="the published catalog is joined on dr14 only"),
     "published.md5": C("0" * 32, why="the published catalog is joined on dr14 only"),
     "published.size": C(1, why="the published catalog is joined on dr14 only"),

@@ -12,7 +12,7 @@ CLIP, LN_ERR_MAX = (0.01, 1.2), 0.1
 
 
 def _parent(ids, locs, rng):
-    table = Table({"APOGEE_ID": ids, "LOCATION_ID": locs})
+    table = Table({"APOGEE_ID": ids, "TELESCOPE": np.full(len(ids), "apo25m"), "FIELD": [f"F{loc}" for loc in locs]})
     for column in features.photometry_columns():  # magnitudes, errors and fluxes, all positive
         table[column] = rng.uniform(0.01, 14.0, len(ids))
     return table
@@ -30,7 +30,8 @@ def shards(tmp_path):
         e[:, :50] = 1e3  # masked pixels
         np.save(tmp_path / f"flux_{k}.npy", f)
         np.save(tmp_path / f"err_{k}.npy", e)
-        stars.append(Table({"APOGEE_ID": [f"2M{k}{i:07d}" for i in range(n)], "LOCATION_ID": np.full(n, 4000 + k)}))
+        stars.append(Table({"APOGEE_ID": [f"2M{k}{i:07d}" for i in range(n)], "TELESCOPE": np.full(n, "apo25m"),
+                            "FIELD": np.full(n, f"F{4000 + k}")}))
         flux.append(f)
         err.append(e)
     # Parent: a shuffled subset of the normalized stars (as the cuts and allStar order leave it).

@@ -1,6 +1,7 @@
 """SAS downloads against a loopback file server with injected faults, and the local-mirror mode."""
 
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,18 @@ from localservers import SASServer
 from spectroparallax.archives import download, sas
 from spectroparallax.io.errors import ArchiveError, ArchiveUnreachable
 
-DR14 = {"release": "dr14", "apred": "r8", "aspcap": "l31c", "results": "l31c.2"}
+VERSIONS = {"dr14": {"apred": "r8", "aspcap": "l31c", "results": "l31c.2"}, "dr16": {"apred": "r12", "aspcap": "l33"},
+            "dr17": {"apred": "dr17", "aspcap": "synspec_rev1"}}
+DR14 = sas.layout("dr14", VERSIONS)
+
+
+def row(apogee_id, loc, telescope="apo25m", field=None):
+    """One allStar row's path keys (DR14 apo25m: LOCATION_ID is the folder)."""
+    return {"APOGEE_ID": apogee_id, "TELESCOPE": telescope, "FIELD": field or f"F{loc}", "LOCATION_ID": loc}
+
+
+def rows(ids, locs):
+    return [row(a, loc) for a, loc in zip(ids, locs, strict=True)]
 N_PIX = 8575
 FAST = {"backoff": 0.0, "timeout": 10.0, "progress": False, "chunk_size": 4096}
 
@@ -34,12 +46,12 @@ def tree(tmp_path):
     ids = [f"2M0000000{i}+0000000{i}" for i in range(4)]
     locs = [4424, 4424, 5000, 5000]
     for i, (a, loc) in enumerate(zip(ids, locs)):
-        write_aspcapstar(root / sas.aspcapstar_relpath(DR14, a, loc), seed=i)
+        write_aspcapstar(root / sas.aspcapstar_relpath(DR14, row(a, loc)), seed=i)
     return root, ids, locs
 
 
 def jobs_for(server, tmp_path, ids, locs):
-    return download.aspcapstar_jobs(DR14, ids, locs, server.url, tmp_path / "out")
+    return download.aspcapstar_jobs(DR14, rows(ids, locs), server.url, tmp_path / "out")
 
 
 def urlpath(job):
@@ -168,7 +180,7 @@ def free_port():
 
 def test_unreachable_host_raises_one_line_and_leaves_nothing(tmp_path):
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
-    jobs = download.aspcapstar_jobs(DR14, ["2M00000000+0000000", "2M00000001+0000001"], [1, 1], url,
+    jobs = download.aspcapstar_jobs(DR14, rows(["2M00000000+0000000", "2M00000001+0000001"], [1, 1]), url,
                                     tmp_path / "out")
     with pytest.raises(ArchiveUnreachable) as info:
         download.download_files(jobs, tmp_path / "m.ecsv", retries=1, threads=1, **FAST)
@@ -197,7 +209,7 @@ def test_persistent_server_errors_raise_after_retries(tree, tmp_path):
 
 def test_download_file_retries_a_large_file(tree, tmp_path):
     root, ids, locs = tree
-    rel = sas.aspcapstar_relpath(DR14, ids[0], locs[0])
+    rel = sas.aspcapstar_relpath(DR14, row(ids[0], locs[0]))
     with SASServer(root) as srv:
         srv.faults["/" + str(rel)] = ["drop", "drop"]
         dest = download.download_file(sas.url(srv.url, rel), tmp_path / "big.fits", backoff=0.0, chunk_size=4096,
@@ -208,9 +220,9 @@ def test_download_file_retries_a_large_file(tree, tmp_path):
 
 def test_resolve_local_reads_in_place_and_records_missing(tree, tmp_path):
     root, ids, locs = tree
-    bad = root / sas.aspcapstar_relpath(DR14, ids[3], locs[3])
+    bad = root / sas.aspcapstar_relpath(DR14, row(ids[3], locs[3]))
     bad.write_bytes(bad.read_bytes()[:5000])
-    rel = download.aspcapstar_relpaths(DR14, ids + ["2M99999999+9999999"], locs + [4424])
+    rel = download.aspcapstar_relpaths(DR14, rows(ids + ["2M99999999+9999999"], locs + [4424]))
     manifest = download.resolve_local(rel, root, tmp_path / "m.ecsv")
     assert list(Table.read(tmp_path / "m.ecsv")["status"]) == ["present"] * 3 + ["corrupt", "missing"]
     assert manifest["path"][0] == str(root / rel[0][1])  # in place: no copy
@@ -230,9 +242,9 @@ def test_archive_names_are_safe_path_components(value):
 @pytest.mark.parametrize("value", [ESCAPE, "..", ".", "a/b", "a\\b", "", "2M0..1", "2M00000001 00000001", "é"])
 def test_a_string_that_could_steer_a_path_is_refused(value):
     with pytest.raises(sas.UnsafePathComponent, match="cannot be part of a SAS path"):
-        sas.aspcapstar_relpath(DR14, value, 4424)
+        sas.aspcapstar_relpath(DR14, row(value, 4424))
     with pytest.raises(sas.UnsafePathComponent, match="LOCATION_ID"):
-        sas.aspcapstar_relpath(DR14, "2M00000001+00000001", value)
+        sas.aspcapstar_relpath(DR14, row("2M00000001+00000001", value))
 
 
 def _files_below(folder):
@@ -243,11 +255,11 @@ def test_a_crafted_allstar_row_downloads_nothing_outside_the_tree(tree, tmp_path
     """The row is recorded as refused, with its reason; the other rows download as usual, and
     nothing is written anywhere but below the download root (the old code wrote ../../outside)."""
     root, ids, locs = tree
-    (root / "outside").write_bytes((root / sas.aspcapstar_relpath(DR14, ids[0], locs[0])).read_bytes())
+    (root / "outside").write_bytes((root / sas.aspcapstar_relpath(DR14, row(ids[0], locs[0]))).read_bytes())
     work = tmp_path / "work" / "resources" / "sas"
     before = _files_below(tmp_path)
     with SASServer(root) as srv:
-        jobs = download.aspcapstar_jobs(DR14, [ids[0], ESCAPE], [locs[0], locs[0]], srv.url, work)
+        jobs = download.aspcapstar_jobs(DR14, rows([ids[0], ESCAPE], [locs[0], locs[0]]), srv.url, work)
         manifest = download.download_files(jobs, threads=1, **FAST)
         assert all(ESCAPE not in r["path"] and "outside" not in r["path"] for r in srv.gets())
     assert list(manifest["status"]) == ["downloaded", "refused"]
@@ -261,13 +273,13 @@ def test_a_crafted_row_is_not_read_from_outside_a_local_mirror(tree, tmp_path):
     # A valid file where the crafted ID's path would lead (two folders above the location folder).
     escaped = root / sas.results_dir(DR14) / str(locs[0]) / f"aspcapStar-r8-l31c.2-{ESCAPE}.fits"
     write_aspcapstar(escaped.resolve(), seed=9)
-    manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, [ids[0], ESCAPE], [locs[0]] * 2), root)
+    manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, rows([ids[0], ESCAPE], [locs[0]] * 2)), root)
     assert list(manifest["status"]) == ["present", "refused"] and manifest["path"][1] == ""
 
 
 def _write_sha1sum(root, loc, entries):
     """The folder's sha1sum list as the SAS writes it: '<sha1>  <file name>' per line."""
-    path = root / sas.checksum_relpath(DR14, loc)
+    path = root / sas.checksum_relpath(DR14, row("2M00000000+0000000", loc))
     path.write_text("".join(f"{sha}  {name}\n" for name, sha in entries.items()))
     return path
 
@@ -283,11 +295,11 @@ def test_downloads_are_checked_against_the_archives_sha1sum_list(tree, tmp_path)
     from its list) and is recorded corrupt after every retry, moved aside, counted, not raised.
     Location 5000 has no list (404): its files are checked for completeness only."""
     root, ids, locs = tree
-    files = [root / sas.aspcapstar_relpath(DR14, a, loc) for a, loc in zip(ids, locs)]
+    files = [root / sas.aspcapstar_relpath(DR14, row(a, loc)) for a, loc in zip(ids, locs)]
     _write_sha1sum(root, 4424, {files[0].name: download.sha1_of(files[0]), files[1].name: "f" * 40})
     with SASServer(root) as srv:
         jobs = jobs_for(srv, tmp_path, ids, locs)
-        sums = download.aspcapstar_checksums(DR14, locs, srv.url, tmp_path / "out")
+        sums = download.aspcapstar_checksums(DR14, rows(ids, locs), srv.url, tmp_path / "out")
         manifest = download.download_files(jobs, retries=2, threads=1, checksums=sums, **FAST)
         assert len(srv.gets(urlpath(jobs[1]))) == 3        # the first try and two retries
     assert list(manifest["status"]) == ["downloaded", "corrupt", "downloaded", "downloaded"]
@@ -299,9 +311,66 @@ def test_downloads_are_checked_against_the_archives_sha1sum_list(tree, tmp_path)
 
 def test_a_local_mirror_is_checked_against_its_sha1sum_list(tree, tmp_path):
     root, ids, locs = tree
-    files = [root / sas.aspcapstar_relpath(DR14, a, loc) for a, loc in zip(ids, locs)]
+    files = [root / sas.aspcapstar_relpath(DR14, row(a, loc)) for a, loc in zip(ids, locs)]
     _write_sha1sum(root, 5000, {files[2].name: download.sha1_of(files[2]), files[3].name: "0" * 40})
-    manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, ids, locs), root,
-                                      checksums=download.aspcapstar_checksums(DR14, locs))
+    manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, rows(ids, locs)), root,
+                                      checksums=download.aspcapstar_checksums(DR14, rows(ids, locs)))
     assert list(manifest["status"]) == ["present", "present", "present", "corrupt"]
     assert "sha1" in manifest["reason"][3]
+
+
+def test_a_dr17_mirror_finds_apo25m_apo1m_and_lco25m_stars(tmp_path):
+    """A hand-built DR17 tree (sas_layout.md sec. 3: <TELESCOPE>/<FIELD>/aspcapStar-dr17-<ID>.fits, a
+    30-character ID, an apo1m and an lco25m star, per-folder sha1sum lists with their DR17 names): the
+    manifest finds every file, checks lco25m's list (synspec_rev1) and apo25m's (synspec), and
+    only the star with no file is missing."""
+    dr17 = sas.layout("dr17", VERSIONS)
+    root = tmp_path / "sas"
+    base = root / "dr17/apogee/spectro/aspcap/dr17/synspec_rev1"
+    stars = [  # (APOGEE_ID, TELESCOPE, FIELD, file written by hand)
+        ("2M19485057+5005279", "apo25m", "K04_083+13", "apo25m/K04_083+13/aspcapStar-dr17-2M19485057+5005279.fits"),
+        ("2M08514388+1146240", "apo1m", "M67", "apo1m/M67/aspcapStar-dr17-2M08514388+1146240.fits"),
+        ("2M10454000-5937000", "lco25m", "CARINA", "lco25m/CARINA/aspcapStar-dr17-2M10454000-5937000.fits"),
+        ("AP17155832+5707156ABCDEFGHIJK", "apo25m", "K04_083+13",
+         "apo25m/K04_083+13/aspcapStar-dr17-AP17155832+5707156ABCDEFGHIJK.fits"),
+        ("2M00000000+0000000", "lco25m", "CARINA", None),
+        ("2M10454001-5937001", "lco25m", "CARINA", "lco25m/CARINA/aspcapStar-dr17-2M10454001-5937001.fits"),
+    ]
+    assert len(stars[3][0]) == 29
+    for i, (*_, rel) in enumerate(stars):
+        if rel:
+            write_aspcapstar(base / rel, seed=i)
+    files = {rel: base / rel for *_, rel in stars if rel}
+    sha = {rel: download.sha1_of(path) for rel, path in files.items()}
+    (base / "apo25m/K04_083+13/dr17_synspec_apo25m_K04_083+13.sha1sum").write_text(
+        f"{sha[stars[0][3]]}  {Path(stars[0][3]).name}\n{'0' * 40}  {Path(stars[3][3]).name}\n")
+    (base / "lco25m/CARINA/dr17_synspec_rev1_lco25m_CARINA.sha1sum").write_text(
+        f"{sha[stars[2][3]]}  {Path(stars[2][3]).name}\n{'0' * 40}  {Path(stars[5][3]).name}\n")
+    allstar = Table(rows=[s[:3] for s in stars], names=("APOGEE_ID", "TELESCOPE", "FIELD"),
+                    dtype=("U30", "U6", "U20"))
+    manifest = download.resolve_local(download.aspcapstar_relpaths(dr17, allstar), root,
+                                      checksums=download.aspcapstar_checksums(dr17, allstar))
+    assert list(manifest["status"]) == ["present", "present", "present", "corrupt", "missing", "corrupt"]
+    assert "sha1" in manifest["reason"][3] and "sha1" in manifest["reason"][5]
+    assert [Path(p) for p in manifest["path"][:3]] == [files[s[3]] for s in stars[:3]]
+
+
+def test_a_dr14_apo1m_row_is_found_by_field_and_an_lco25m_row_is_refused(tmp_path):
+    """DR14: apo1m stars (LOCATION_ID 1) live under <FIELD>/ with the FILE column's name; DR14 has no
+    lco25m data, so such a row is refused with its reason, not fetched and not 'missing'."""
+    root = tmp_path / "sas"
+    results = root / "dr14/apogee/spectro/redux/r8/stars/l31c/l31c.2"
+    write_aspcapstar(results / "M67/aspcapStar-r8-l31c.2-2M08514388+1146240.fits", seed=1)
+    write_aspcapstar(results / "4424/aspcapStar-r8-l31c.2-2M16333217+3942519.fits", seed=2)
+    allstar = Table(rows=[("2M08514388+1146240", "apo1m", "M67", 1, "apStar-r8-2M08514388+1146240.fits"),
+                          ("2M16333217+3942519", "apo25m", "064+42_MGA", 4424, "apStar-r8-2M16333217+3942519.fits"),
+                          ("2M10454000-5937000", "lco25m", "CARINA", 5, "asStar-r8-2M10454000-5937000.fits")],
+                    names=("APOGEE_ID", "TELESCOPE", "FIELD", "LOCATION_ID", "FILE"))
+    manifest = download.resolve_local(download.aspcapstar_relpaths(DR14, allstar), root)
+    assert list(manifest["status"]) == ["present", "present", "refused"]
+    assert "dr14 has no aspcapStar files from it" in manifest["reason"][2]
+    with SASServer(root) as srv:
+        got = download.download_files(download.aspcapstar_jobs(DR14, allstar, srv.url, tmp_path / "out"),
+                                      threads=1, **FAST)
+        assert len(srv.gets()) == 2
+    assert list(got["status"]) == ["downloaded", "downloaded", "refused"]

@@ -108,7 +108,7 @@ def test_unknown_knob_is_named():
 
 def test_config_mock_section_mirrors_the_simulator_defaults(config):
     mock = dict(config["mock"])
-    assert set(mock) - {"n_stars", "seed"} == set(DEFAULT_KNOBS)
+    assert set(mock) - {"n_stars", "seed", "release"} == set(DEFAULT_KNOBS)
     for key, value in DEFAULT_KNOBS.items():
         assert mock[key] == value, key
 

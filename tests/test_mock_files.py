@@ -12,6 +12,11 @@ from spectroparallax.spectra import apogee_grid
 from spectroparallax.archives.columns import ALLSTAR_COLUMNS, GAIA_COLUMNS
 from spectroparallax.mock import instrument_continuum, true_normalized_flux, write_mock_survey
 
+
+def DR14(config):
+    """The mock's layout (mock.release dr14; the workflow's common.smk SAS_LAYOUT)."""
+    return sas.layout("dr14", config["apogee"]["versions"])
+
 N_SMALL = 300
 SEED = 5
 
@@ -19,16 +24,16 @@ SEED = 5
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory, config):
     out = tmp_path_factory.mktemp("mock")
-    paths = write_mock_survey(out, config["apogee"], N_SMALL, SEED, missing_spectrum_fraction=0.02)
+    paths = write_mock_survey(out, DR14(config), N_SMALL, SEED, missing_spectrum_fraction=0.02)
     allstar = Table.read(paths["allstar"], hdu=1)
     truth = Table.read(paths["truth"])
     gaia = Table.read(paths["gaia"])
-    return paths, allstar, truth, gaia, config["apogee"]
+    return paths, allstar, truth, gaia, DR14(config)
 
 
 def _spec_path(survey, i):
     paths, allstar, _, _, apogee = survey
-    return paths["sas"] / sas.aspcapstar_relpath(apogee, allstar["APOGEE_ID"][i], allstar["LOCATION_ID"][i])
+    return paths["sas"] / sas.aspcapstar_relpath(apogee, allstar[i])
 
 
 def test_tables_have_the_archive_columns(survey):
@@ -131,7 +136,7 @@ def test_gaia_votable_rows_and_masks(survey):
 
 
 def test_spectra_logg_range_knob_skips_other_rows(tmp_path, config):
-    paths = write_mock_survey(tmp_path, config["apogee"], 120, 3, spectra_logg_range=[0.0, 2.2])
+    paths = write_mock_survey(tmp_path, DR14(config), 120, 3, spectra_logg_range=[0.0, 2.2])
     allstar = Table.read(paths["allstar"], hdu=1)
     truth = Table.read(paths["truth"])
     status = np.asarray(truth["spectrum_status"]).astype(str)
@@ -142,8 +147,8 @@ def test_spectra_logg_range_knob_skips_other_rows(tmp_path, config):
 
 
 def test_same_seed_writes_identical_spectra(tmp_path, config):
-    a = write_mock_survey(tmp_path / "a", config["apogee"], 100, 9, spectra_logg_range=[0.0, 1.0])
-    b = write_mock_survey(tmp_path / "b", config["apogee"], 100, 9, spectra_logg_range=[0.0, 1.0])
+    a = write_mock_survey(tmp_path / "a", DR14(config), 100, 9, spectra_logg_range=[0.0, 1.0])
+    b = write_mock_survey(tmp_path / "b", DR14(config), 100, 9, spectra_logg_range=[0.0, 1.0])
     fa = sorted(a["sas"].rglob("aspcapStar-*.fits"))
     fb = sorted(b["sas"].rglob("aspcapStar-*.fits"))
     assert fa and [p.relative_to(a["sas"]) for p in fa] == [p.relative_to(b["sas"]) for p in fb]

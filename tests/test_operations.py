@@ -84,7 +84,7 @@ def test_a_download_progress_bar_stays_out_of_the_log(repo, config, tmp_path):
     """download_allstar draws a progress bar on stderr; the log keeps lines, not its redraws."""
     from spectroparallax.archives import sas
 
-    served = tmp_path / "sas" / sas.allstar_relpath(config["apogee"])
+    served = tmp_path / "sas" / sas.allstar_relpath(sas.layout("dr14", config["apogee"]["versions"]))
     served.parent.mkdir(parents=True)
     served.write_bytes(b"\0" * 3_000_000)
     with SASServer(tmp_path / "sas") as server:

@@ -45,7 +45,8 @@ ROWS = [
     ({"source_id": 7}, None, None),
     ({"source_id": 7}, "shares its Gaia source_id", None),   # same Gaia source as row 14, same S/N
 ]
-IMPROVED_FLOW = [("allStar rows", 0, 16), ("logg", 1, 15), ("no readable spectrum", 4, 11), ("repeat", 1, 10),
+IMPROVED_FLOW = [("allStar rows", 0, 16), ("logg", 1, 15), ("non-primary duplicate", 0, 15),
+                 ("no readable spectrum", 4, 11), ("repeat", 1, 10),
                  ("APOGEE_ID is not", 0, 10), ("no Gaia DR2", 1, 9), ("missing Gaia", 0, 9),
                  ("missing 2MASS", 2, 7), ("missing AllWISE", 0, 7), ("BP - RP", 0, 7),
                  ("Gaia phot_variable_flag", 0, 7), ("eq. 6", 2, 5), ("eq. 7", 0, 5),
@@ -170,7 +171,7 @@ def test_the_mock_random_index_is_a_permutation_over_its_gaia_sources(mock):
 
 def test_on_the_mock_every_parent_stars_paper_fold_is_its_random_index_parity(mock):
     allstar, gaia_all, _ = mock
-    spectra = Table({"APOGEE_ID": allstar["APOGEE_ID"], "LOCATION_ID": allstar["LOCATION_ID"],
+    spectra = Table({"APOGEE_ID": allstar["APOGEE_ID"], "TELESCOPE": allstar["TELESCOPE"], "FIELD": allstar["FIELD"],
                      "spectrum_status": np.full(len(allstar), "ok")})
     gaia = gaia_query.select_chunk(gaia_all, np.char.replace(np.asarray(allstar["APOGEE_ID"]), "2M", "", count=1))
     parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE, duplicates="paper")
@@ -234,9 +235,10 @@ def _papers_parent_sample(work: Path) -> Table:
     read = set()                                                 # the spectra the normalization could read
     for stars in (work / "results/mock/spectra").glob("shard_*/stars.ecsv"):
         s = Table.read(stars)
-        read |= {(str(a).strip(), int(loc)) for a, loc, status in
-                 zip(s["APOGEE_ID"], s["LOCATION_ID"], s["spectrum_status"]) if status == "ok"}
-    t = t[[(str(a).strip(), int(loc)) in read for a, loc in zip(t["APOGEE_ID"], t["LOCATION_ID"])]]
+        read |= {(str(a).strip(), str(tel).strip(), str(fld).strip()) for a, tel, fld, status in
+                 zip(s["APOGEE_ID"], s["TELESCOPE"], s["FIELD"], s["spectrum_status"]) if status == "ok"}
+    t = t[[(str(a).strip(), str(tel).strip(), str(fld).strip()) in read
+           for a, tel, fld in zip(t["APOGEE_ID"], t["TELESCOPE"], t["FIELD"])]]
     cut_jk = (f("J") - f("K")) < (0.4 + 0.45 * f("bp_rp"))
     cut_hw2 = (f("H") - f("w2mpro")) > -0.05
     cut_finite = ((f("J") > -100) & (f("H") > -100) & (f("K") > -100) & (f("J_ERR") > 0) & (f("H_ERR") > 0)
@@ -246,11 +248,12 @@ def _papers_parent_sample(work: Path) -> Table:
 
 
 def _keys(table):
-    return [(str(a).strip(), int(loc)) for a, loc in zip(table["APOGEE_ID"], table["LOCATION_ID"])]
+    return [(str(a).strip(), str(tel).strip(), str(fld).strip())
+            for a, tel, fld in zip(table["APOGEE_ID"], table["TELESCOPE"], table["FIELD"])]
 
 
 def test_the_paper_mode_parent_sample_equals_the_papers_scripts_star_by_star(paper_run):
-    """Same stars, same allStar rows (LOCATION_ID), same order, same Gaia sources. The improved mode's
+    """Same stars, same allStar rows (TELESCOPE, FIELD), same order, same Gaia sources. The improved mode's
     Parent Sample of the same mock differs (it keeps the highest-S/N row of a repeated star): in a
     by-hand run 32 (star, row) pairs differed, so this comparison can tell the two rules apart."""
     ours = Table.read(paper_run / "results/mock/samples/parent.fits")

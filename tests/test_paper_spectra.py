@@ -237,8 +237,8 @@ def test_paper_mode_mock_pixels_and_design_matrix_equal_the_papers_scripts(paper
     for k in range(len(list((results / "spectra").glob("shard_*")))):
         stars = Table.read(results / f"spectra/shard_{k}/stars.ecsv")
         for row, star in enumerate(stars):
-            keys[(str(star["APOGEE_ID"]).strip(), int(star["LOCATION_ID"]))] = (k, row, star["path"])
-    where = [keys[(str(s["APOGEE_ID"]).strip(), int(s["LOCATION_ID"]))] for s in parent]
+            keys[tuple(str(star[c]).strip() for c in ("APOGEE_ID", "TELESCOPE", "FIELD"))] = (k, row, star["path"])
+    where = [keys[tuple(str(s[c]).strip() for c in ("APOGEE_ID", "TELESCOPE", "FIELD"))] for s in parent]
     # Normalize every parent star's file afresh, as the paper's script does.
     raw = [read_spectrum(work / path) for _, _, path in where]
     fluxes, sigmas = paper_normalize(np.array([f for f, _ in raw]), np.array([e for _, e in raw]))

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from astropy.table import Table, join
 
+from spectroparallax.archives import sas
 from spectroparallax.catalog import stats
 from spectroparallax.sample import folds
 from spectroparallax.spectra import apogee_grid
@@ -42,14 +43,30 @@ def test_cutflow_agrees_with_the_truth(run):
     n_stars = cfg["mock"]["n_stars"]
     assert flow["allStar rows"] == 0 and len(truth) == n_stars
 
-    in_logg = join(allstar["APOGEE_ID", "LOCATION_ID"], truth, keys=["APOGEE_ID", "LOCATION_ID"])
+    in_logg = join(allstar["APOGEE_ID", "LOCATION_ID", "EXTRATARG"], truth, keys=["APOGEE_ID", "LOCATION_ID"])
     assert _removed(flow, "logg outside") == n_stars - len(in_logg)
+
+    # Repeat observations: the mock observed some stars twice (truth is_duplicate_row: the second
+    # row); EXTRATARG bit 4 marks, of each such star, the row with the lower S/N. Improved mode drops
+    # exactly the flagged rows in the logg range, which leaves every star one row.
+    layout = sas.layout(cfg["mock"]["release"], cfg["apogee"]["versions"], lite=cfg["apogee"]["allstar_lite"])
+    full = Table.read(work / "resources/mock/sas" / sas.allstar_relpath(layout), hdu=1)
+    flagged = (np.asarray(full["EXTRATARG"]) & 16) > 0
+    repeated = np.asarray(truth["APOGEE_ID"])[np.asarray(truth["is_duplicate_row"], bool)]
+    assert flagged.sum() == len(repeated) and set(np.asarray(full["APOGEE_ID"])[flagged]) == set(repeated)
+    snr = {}
+    for a, f, v in zip(full["APOGEE_ID"], flagged, np.asarray(full["SNR"], float)):
+        snr.setdefault(a, {})[f] = v
+    assert all(pair[True] <= pair[False] for pair in snr.values() if True in pair)
+    flagged_in_logg = (np.asarray(in_logg["EXTRATARG"]) & 16) > 0
+    assert _removed(flow, "non-primary duplicate row") == flagged_in_logg.sum() > 0
+    in_logg = in_logg[~flagged_in_logg]
     status = np.char.strip(np.asarray(in_logg["spectrum_status"], dtype=str))
     assert _removed(flow, "no readable spectrum") == (status != "ok").sum() > 0
 
     readable = in_logg[status == "ok"]
     n_unique = len(np.unique(readable["APOGEE_ID"]))
-    assert _removed(flow, "repeat observation") == len(readable) - n_unique > 0
+    assert _removed(flow, "repeat observation") == len(readable) - n_unique == 0
 
     # One row per star is left (its highest-S/N row); those without Gaia are exactly the truth's.
     with_snr = join(readable, allstar["APOGEE_ID", "LOCATION_ID", "SNR"], keys=["APOGEE_ID", "LOCATION_ID"])
@@ -112,14 +129,14 @@ def test_normalized_spectra_match_the_truth_within_the_noise(run):
     err = np.load(work / "results/mock/spectra/shard_0/err.npy", mmap_mode="r")
     truth = Table.read(work / "resources/mock/truth.fits")
     allstar = Table.read(work / "resources/mock/allstar.fits")
-    rows = join(stars["APOGEE_ID", "LOCATION_ID", "spectrum_status"], allstar["APOGEE_ID", "LOCATION_ID", "SNR"],
-                keys=["APOGEE_ID", "LOCATION_ID"])
+    keys = ["APOGEE_ID", "TELESCOPE", "FIELD"]   # a spectrum's row (the manifests' and shards' keys)
+    rows = join(stars[[*keys, "spectrum_status"]], allstar[[*keys, "SNR"]], keys=keys)
     rows.rename_column("spectrum_status", "pipeline_status")
-    rows = join(rows, truth, keys=["APOGEE_ID", "LOCATION_ID"])
-    order = {(a, l): i for i, (a, l) in enumerate(zip(stars["APOGEE_ID"], stars["LOCATION_ID"]))}
+    rows = join(rows, truth, keys=["APOGEE_ID", "FIELD"])
+    order = {(a, f): i for i, (a, f) in enumerate(zip(stars["APOGEE_ID"], stars["FIELD"]))}
     good = rows[(rows["pipeline_status"] == "ok") & (rows["SNR"] > 200)]
     assert len(good) >= 5
-    idx = np.array([order[(a, l)] for a, l in zip(good["APOGEE_ID"], good["LOCATION_ID"])])
+    idx = np.array([order[(a, f)] for a, f in zip(good["APOGEE_ID"], good["FIELD"])])
     mock = cfg["mock"]
     model = true_normalized_flux(good["teff"], good["logg"], good["fe_h"], good["alpha_m"], mock["n_lines"],
                                  mock["line_seed"], mock["weak_lines"], mock["weak_line_depth"])

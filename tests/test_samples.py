@@ -18,7 +18,8 @@ TRAINING = {"parallax_error_max": 0.1, "visibility_periods_min": 8, "astrometric
 def _star(i, **over):
     """A star that passes every cut, with per-cut overrides."""
     row = dict(
-        APOGEE_ID=f"2M{i:08d}+0000000", LOCATION_ID=4000 + i % 3, TELESCOPE="apo25m", LOGG=1.5, SNR=100.0,
+        APOGEE_ID=f"2M{i:08d}+0000000", LOCATION_ID=4000 + i % 3, TELESCOPE="apo25m", FIELD=f"{i % 3:03d}+02",
+        EXTRATARG=0, LOGG=1.5, SNR=100.0,
         J=10.0, J_ERR=0.02, H=9.3, H_ERR=0.02, K=9.1, K_ERR=0.02, TEFF=4300.0,
         status="ok",
         in_gaia=True, source_id=10**18 + i, phot_g_mean_mag=12.0, phot_bp_mean_mag=12.8, phot_rp_mean_mag=11.2,
@@ -59,10 +60,11 @@ def _parent_rows(flow):
 
 def _tables(cases):
     rows = [_star(i, **over) for i, (over, _) in enumerate(cases)]
-    allstar_cols = ["APOGEE_ID", "LOCATION_ID", "TELESCOPE", "LOGG", "SNR", "J", "J_ERR", "H", "H_ERR", "K", "K_ERR", "TEFF"]
+    allstar_cols = ["APOGEE_ID", "LOCATION_ID", "TELESCOPE", "FIELD", "EXTRATARG", "LOGG", "SNR", "J", "J_ERR", "H",
+                    "H_ERR", "K", "K_ERR", "TEFF"]
     allstar = Table(rows=[[r[c] for c in allstar_cols] for r in rows], names=allstar_cols)
-    spectra = Table(rows=[(r["APOGEE_ID"], r["LOCATION_ID"], r["status"]) for r in rows],
-                    names=("APOGEE_ID", "LOCATION_ID", "spectrum_status"))
+    spectra = Table(rows=[(r["APOGEE_ID"], r["TELESCOPE"], r["FIELD"], r["status"]) for r in rows],
+                    names=("APOGEE_ID", "TELESCOPE", "FIELD", "spectrum_status"))
     gaia_cols = [c for c in rows[0] if c.startswith(("source_id", "phot_", "bp_rp", "w1", "w2", "parallax", "visib", "astrom"))]
     gaia = Table(rows=[[r["APOGEE_ID"][2:]] + [r[c] for c in gaia_cols] for r in rows if r["in_gaia"]],
                  names=["tmass_designation"] + gaia_cols)
@@ -101,21 +103,45 @@ def test_rows_removed_by_the_allstar_reduction_are_counted_under_logg():
     assert table["removed"][1] == 100 + 3
 
 
+def _one_star_in_rows(cases, telescopes, fields):
+    allstar, gaia, spectra = _tables(cases)
+    allstar["APOGEE_ID"] = spectra["APOGEE_ID"] = "2M00000007+0000000"
+    allstar["TELESCOPE"] = spectra["TELESCOPE"] = telescopes
+    allstar["FIELD"] = spectra["FIELD"] = fields
+    gaia = gaia[:1]
+    gaia["tmass_designation"] = "00000007+0000000"
+    return allstar, gaia, spectra
+
+
 def test_duplicate_keeps_highest_snr_row_with_a_readable_spectrum():
+    """No row flagged: of a star's rows in three fields the highest-S/N one with a spectrum stays; the
+    spectra are matched by (APOGEE_ID, TELESCOPE, FIELD), so the apo1m row's spectrum is its own."""
     cases = [
         ({"SNR": 300.0, "status": "unreadable"}, None),
         ({"SNR": 150.0}, None),
         ({"SNR": 80.0}, None),
     ]
-    allstar, gaia, spectra = _tables(cases)
-    allstar["APOGEE_ID"] = spectra["APOGEE_ID"] = "2M00000007+0000000"
-    allstar["LOCATION_ID"] = spectra["LOCATION_ID"] = [1, 2, 3]
-    gaia = gaia[:1]
-    gaia["tmass_designation"] = "00000007+0000000"
+    allstar, gaia, spectra = _one_star_in_rows(cases, ["apo25m", "apo1m", "apo25m"], ["F1", "F1", "F3"])
     parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
-    assert len(parent) == 1 and parent["LOCATION_ID"][0] == 2 and parent["SNR"][0] == 150.0
+    assert len(parent) == 1 and parent["TELESCOPE"][0] == "apo1m" and parent["SNR"][0] == 150.0
     table = flow.table("parent")
-    assert [r["removed"] for r in table if "repeat observation" in r["cut"]] == [1]
+    assert [r["removed"] for r in table if r["cut"] == cuts.REPEAT_UNFLAGGED] == [1]
+    assert [r["removed"] for r in table if r["cut"] == cuts.DUPLICATE_FLAGGED] == [0]
+
+
+def test_improved_duplicates_drop_extratarg_bit_4_rows_then_keep_the_highest_snr():
+    """EXTRATARG bit 4 (16, "non-primary duplicate") rows go first, whatever their S/N (other bits
+    do not count); of the two unflagged rows the higher-S/N one stays. The paper keeps the first row."""
+    cases = [({"SNR": 400.0, "EXTRATARG": 16 | 1}, None), ({"SNR": 90.0, "EXTRATARG": 2}, None),
+             ({"SNR": 120.0}, None), ({"SNR": 500.0, "EXTRATARG": 16}, None)]
+    allstar, gaia, spectra = _one_star_in_rows(cases, ["apo25m", "apo25m", "lco25m", "apo25m"], ["A", "B", "C", "D"])
+    parent, flow = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    assert list(parent["FIELD"]) == ["C"]
+    table = flow.table("parent")
+    assert [r["removed"] for r in table if r["cut"] == cuts.DUPLICATE_FLAGGED] == [2]
+    assert [r["removed"] for r in table if r["cut"] == cuts.REPEAT_UNFLAGGED] == [1]
+    paper, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE, duplicates="paper")
+    assert list(paper["FIELD"]) == ["A"]
 
 
 def test_fold_labels_are_seeded_stable_and_balanced():
@@ -308,14 +334,17 @@ def test_an_unusable_feature_error_is_cut_and_counted_in_the_parent_sample(colum
     assert {c for c, _ in FEATURE_ERRORS} <= set(features.photometry_columns())
 
 
-def test_locate_spectra_finds_shard_and_row_by_id_and_location():
-    shard_stars = [Table({"APOGEE_ID": ["2M00000001+0000000", " 2M00000002+0000000"], "LOCATION_ID": [1, 2]}),
-                   Table({"APOGEE_ID": ["2M00000003+0000000", "2M00000001+0000000"], "LOCATION_ID": [3, 9]})]
+def test_locate_spectra_finds_shard_and_row_by_id_telescope_and_field():
+    shard_stars = [Table({"APOGEE_ID": ["2M00000001+0000000", " 2M00000002+0000000"], "TELESCOPE": ["apo1m", "apo25m"],
+                          "FIELD": ["M67", "F2"]}),
+                   Table({"APOGEE_ID": ["2M00000003+0000000", "2M00000001+0000000"], "TELESCOPE": ["lco25m", "apo25m"],
+                          "FIELD": ["F3", "M67"]})]
     parent = Table({"APOGEE_ID": ["2M00000003+0000000", "2M00000001+0000000", "2M00000002+0000000",
-                                  "2M00000001+0000000"], "LOCATION_ID": [3, 1, 2, 9]})
+                                  "2M00000001+0000000"], "TELESCOPE": ["lco25m", "apo1m", "apo25m", "apo25m"],
+                    "FIELD": ["F3", "M67", "F2", "M67"]})
     shard, row = features.locate_spectra(parent, shard_stars)
     assert shard.tolist() == [1, 0, 0, 1] and row.tolist() == [0, 0, 1, 1]
-    parent["LOCATION_ID"][2] = 5
+    parent["FIELD"][2] = "F5"
     with pytest.raises(ValueError, match="^1 parent stars have no normalized spectrum, e.g. APOGEE_ID "
-                       "2M00000002\\+0000000 at LOCATION_ID 5; rerun the normalize_shard rules$"):
+                       "2M00000002\\+0000000 of apo25m field F5; rerun the normalize_shard rules$"):
         features.locate_spectra(parent, shard_stars)

@@ -16,8 +16,17 @@ def snakemake(repo, *args, workdir=None):
     return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("survey", ["mock", "dr14"])
+#: The allStar file each release's run downloads (shared/data/sas_layout.md sec. 2, by hand).
+ALLSTAR_FILES = {
+    "dr14": "resources/dr14/sas/dr14/apogee/spectro/redux/r8/stars/l31c/l31c.2/allStar-l31c.2.fits",
+    "dr16": "resources/dr16/sas/dr16/apogee/spectro/aspcap/r12/l33/allStar-r12-l33.fits",
+    "dr17": "resources/dr17/sas/dr17/apogee/spectro/aspcap/dr17/synspec_rev1/allStar-dr17-synspec_rev1.fits",
+}
+
+
+@pytest.mark.parametrize("survey", ["mock", "dr14", "dr16", "dr17"])
 def test_dry_run_lists_the_dag(repo, tmp_path, survey):
+    """A later release is one key: --config survey=dr17 plans the download of its own allStar file."""
     out = snakemake(repo, "-n", "--configfile", str(repo / "config.yaml"), "--config", f"survey={survey}",
                     workdir=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -25,7 +34,9 @@ def test_dry_run_lists_the_dag(repo, tmp_path, survey):
                 if len(line.split()) == 2 and line.split()[1].isdigit())
     assert jobs.get("aspcapstar_shard") == "4" and jobs.get("gaia_chunk") == "10"   # config.yaml's shards
     assert ("mock_survey" in jobs) == (survey == "mock")
-    assert ("download_allstar" in jobs) == (survey == "dr14")
+    assert ("download_allstar" in jobs) == (survey != "mock")
+    if survey != "mock":
+        assert f"output: {ALLSTAR_FILES[survey]}" in out.stdout, out.stdout
 
 
 def test_lint_is_clean(repo):
@@ -49,8 +60,11 @@ def _bad_config(tmp_path, config, edit):
         (lambda c: c["sample"]["training"].update(parallax_error_max="0.1 mas"), "parallax_error_max"),
         (lambda c: c.update(survey="dr15"), "survey"),
         (lambda c: c["model"].update(lambda_grid=[0.0, 3.0]), "lambda_grid"),
+        (lambda c: c["mock"].update(release="dr15"), "release"),
+        (lambda c: c["apogee"]["versions"]["dr14"].pop("results"), "results"),
     ],
-    ids=["misspelled-key", "string-for-number", "unknown-survey", "lambda-zero"],
+    ids=["misspelled-key", "string-for-number", "unknown-survey", "lambda-zero", "unknown-mock-release",
+         "dr14-without-results"],
 )
 def test_bad_config_stops_with_the_key_named(repo, tmp_path, config, edit, named):
     path = _bad_config(tmp_path, config, edit)

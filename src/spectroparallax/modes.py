@@ -61,7 +61,8 @@ SWITCHES = {
     "duplicates": _pi(
         "sample",
         "the first allStar row of an APOGEE_ID (np.unique); parent cuts in the paper's order (parent_sample.py)",
-        "the highest-S/N row of an APOGEE_ID"),
+        "drop the rows flagged EXTRATARG bit 4 (non-primary duplicate); of a star's unflagged rows keep the "
+        "highest-S/N one"),
     "magnitude_errors": _pi(
         "sample",
         "G, BP, RP errors 1.09 sigma_F / F (infer_parallax.py)",

@@ -29,6 +29,7 @@ checkpoint reduce_allstar:
         f"{DATA}/allstar.fits",
     params:
         path=f"{sas_root()}/{ALLSTAR_REL}",
+        layout=SAS_LAYOUT,
         logg_min=config["sample"]["logg_min"],
         logg_max=config["sample"]["logg_max"],
     threads: 1

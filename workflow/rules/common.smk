@@ -44,11 +44,20 @@ BENCHMARKS = f"benchmarks/out/{SURVEY}"
 MOCK_SAS = "resources/mock/sas"
 
 
-# The keys of the SAS directory layout (sas.results_dir): what the mock writes and the mirror holds.
-SAS_LAYOUT = {key: config["apogee"][key] for key in ("release", "apred", "aspcap", "results")}
+# The APOGEE data release whose SAS layout and allStar columns the workflow reads: the survey, or
+# on the mock the release whose formats the mock writes (mock.release). SAS_LAYOUT is that release's
+# entry of apogee.versions and allstar_lite (sas.layout): every rule that builds a path gets it as
+# a param, so editing another release's versions reruns nothing.
+RELEASE = config["mock"]["release"] if SURVEY == "mock" else SURVEY
+# allstar_lite is for DR16/DR17 (DR14 has no Lite file): ignored for DR14, so it reruns nothing there.
+LITE = config["apogee"]["allstar_lite"] and sas.RELEASES[RELEASE].allstar_lite is not None
+try:
+    SAS_LAYOUT = sas.layout(RELEASE, config["apogee"]["versions"], lite=LITE)
+except ValueError as err:
+    raise WorkflowError(f"config.yaml: {err}") from None
 N_SHARDS = config["apogee"]["download_shards"]
 N_CHUNKS = config["gaia"]["query_chunks"]
-ALLSTAR_REL = str(sas.allstar_relpath(config["apogee"]))
+ALLSTAR_REL = str(sas.allstar_relpath(SAS_LAYOUT))
 # Where downloaded SAS files go (mirroring the SAS layout).
 DOWNLOAD_ROOT = f"{DATA}/sas"
 
@@ -94,9 +103,9 @@ GAIA_QUERY = {} if SURVEY == "mock" else {
 
 
 @functools.lru_cache
-def _allstar_ids(path, mtime_ns):
-    table = Table.read(path)   # astropy columns: FITS text comes back as str, as the rule script sees it
-    return table["APOGEE_ID"], table["LOCATION_ID"]
+def _allstar_rows(path, mtime_ns):
+    # astropy columns: FITS text comes back as str, as the rule script sees it
+    return download.star_rows(SAS_LAYOUT, Table.read(path))
 
 
 def aspcapstar_shard_inputs(wildcards):
@@ -107,9 +116,9 @@ def aspcapstar_shard_inputs(wildcards):
     if not local_sas():
         return {"allstar": ALLSTAR}
     allstar = checkpoints.reduce_allstar.get().output[0]
-    ids, locations = _allstar_ids(allstar, os.stat(allstar).st_mtime_ns)
-    part = shards.part(len(ids), N_SHARDS, int(wildcards.shard))
-    files = [f"{sas_root()}/{rel}" for _, rel in download.aspcapstar_relpaths(SAS_LAYOUT, ids[part], locations[part])
+    rows = _allstar_rows(allstar, os.stat(allstar).st_mtime_ns)
+    part = shards.part(len(rows), N_SHARDS, int(wildcards.shard))
+    files = [f"{sas_root()}/{rel}" for _, rel in download.aspcapstar_relpaths(SAS_LAYOUT, [rows[i] for i in part])
              if not isinstance(rel, download.Refused)]
     return {"allstar": allstar, "spectra": [f for f in files if os.path.isfile(f)]}
 

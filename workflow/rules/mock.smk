@@ -7,9 +7,12 @@ rule mock_survey:
         gaia="resources/mock/gaia_dr2_xmatch.vot",
         truth="resources/mock/truth.fits",
     params:
-        # Only the layout: the mock's files do not depend on where a real SAS would be.
-        apogee=SAS_LAYOUT,
-        mock=config["mock"],
+        # Only the layout of mock.release (its versions and allstar_lite): the mock's files do not
+        # depend on where a real SAS would be, nor on the other releases' versions.
+        release=RELEASE,
+        versions=config["apogee"]["versions"][RELEASE],
+        lite=SAS_LAYOUT["lite"],
+        mock={key: value for key, value in config["mock"].items() if key != "release"},
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.mock_mem_mb(config["mock"]["n_stars"], attempt),

@@ -1,10 +1,15 @@
-"""Reduce the APOGEE allStar table to the columns and rows the pipeline needs.
+"""Reduce the APOGEE allStar (or allStarLite) table of DR14, DR16 or DR17 to the columns and rows
+the pipeline needs.
 
-The DR14 allStar file is large (~3.5 GB, mostly array columns) and is opened once: HER19 sec. 4
+An allStar file is large (DR14 ~3.5 GB, mostly array columns) and is opened once: HER19 sec. 4
 keeps stars with 0 < LOGG <= 2.2 (config ``sample.logg_min`` exclusive, ``sample.logg_max``
 inclusive), and only the columns of ``columns.ALLSTAR_COLUMNS`` are read, through a memory map,
-so memory stays near the size of the output. Rows with duplicated APOGEE_IDs and -9999 values are
-kept as they are: later steps decide about them. Text (APOGEE_ID) is stripped, never truncated. A
+so memory stays near the size of the output. LOCATION_ID and FILE (not in allStarLite) are read
+where present and required only where the release's aspcapStar path needs them
+(``sas.path_columns``). Rows with duplicated APOGEE_IDs, -9999 and NaN values are kept as they are:
+later steps decide about them; 2MASS magnitudes and errors >= 99 (the data model's "[bad=99]")
+are written as NaN, so every step reads them as missing. Text (APOGEE_ID) is stripped, never
+truncated. A
 file that is not FITS, is truncated or has no table in HDU1 is set aside (``<name>.bad``) so the
 next run downloads it again. The same function reduces a downloaded file, a
 local SAS mirror's file or the mock survey's file.
@@ -18,11 +23,21 @@ from astropy.io import fits
 from astropy.table import Table
 
 from spectroparallax.io import atomic
-from spectroparallax.archives.columns import ALLSTAR_COLUMNS, text_column
+from spectroparallax.archives import sas
+from spectroparallax.archives.columns import (ALLSTAR_COLUMNS, ALLSTAR_OPTIONAL, TMASS_BAD, TMASS_COLUMNS,
+                                              text_column)
 from spectroparallax.io.bad_files import set_aside
 from spectroparallax.io.errors import InputFileError, MissingColumnError, one_line
 
-_ADVICE = "use an APOGEE DR14 allStar file (allStar-l31c.2.fits) or regenerate the mock survey"
+
+
+def advice(layout: Mapping | None) -> str:
+    """What to do about a wrong allStar file: name the release's own file (sas.allstar_relpath)."""
+    if layout is None:
+        return "use an APOGEE allStar file of the configured release or regenerate the mock survey"
+    return (f"use the APOGEE {layout['release'].upper()} file <SAS>/{sas.allstar_relpath(layout)} "
+            "(survey, apogee.versions, apogee.allstar_lite in config.yaml) or regenerate the mock survey")
+
 _REFETCH = ("rerun: the workflow downloads it again (with apogee.sas_root, put a good copy in the mirror; "
             "with the mock, rerun the mock_survey rule)")
 
@@ -45,13 +60,15 @@ def _problem(hdul: fits.HDUList, size: int) -> str | None:
     return None
 
 
-def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
+def reduce_allstar(src, dest, *, logg_min: float, logg_max: float, layout: Mapping | None = None,
                    columns: Mapping[str, tuple] = ALLSTAR_COLUMNS, set_aside_bad: bool = True) -> Table:
     """Keep rows with ``logg_min < LOGG <= logg_max`` [dex] and ``columns``; write them to ``dest``.
 
     ``src`` is an allStar FITS file (HDU1 binary table); column names are matched
     case-insensitively and cast to the dtypes of ``columns`` (name -> (dtype, unit,
-    description)), with their units. Rows keep the file's order. ``dest`` is written atomically
+    description)), with their units; ``ALLSTAR_OPTIONAL`` columns absent from the file are left
+    out unless ``layout`` (sas.layout's dict: the release) needs them for its paths. Rows keep
+    the file's order. ``dest`` is written atomically
     (format from its suffix, normally ``.fits``) with the cut and the source file in its header.
     Returns the written table.
 
@@ -79,13 +96,16 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
             raise _bad_file(src, problem, set_aside_bad)
         hdu = hdul[1]
         names = {name.upper(): name for name in hdu.columns.names}
-        missing = [name for name in columns if name.upper() not in names]
+        needed = set(sas.path_columns(layout)) if layout is not None else set()
+        optional = {name for name in ALLSTAR_OPTIONAL if name not in needed}
+        missing = [name for name in columns if name.upper() not in names and name not in optional]
         if missing:
-            raise MissingColumnError(src, missing, _ADVICE)
+            raise MissingColumnError(src, missing, advice(layout))
+        columns = {name: spec for name, spec in columns.items() if name.upper() in names}
         data = hdu.data
         logg = np.asarray(data.field(names["LOGG"]))
         if logg.dtype.kind != "f":
-            raise InputFileError(src, f"column LOGG holds {logg.dtype}, expected floats", _ADVICE)
+            raise InputFileError(src, f"column LOGG holds {logg.dtype}, expected floats", advice(layout))
         # Compare in the column's own precision: float32 LOGG = 2.2 is above float64 2.2 and would
         # otherwise fall out of an inclusive upper bound. NaN and -9999 are never kept.
         lo, hi = np.array([logg_min, logg_max]).astype(logg.dtype)
@@ -96,6 +116,7 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
                 f"{int(np.isfinite(logg).sum())} with a finite LOGG)",
                 "check sample.logg_min / logg_max and that the file is an APOGEE allStar file")
         out = Table()
+        n_bad99 = 0
         for name, (dtype, unit, description) in columns.items():
             values = np.asarray(data.field(names[name.upper()])[rows])
             try:
@@ -105,15 +126,20 @@ def reduce_allstar(src, dest, *, logg_min: float, logg_max: float,
                     raise TypeError(f"holds text ({values.dtype}), expected {dtype}")
                 else:
                     values = values.astype(dtype)
+                    if name in TMASS_COLUMNS:
+                        bad = values >= TMASS_BAD
+                        values[bad] = np.nan   # "[bad=99]": missing, like -9999 and NaN
+                        n_bad99 += int(bad.sum())
             except (TypeError, ValueError, UnicodeDecodeError) as exc:
                 raise InputFileError(src, f"column {name} cannot be read as {dtype}: {one_line(exc)}",
-                                     _ADVICE) from exc
+                                     advice(layout)) from exc
             out[name] = values
             out[name].unit = unit or None
             out[name].description = description
         n_in = len(logg)
     out.meta["SRCFILE"] = src.name
     out.meta["NROWSIN"] = n_in
+    out.meta["NBAD99"] = (n_bad99, "2MASS values >= 99 ([bad=99]) written as NaN")
     out.meta["LOGGMIN"] = (float(logg_min), "LOGG > LOGGMIN (exclusive)")
     out.meta["LOGGMAX"] = (float(logg_max), "LOGG <= LOGGMAX (inclusive)")
     atomic.write_table(out, dest)

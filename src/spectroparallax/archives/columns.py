@@ -8,9 +8,11 @@ in Gaia Archive results.
 
 import numpy as np
 
-#: DR14 allStar columns the pipeline reads (a subset of the file's ~150 columns). Text widths are
-#: the widest of DR14-DR17 (APOGEE_ID is char[18] in DR14/DR16, char[30] in DR17); text is
-#: stripped before it is cast and never truncated (:func:`text_column`).
+#: allStar columns the pipeline reads (a subset of the file's 208-234 columns), the same names in
+#: DR14, DR16 and DR17 (shared/data/sas_layout.md sec. 7). Text widths are the widest of DR14-DR17
+#: (APOGEE_ID is char[18] in DR14/DR16, char[30] in DR17); text is stripped before it is cast and
+#: never truncated (:func:`text_column`). Integers are the widest too (EXTRATARG int16 -> int32,
+#: flags int32 -> int64 in DR17).
 ALLSTAR_COLUMNS = {
     "APOGEE_ID": ("U30", "", "star identifier: 2M + 2MASS designation, or a non-2MASS name (apo1m, commissioning)"),
     "TELESCOPE": ("U8", "", "telescope: apo25m, lco25m or apo1m"),
@@ -38,6 +40,17 @@ ALLSTAR_COLUMNS = {
     "ASPCAPFLAG": ("i8", "", "ASPCAP bitmask"),
     "STARFLAG": ("i8", "", "star-level reduction bitmask"),
 }
+
+#: What identifies an allStar row (and its one aspcapStar file) in every release: a star has one
+#: row per telescope and field (sas_layout.md sec. 3); LOCATION_ID is DR14-only and not in Lite.
+STAR_KEYS = ("APOGEE_ID", "TELESCOPE", "FIELD")
+#: allStar columns an allStarLite file lacks (sas_layout.md sec. 2): read where present, required
+#: only where the release's aspcapStar path needs them (sas.path_columns: LOCATION_ID in DR14).
+ALLSTAR_OPTIONAL = ("LOCATION_ID", "FILE")
+#: 2MASS columns whose "bad" value is 99 in the data model ("[bad=99]", sas_layout.md sec. 7,
+#: unverified on a file): the reader writes NaN for values >= this.
+TMASS_COLUMNS = ("J", "J_ERR", "H", "H_ERR", "K", "K_ERR")
+TMASS_BAD = 99.0
 
 #: Columns of the Gaia Archive query (gaia_source x tmass_best_neighbour x allwise), by name as
 #: returned. ``tmass_designation`` is tmass_best_neighbour.original_ext_source_id (2MASS

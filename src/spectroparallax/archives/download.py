@@ -7,8 +7,10 @@ run or the next, resumes with an HTTP Range request instead of starting over. Re
 exponential backoff cover connection errors, timeouts, truncated bodies and 5xx replies.
 
 A shard of aspcapStar files is fetched with :func:`download_files`, which writes a manifest
-(``APOGEE_ID, url, status, reason, bytes, path``): files the archive does not have (404) are
-recorded there, not raised. With a local SAS mirror (``apogee.sas_root``) :func:`resolve_local`
+(``APOGEE_ID, url, status, reason, bytes, path``, one row per allStar row, in order; the rule adds
+the star keys :data:`STAR_KEYS`): files the archive does not have (404) are recorded there, not
+raised. Paths come from the release's layout (:mod:`spectroparallax.archives.sas`) and each
+allStar row's own keys. With a local SAS mirror (``apogee.sas_root``) :func:`resolve_local`
 makes the same manifest for files read in place.
 
 Where the SAS publishes a sha1sum list for a folder (:func:`aspcapstar_checksums`), every file of
@@ -39,6 +41,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from tqdm.auto import tqdm
 
 from spectroparallax.archives import sas
+from spectroparallax.archives.columns import STAR_KEYS
 from spectroparallax.io import atomic
 from spectroparallax.io.bad_files import set_aside
 from spectroparallax.spectra import apogee_grid
@@ -49,8 +52,9 @@ log = logging.getLogger(__name__)
 ARCHIVE = "SDSS SAS"
 #: Manifest columns, in order.
 MANIFEST_COLUMNS = ("APOGEE_ID", "url", "status", "reason", "bytes", "path")
-#: Manifest ``status`` values. ``refused``: the row's APOGEE_ID or LOCATION_ID cannot be a path
-#: component (sas.safe_component), so nothing was fetched or read for it.
+#: Manifest ``status`` values. ``refused``: the row has no SAS path (sas.NoSASPath: a string that
+#: cannot be a path component, or a telescope the release has no files from), so nothing was
+#: fetched or read for it.
 DOWNLOADED, PRESENT, MISSING, CORRUPT, FAILED = "downloaded", "present", "missing", "corrupt", "failed"
 REFUSED = "refused"
 #: HTTP statuses worth retrying besides every 5xx.
@@ -66,11 +70,23 @@ class Refused(str):
     """Stands in a job for the URL or path of a row whose strings cannot form a SAS path; the text is why."""
 
 
-def _relpath_or_refused(apogee: Mapping, apogee_id, location_id):
+def star_rows(layout: Mapping, table) -> list[dict]:
+    """The allStar rows of ``table`` (a Table or a list of mappings) as dicts of the columns the
+    release's paths read (sas.path_columns, FILE where present); column lists, not Row objects, so a
+    shard of 10^5 rows is quick."""
+    if isinstance(table, list):
+        return table
+    names = [n for n in (*STAR_KEYS, *sas.path_columns(layout), "FILE") if n in table.colnames]
+    names = list(dict.fromkeys(names))
+    columns = [table[n].tolist() for n in names]
+    return [dict(zip(names, values)) for values in zip(*columns)] if names else [{} for _ in range(len(table))]
+
+
+def _relpath_or_refused(layout: Mapping, row):
     try:
-        return sas.aspcapstar_relpath(apogee, apogee_id, location_id)
-    except sas.UnsafePathComponent as exc:
-        log.warning("%s", exc)
+        return sas.aspcapstar_relpath(layout, row)
+    except sas.NoSASPath as exc:
+        log.warning("%s: %s", str(row.get("APOGEE_ID", "")).strip(), exc)
         return Refused(str(exc))
 
 
@@ -156,7 +172,9 @@ def check_aspcapstar(path, n_pixels: int = apogee_grid.N_PIXELS) -> str | None:
     """Return why ``path`` is not a complete aspcapStar file, or None if it is.
 
     A complete file opens as FITS, is not truncated, and has 1-d images of ``n_pixels`` pixels in
-    HDU1 (flux) and HDU2 (uncertainty).
+    HDU1 (flux) and HDU2 (uncertainty): the aspcapStar layout of DR14, DR16 and DR17 alike
+    (sas_layout.md sec. 5; HDU3 model, HDU4 the ASPCAP record are not read). For aspcapStar files
+    only: a DR17 apStar file holds 2-d (NVISITS + 2, 8575) arrays, even for one visit, and would fail.
     """
     path = Path(path)
     try:
@@ -197,7 +215,7 @@ def _transfer(session: requests.Session, url: str, part: Path, *, timeout: float
         code = r.status_code
         if code in (404, 410):
             raise RemoteFileMissing(ARCHIVE, url, f"HTTP {code} {r.reason}: the archive has no such file",
-                                    "check the release/version keys under apogee in config.yaml")
+                                    "check survey (mock.release on the mock) and apogee.versions in config.yaml")
         content_range = _CONTENT_RANGE.match(r.headers.get("Content-Range", ""))
         if code == 416 and have:
             total = content_range and content_range.group(3)
@@ -311,20 +329,21 @@ def download_file(url: str, dest, *, retries: int = 4, backoff: float = 1.0, tim
     return dest
 
 
-def aspcapstar_jobs(apogee: Mapping, apogee_ids: Iterable[str], location_ids: Iterable, base_url: str,
-                    dest_root) -> list[tuple[str, str, Path]]:
-    """(APOGEE_ID, url, dest) for each star's aspcapStar file; ``dest`` mirrors the SAS layout.
+def aspcapstar_jobs(layout: Mapping, rows, base_url: str, dest_root) -> list[tuple[str, str, Path]]:
+    """(APOGEE_ID, url, dest) for each allStar row's aspcapStar file; ``dest`` mirrors the SAS layout.
 
-    A row whose strings cannot form a SAS path gets a :class:`Refused` as url and dest:
+    ``layout`` is :func:`spectroparallax.archives.sas.layout`'s dict, ``rows`` an allStar Table (or
+    :func:`star_rows`). A row without a SAS path gets a :class:`Refused` as url and dest:
     :func:`download_files` records it as ``refused`` and fetches nothing for it.
     """
     jobs = []
-    for apogee_id, loc in zip(apogee_ids, location_ids, strict=True):
-        rel = _relpath_or_refused(apogee, apogee_id, loc)
+    for row in star_rows(layout, rows):
+        apogee_id = str(row.get("APOGEE_ID", "")).strip()
+        rel = _relpath_or_refused(layout, row)
         if isinstance(rel, Refused):
-            jobs.append((str(apogee_id).strip(), rel, rel))
+            jobs.append((apogee_id, rel, rel))
         else:
-            jobs.append((str(apogee_id).strip(), sas.url(base_url, rel), Path(dest_root) / rel))
+            jobs.append((apogee_id, sas.url(base_url, rel), Path(dest_root) / rel))
     return jobs
 
 
@@ -462,28 +481,29 @@ def download_files(jobs: Iterable[tuple[str, str, str | os.PathLike]], manifest_
     return manifest
 
 
-def aspcapstar_checksums(apogee: Mapping, location_ids: Iterable, base_url: str | None = None,
-                         dest_root=None) -> list:
-    """The sha1sum lists of the folders of ``location_ids`` (each folder once, unsafe names skipped):
-    relative SAS paths, or with ``base_url`` and ``dest_root`` ``(url, dest)`` pairs for
-    :func:`download_files`."""
-    rels = []
-    for loc in dict.fromkeys(str(x).strip() for x in location_ids):
+def aspcapstar_checksums(layout: Mapping, rows, base_url: str | None = None, dest_root=None) -> list:
+    """The sha1sum lists of the folders of the allStar ``rows`` (each folder once; rows without a
+    path or a known list skipped): relative SAS paths, or with ``base_url`` and ``dest_root``
+    ``(url, dest)`` pairs for :func:`download_files`."""
+    rels = {}
+    for row in star_rows(layout, rows):
         try:
-            rels.append(sas.checksum_relpath(apogee, loc))
-        except sas.UnsafePathComponent:
+            rel = sas.checksum_relpath(layout, row)
+        except sas.NoSASPath:
             continue   # the folder's stars are refused anyway
+        if rel is not None:
+            rels[rel] = None
+    rels = list(rels)
     if base_url is None:
         return rels
     return [(sas.url(base_url, rel), Path(dest_root) / rel) for rel in rels]
 
 
-def aspcapstar_relpaths(apogee: Mapping, apogee_ids: Iterable[str],
-                        location_ids: Iterable) -> list[tuple[str, PurePosixPath]]:
-    """(APOGEE_ID, relative SAS path) of each star's aspcapStar file, for :func:`resolve_local`;
-    a :class:`Refused` instead of the path for a row whose strings cannot form one."""
-    return [(str(a).strip(), _relpath_or_refused(apogee, a, loc))
-            for a, loc in zip(apogee_ids, location_ids, strict=True)]
+def aspcapstar_relpaths(layout: Mapping, rows) -> list[tuple[str, PurePosixPath]]:
+    """(APOGEE_ID, relative SAS path) of each allStar row's aspcapStar file, for
+    :func:`resolve_local`; a :class:`Refused` instead of the path for a row without one."""
+    return [(str(row.get("APOGEE_ID", "")).strip(), _relpath_or_refused(layout, row))
+            for row in star_rows(layout, rows)]
 
 
 def resolve_local(jobs: Iterable[tuple[str, str | PurePosixPath]], sas_root, manifest_path=None, *,
@@ -501,7 +521,7 @@ def resolve_local(jobs: Iterable[tuple[str, str | PurePosixPath]], sas_root, man
     root = Path(sas_root)
     if not root.is_dir():
         raise ArchiveError("local SAS mirror", str(root), "apogee.sas_root is not a directory",
-                           "set apogee.sas_root to the folder that holds dr14/apogee/..., or null to download")
+                           "set apogee.sas_root to the folder that holds dr14/, dr16/ or dr17/apogee/..., or null to download")
     sums = {str((root / rel).parent): read_checksums(root / rel) for rel in checksums if (root / rel).is_file()}
     check = _validator(sums, n_pixels)
     rows = []

@@ -3,7 +3,7 @@
 Layout below ``out_dir`` (the workflow uses resources/mock/)::
 
     sas/<sas.allstar_relpath(apogee)>                         allStar FITS table
-    sas/<sas.aspcapstar_relpath(apogee, APOGEE_ID, LOCATION_ID)>  one aspcapStar per allStar row
+    sas/<sas.aspcapstar_relpath(apogee, allStar row)>           one aspcapStar per allStar row
     gaia_dr2_xmatch.vot                                       Gaia DR2 x 2MASS x AllWISE
     truth.fits                                                one row per allStar row
 """
@@ -50,8 +50,7 @@ def write_spectra(sas_root, apogee_cfg, allstar, truth, seed, n_lines, line_seed
             rng = np.random.default_rng([seed, 2, int(i)])
             flux, err = observe_spectrum(true_flux[j].astype(float), continuum[j], float(allstar["SNR"][i]),
                                          t["edge_zero_pixels"][j], int(t["n_nan_pixels"][j]), rng)
-            path = Path(sas_root) / sas.aspcapstar_relpath(apogee_cfg, allstar["APOGEE_ID"][i],
-                                                           allstar["LOCATION_ID"][i])
+            path = Path(sas_root) / sas.aspcapstar_relpath(apogee_cfg, allstar[i])
             writers.write_aspcapstar(path, allstar["APOGEE_ID"][i], flux, err,
                                      truncate=t["spectrum_status"][j] == "unreadable")
         log.info("mock spectra: %d of %d written", min(start + _CHUNK, todo.size), todo.size)
@@ -61,7 +60,7 @@ def write_spectra(sas_root, apogee_cfg, allstar, truth, seed, n_lines, line_seed
 def write_mock_survey(out_dir, apogee_cfg, n_stars, seed, **knobs):
     """Simulate and write the mock survey below ``out_dir``; return :func:`survey_paths`.
 
-    ``apogee_cfg`` is config['apogee'] (release, apred, aspcap, results: the SAS layout);
+    ``apogee_cfg`` is the release's layout (sas.layout: release, apred, aspcap, results);
     ``n_stars`` allStar rows; ``seed`` makes everything deterministic; ``knobs`` are the mock's
     physics knobs (config['mock'] without n_stars and seed; see catalog.DEFAULT_KNOBS).
     """

@@ -8,7 +8,9 @@ and the astrometric quality cuts of eq. 8-10. There is no cut on parallax or on 
 ever.
 
 The ``duplicates`` switch (spectroparallax.modes) picks how a star observed in several allStar rows
-is reduced to one, and with it the order of the cuts: ``improved`` keeps the highest-S/N row with a
+(one per telescope and field) is reduced to one, and with it the order of the cuts: ``improved``
+drops the rows the archive flags as non-primary duplicates (EXTRATARG bit 4, value 16: "not highest
+S/N"), then, where a star still has several unflagged rows, keeps the highest-S/N one with a
 readable spectrum (the order above); ``paper`` runs the cuts in the order of parent_sample.py and
 infer_parallax.py @ 7e102f0 and keeps the first allStar row of an APOGEE_ID, as np.unique does
 (:func:`select_parent`).
@@ -21,7 +23,7 @@ line saying which cut, the counts and what to change.
 import numpy as np
 from astropy.table import Table, join
 
-from spectroparallax.archives.columns import as_float, tmass_designation
+from spectroparallax.archives.columns import STAR_KEYS, as_float, tmass_designation
 from spectroparallax.sample.cutflow import CutFlow, EmptySampleError
 
 #: allStar header keyword holding the number of rows before the logg reduction (see allstar.py).
@@ -91,8 +93,8 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict,
                   duplicates: str = "improved") -> tuple[Table, CutFlow]:
     """Apply the Parent Sample cuts (HER19 sec. 4).
 
-    ``duplicates="improved"``: logg, readable spectrum, one row per APOGEE_ID (its highest-S/N row
-    with a spectrum), 2MASS-based ID, Gaia match, Gaia / 2MASS / AllWISE photometry with positive
+    ``duplicates="improved"``: logg, EXTRATARG duplicate flag, readable spectrum, one row per
+    APOGEE_ID (its highest-S/N unflagged row with a spectrum), 2MASS-based ID, Gaia match, Gaia / 2MASS / AllWISE photometry with positive
     errors, BP - RP, VARIABLE, eq. 6, eq. 7, one APOGEE star per Gaia source; the parent is in
     allStar order. ``duplicates="paper"``: the order of the paper's code (:func:`_select_parent_paper`).
 
@@ -104,7 +106,7 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict,
     gaia : Table
         Gaia query results (columns of ``columns.GAIA_COLUMNS``), any number of rows per star.
     spectra : Table
-        One row per (APOGEE_ID, LOCATION_ID) with ``spectrum_status`` ('ok' when the file was read
+        One row per allStar row, keyed by (APOGEE_ID, TELESCOPE, FIELD), with ``spectrum_status`` ('ok' when the file was read
         and normalized); rows absent from it count as having no spectrum.
     sample_cfg : dict
         ``config['sample']``: logg_min, logg_max, colour_cuts.
@@ -140,9 +142,10 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict,
     ok = _spectrum_ok(stars, spectra)
     if duplicates == "paper":
         return _select_parent_paper(stars, gaia, ok, sample_cfg, flow, cut)
+    cut(DUPLICATE_FLAGGED, (np.asarray(stars["EXTRATARG"], dtype=np.int64) & EXTRATARG_DUPLICATE) == 0)
     cut(NO_SPECTRUM, ok)
 
-    cut("repeat observation of a star (kept its highest-S/N row with a spectrum)", _best_rows(stars, flow.alive))
+    cut(REPEAT_UNFLAGGED, _best_rows(stars, flow.alive))
 
     designation = tmass_designation(stars["APOGEE_ID"])
     cut(NOT_2MASS, designation != "")
@@ -174,6 +177,12 @@ def select_parent(allstar: Table, gaia: Table, spectra: Table, sample_cfg: dict,
     return parent, flow
 
 
+#: EXTRATARG bit 4 (value 16), DUPLICATE: "Non-primary (not highest S/N) duplicate" (sas_layout.md
+#: sec. 3, from the APOGEE pipeline's ExtratargBitMask).
+EXTRATARG_DUPLICATE = 16
+DUPLICATE_FLAGGED = "non-primary duplicate row of a star (EXTRATARG bit 4: not its highest-S/N row)"
+REPEAT_UNFLAGGED = ("repeat observation of a star not flagged as duplicate (kept its highest-S/N row with a "
+                    "spectrum)")
 NO_SPECTRUM = "no readable spectrum (aspcapStar missing, unreadable or not normalizable)"
 NO_GAIA = "no Gaia DR2 source with this 2MASS best neighbour"
 NOT_2MASS = "APOGEE_ID is not '2M' + a 2MASS designation (no 2MASS best neighbour to look up in Gaia)"
@@ -186,13 +195,16 @@ PAPER_TMASS_MISSING_BELOW = -100.0
 
 
 def _spectrum_ok(stars: Table, spectra: Table) -> np.ndarray:
-    """Mask of the allStar rows whose (APOGEE_ID, LOCATION_ID) spectrum was read and normalized."""
-    status = spectra["APOGEE_ID", "LOCATION_ID", "spectrum_status"].copy()
-    status["APOGEE_ID"] = _strip(status["APOGEE_ID"]) if len(status) else np.zeros(0, stars["APOGEE_ID"].dtype)
+    """Mask of the allStar rows whose (APOGEE_ID, TELESCOPE, FIELD) spectrum was read and normalized."""
+    keys = list(STAR_KEYS)
+    status = spectra[[*keys, "spectrum_status"]].copy()
+    left = stars[["_row", *keys]].copy()
+    for key in keys:
+        status[key] = _strip(status[key]) if len(status) else np.zeros(0, "U1")
+        left[key] = _strip(left[key]) if len(left) else np.zeros(0, "U1")
     ok = np.zeros(len(stars), dtype=bool)
     if len(status) and len(stars):
-        merged = join(stars["_row", "APOGEE_ID", "LOCATION_ID"], status, keys=["APOGEE_ID", "LOCATION_ID"],
-                      join_type="left")
+        merged = join(left, status, keys=keys, join_type="left")
         ok[merged["_row"]] = np.ma.filled(merged["spectrum_status"], "") == "ok"
     return ok
 

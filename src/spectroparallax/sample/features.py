@@ -9,7 +9,7 @@ sigma_f / f for ln f.
 import numpy as np
 from astropy.table import Table
 
-from spectroparallax.archives.columns import as_float
+from spectroparallax.archives.columns import STAR_KEYS, as_float
 from spectroparallax.io.npy_rows import npy_row_writer, read_npy_rows
 from spectroparallax.sample.cutflow import EmptySampleError
 
@@ -150,12 +150,14 @@ def feature_index(pixels: np.ndarray, wavelengths: np.ndarray) -> Table:
 def locate_spectra(parent: Table, shard_stars: list[Table]) -> tuple[np.ndarray, np.ndarray]:
     """Shard and row of each parent star's normalized spectrum: two int arrays (n_parent,).
 
-    ``shard_stars[k]`` lists shard k's rows (APOGEE_ID, LOCATION_ID). Raises naming a parent star
-    that has none.
+    ``shard_stars[k]`` lists shard k's rows (APOGEE_ID, TELESCOPE, FIELD: columns.STAR_KEYS).
+    Raises naming a parent star that has none.
     """
     def keys(table):
-        ids = np.char.strip(np.asarray(table["APOGEE_ID"], dtype=str))
-        return np.char.add(np.char.add(ids, "@"), np.asarray(table["LOCATION_ID"], dtype=np.int64).astype(str))
+        key = np.char.strip(np.asarray(table[STAR_KEYS[0]], dtype=str))
+        for name in STAR_KEYS[1:]:
+            key = np.char.add(np.char.add(key, "@"), np.char.strip(np.asarray(table[name], dtype=str)))
+        return key
 
     have = [keys(stars) for stars in shard_stars]
     have_keys = np.concatenate(have) if have else np.zeros(0, str)
@@ -169,9 +171,9 @@ def locate_spectra(parent: Table, shard_stars: list[Table]) -> tuple[np.ndarray,
     at = np.clip(np.searchsorted(uniq, want), 0, max(uniq.size - 1, 0))
     found = (uniq[at] == want) if uniq.size else np.zeros(want.size, bool)
     if not found.all():
-        star, loc = np.asarray(parent["APOGEE_ID"])[~found][0], np.asarray(parent["LOCATION_ID"])[~found][0]
+        star, telescope, field = (str(np.asarray(parent[k])[~found][0]).strip() for k in STAR_KEYS)
         raise ValueError(f"{int((~found).sum())} parent stars have no normalized spectrum, e.g. APOGEE_ID "
-                         f"{str(star).strip()} at LOCATION_ID {int(loc)}; rerun the normalize_shard rules")
+                         f"{star} of {telescope} field {field}; rerun the normalize_shard rules")
     located = np.stack([shard[pick[at]], row[pick[at]]], axis=1).reshape(-1, 2)
     return located[:, 0], located[:, 1]
 

@@ -18,8 +18,9 @@ stars = normalize.normalize_files(
     min_continuum_pixels=opts["min_continuum_pixels"], grow=opts["mask_grow"],
     continuum_fit=snakemake.params.continuum_fit, masking=snakemake.params.masking,
 )
-stars["APOGEE_ID"] = manifest["APOGEE_ID"]
-stars["LOCATION_ID"] = manifest["LOCATION_ID"]
+# A star's row is (APOGEE_ID, TELESCOPE, FIELD) in every release (download.STAR_KEYS).
+for key in ("APOGEE_ID", "TELESCOPE", "FIELD"):
+    stars[key] = manifest[key]
 # A file the archive did not have (404) is 'missing' whatever the reader says of its empty path; a
 # row whose ID could not be a path was 'refused' (never fetched or read).
 stars["spectrum_status"] = [
