@@ -10,7 +10,9 @@ Sample; writes ``results/<survey>/models/`` (one file per held-out fold and sett
 ``spectroparallax.model.fit``, ``predict`` and ``objective`` are the public entry points;
 ``high_snr`` is the high-S/N subset (switches.high_snr_subset) of rules train, crossval and figure2,
 and :mod:`.training` the train rule's fit with either optimizer (switches.optimizer) and its
-collapse check (:mod:`.collapse`).
+collapse check (:mod:`.collapse`). :mod:`.repeats` repeats the A/B fit over seeded random splits
+(model.split_repeats) and writes ``results/<survey>/repeats/``: the spread of each star's parallax
+over the splits against its quoted error.
 """
 
 from .exp_linear import FitResult, fit, objective, predict
