@@ -30,6 +30,7 @@ include: "workflow/rules/sample.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/catalog.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/repeats.smk"
 
 
 # The catalog, its headline numbers and the figures; everything else they need (the mock survey,
@@ -39,6 +40,7 @@ rule all:
         rules.catalog.output,
         rules.summary.output,
         rules.figures.input,
+        REPEAT_TARGETS,  # the split-stability outputs, only with model.split_repeats > 0 (repeats.smk)
     default_target: True
 
 

@@ -158,6 +158,10 @@ CHANGES = {
     "model.paper_offset": C(0.05, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.n_folds": C(3, "select_samples", jobs={"train": 24}),
     "model.split_seed": C(1, "select_samples"),
+    # Off (0) in the completed run: turning it on adds only the repeats' jobs (2 repeats x 2 folds of
+    # training, the spread, its figure) to the default target; test_split_repeats.py changes N.
+    "model.split_repeats": C(2, "repeat_train", "repeat_spread", "figure_repeats",
+                             jobs={"repeat_train": 4, "repeat_spread": 1, "figure_repeats": 1, "all": 1}),
     **{f"mock.{key}": C(BUMP, "mock_survey") for key in SCHEMA["properties"]["mock"]["properties"]},
     "mock.spectra_logg_range": C([0.0, 2.2], "mock_survey"),
     "calibration.outlier_factor": C(5.0, "catalog", why="read by the improved uncertainties (TEST_MODE)"),

@@ -10,7 +10,9 @@ Sample; writes ``results/<survey>/models/`` (one file per held-out fold and sett
 ``spectroparallax.model.fit``, ``predict`` and ``objective`` are the public entry points;
 :mod:`.training` is the train rule's fit (its burn-in on the high-S/N subset,
 ``spectroparallax.catalog.stats.high_snr``) with either optimizer (switches.optimizer) and its
-collapse check (:mod:`.collapse`).
+collapse check (:mod:`.collapse`). :mod:`.repeats` repeats the A/B fit over seeded random splits
+(model.split_repeats) and writes ``results/<survey>/repeats/``: the spread of each star's parallax
+over the splits against its quoted error.
 """
 
 from .exp_linear import FitResult, fit, objective, predict

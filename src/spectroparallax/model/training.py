@@ -29,7 +29,7 @@ def train(X, y, ivar, penalized, lam, burn_in, optimizer: str) -> FitResult:
 
 
 def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, burn_in_snr: float,
-               high_snr_subset: str, optimizer: str) -> FitResult:
+               high_snr_subset: str, optimizer: str, **meta) -> FitResult:
     """Rule train: fit the model that holds out ``fold`` at (``lam``, ``offset`` [mas]) and write it to ``path``.
 
     X: the design matrix (all Parent Sample rows; may be a memory map); index: the feature index
@@ -37,6 +37,7 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     The burn-in stars are the training stars of :func:`spectroparallax.catalog.stats.high_snr` with S/N >
     ``burn_in_snr`` (``high_snr_subset``). Raises ModelNotConverged / ModelCollapsed (one line) and
     writes nothing if the fit did not converge or collapsed; ValueError for bad training data.
+    ``meta`` adds header keywords (e.g. the split repeat's REPEAT and RSEED, :mod:`.repeats`).
     """
     rows = folds.training_rows(parent["training"], parent["fold"], fold)
     y = as_float(parent["parallax"])[rows] + offset          # Gaia parallax plus the offset [mas]
@@ -46,5 +47,5 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     X_rows = np.asarray(X[rows])
     result = train(X_rows, y, ivar, np.asarray(index["penalized"], bool), lam, burn_in, optimizer)
     model_files.write_model(path, result.theta, index, result, heldout=fold, lam=lam, offset=offset,
-                            ntrain=len(rows))
+                            ntrain=len(rows), **meta)
     return result
