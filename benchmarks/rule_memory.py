@@ -46,6 +46,8 @@ LAM, OFFSET = 30.0, 0.048
 ALLSTAR_ROW_BYTES = 13_000
 # "train" fits the model that holds out fold B, "train_A" the one that holds out A (both on the same
 # synthetic stars: the model files must still say which fold they hold out, as crossval checks).
+# The DR14 version strings (config.yaml apogee.versions.dr14): the allStar stand-in has DR14's columns.
+DR14_VERSIONS = {"apred": "r8", "aspcap": "l31c", "results": "l31c.2"}
 STEPS = ("baseline", "train", "train_A", "crossval", "catalog", "reduce_allstar")
 #: The stage folder of each step's rule script (workflow/scripts/<stage>/<step>.py).
 STAGE = {"train": "model", "train_A": "model", "crossval": "model", "catalog": "catalog", "reduce_allstar": "archives"}
@@ -91,8 +93,10 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
                                                                       "visibility_periods_min": 8,
                                                                       "astrometric_chi2_max": 35.0}))
     if step == "reduce_allstar":
+        from spectroparallax.archives import sas
         return _Files(**common, input=_Files(str(d / "allStar.fits")), output=_Files(str(d / "allstar_reduced.fits")),
-                      params=_Files(path=str(d / "allStar.fits"), logg_min=0.0, logg_max=2.2))
+                      params=_Files(path=str(d / "allStar.fits"), logg_min=0.0, logg_max=2.2,
+                                    layout=sas.layout("dr14", {"dr14": DR14_VERSIONS})))
     raise ValueError(step)
 
 
