@@ -11,11 +11,13 @@ job_logging(snakemake, fmt="%(asctime)s %(message)s")
 apogee = snakemake.params.apogee
 knobs = dict(snakemake.params.mock)
 n_stars, seed = knobs.pop("n_stars"), knobs.pop("seed")
+release = apogee["release"]
+versions = {key: apogee[key] for key in ("apred", "aspcap", "results")}
 
 out_dir = Path(snakemake.output.truth).parent
-expected = survey_paths(out_dir, apogee)
+expected = survey_paths(out_dir, release, versions)
 for key in ("sas", "gaia", "truth"):
     if Path(snakemake.output[key]) != expected[key]:
         raise ValueError(f"rule mock_survey: output {key}={snakemake.output[key]} is not where the mock "
                          f"writes it ({expected[key]}); keep the rule's outputs in one folder")
-write_mock_survey(out_dir, apogee, n_stars, seed, **knobs)
+write_mock_survey(out_dir, release, versions, n_stars, seed, **knobs)
