@@ -176,8 +176,9 @@ def aspcapstar_bytes(apogee_id, flux, error, *, model=None, records=None, row=No
         aspcapstar_hdulist(apogee_id, flux, error, model=model, release=release, version=version).writeto(buf)
         return buf.getvalue()
     dtype = np.dtype(">f8" if release == "dr17" else ">f4")
-    primary = _primary(apogee_id, records.records[row], release, version)
-    parts = [primary.header.tostring().encode("ascii")]
+    header = _primary(apogee_id, records.records[row], release, version).header
+    header.set("EXTEND", True, after="NAXIS")    # what astropy adds to a primary with extensions
+    parts = [header.tostring().encode("ascii")]
     model = np.zeros(spectra.N_PIXELS) if model is None else model
     for a in (flux, error, model):
         data = np.asarray(a).astype(dtype).tobytes()
