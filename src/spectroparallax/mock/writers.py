@@ -125,7 +125,7 @@ def aspcapstar_hdulist(apogee_id, flux, error, *, model=None, record=None, relea
 
     0: header only (:func:`primary_header`; without ``record`` DR14 gets only ``OBJ``); 1: flux;
     2: its 1-sigma error; 3: a model spectrum (``model``, zeros if None); 4: a binary table, the
-    star's ASPCAP record (``record``, a one-row FITS_rec or Table; empty table if None). HDUs 1-3
+    star's ASPCAP record (``record``, a one-row FITS_rec or Table; if None, APOGEE_ID only). HDUs 1-3
     are float32, float64 for DR17 (its python writer's dtype), with the grid keys CRVAL1 4.179,
     CDELT1 6e-6, CRPIX1 1, CTYPE1 LOG-LINEAR, DC-FLAG 1; pixels without data hold 0 in all three.
 
@@ -137,6 +137,8 @@ def aspcapstar_hdulist(apogee_id, flux, error, *, model=None, record=None, relea
     """
     first = _primary_and_spectra(apogee_id, flux, error, model, None if record is None else record[0], release,
                                  version)
+    if record is None:     # no allStar row given: the record holds the star's name only
+        record = fits.BinTableHDU.from_columns([fits.Column("APOGEE_ID", "30A", array=[str(apogee_id)])]).data
     return fits.HDUList([*first, fits.BinTableHDU(record, name="ASPCAP")])
 
 
@@ -168,8 +170,8 @@ def _image_header_bytes(dtype):
 
 
 def aspcapstar_bytes(apogee_id, flux, error, *, model=None, records=None, row=None, release="dr14", version=""):
-    """The bytes :func:`aspcapstar_hdulist` would write (HDU 4 = ``records`` row ``row``, or an
-    empty table), assembled from serialized headers: astropy's per-HDU overhead (~30 ms a file)
+    """The bytes :func:`aspcapstar_hdulist` would write (HDU 4 = ``records`` row ``row``, or the
+    name alone), assembled from serialized headers: astropy's per-HDU overhead (~30 ms a file)
     would dominate the mock's run time. tests/test_mock_releases.py checks the bytes are equal."""
     if records is None:
         buf = io.BytesIO()
