@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 from astropy.table import join
 
-from spectroparallax.archives.columns import ALLSTAR_COLUMNS, ALLSTAR_MISSING, GAIA_COLUMNS
+from spectroparallax.archives.columns import GAIA_COLUMNS
 from spectroparallax.mock import DEFAULT_KNOBS, simulate_catalog, true_normalized_flux
+from spectroparallax.mock.catalog import allstar_spec
 from spectroparallax.mock.clusters import CLUSTERS
 from spectroparallax.spectra import apogee_grid
 
 N_BIG = 30_000
+#: DR14's missing-value placeholder (shared/data/sas_layout.md sec. 7).
+ALLSTAR_MISSING = -9999.0
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +82,10 @@ def parent(big, config):
 
 def test_catalogues_have_the_archive_columns(big):
     allstar, gaia, truth = big
-    assert allstar.colnames == list(ALLSTAR_COLUMNS)
+    assert allstar.colnames == list(allstar_spec("dr14"))
     assert gaia.colnames == list(GAIA_COLUMNS)
-    for name, (dtype, _, _) in {**ALLSTAR_COLUMNS}.items():
-        assert allstar[name].dtype == np.dtype(dtype), name
+    for name, (dtype, unit, desc) in allstar_spec("dr14").items():
+        assert allstar[name].dtype == np.dtype(dtype) and desc, name
     for name, (dtype, _, _) in GAIA_COLUMNS.items():
         assert gaia[name].dtype == np.dtype(dtype), name
     assert len(allstar) == len(truth) == N_BIG
@@ -235,7 +238,9 @@ def test_duplicates_share_the_star_but_not_the_field(big):
     # Each location is one FIELD; EXTRATARG bit 4 marks exactly the lower-S/N row of each pair
     # (a tie at the S/N cap leaves one of the two unmarked).
     assert np.all(a["FIELD"][0::2] != a["FIELD"][1::2])
-    pairs = np.unique(np.c_[np.asarray(allstar["LOCATION_ID"]), np.asarray(allstar["FIELD"])], axis=0)
+    # (apo1m rows share LOCATION_ID 1 over several fields: sas_layout.md sec. 3)
+    big_telescope = np.asarray(allstar["TELESCOPE"]) == "apo25m"
+    pairs = np.unique(np.c_[np.asarray(allstar["LOCATION_ID"]), np.asarray(allstar["FIELD"])][big_telescope], axis=0)
     assert len(np.unique(pairs[:, 0])) == len(pairs) == len(np.unique(pairs[:, 1]))
     flagged = (np.asarray(a["EXTRATARG"]) & 16) > 0
     assert np.all(flagged[0::2] ^ flagged[1::2])
@@ -243,6 +248,10 @@ def test_duplicates_share_the_star_but_not_the_field(big):
     higher = np.where(flagged[0::2], a["SNR"][1::2], a["SNR"][0::2])
     assert np.all(lower <= higher)
     assert np.sum((np.asarray(allstar["EXTRATARG"]) & 16) > 0) == dup.sum()
+    # No star has two rows with the same telescope and field (they would be one file).
+    keys = np.char.add(np.char.add(np.asarray(allstar["APOGEE_ID"]), np.asarray(allstar["TELESCOPE"])),
+                       np.asarray(allstar["FIELD"]))
+    assert len(np.unique(keys)) == len(allstar)
     # Gaia has one row per distinct star.
     assert len(np.unique(np.asarray(gaia["tmass_designation"]))) == len(gaia)
     assert len(gaia) == np.sum(np.asarray(t["in_gaia"]) & ~dup)
@@ -354,3 +363,26 @@ def test_instrument_continuum_is_not_the_normalizers_quadratic_and_spans_like_re
         assert 0.05 < np.median(np.ptp(fit, axis=1)) < 0.15
         assert -0.07 < np.median(coef[1]) < -0.02
         assert 0.002 < np.median(np.std(y - fit, axis=1)) < 0.005
+
+
+def test_apo1m_rows_are_bright_stars_with_location_1_and_leave_the_rest_as_it_was():
+    """DR14's 1-m rows (sas_layout.md sec. 3): LOCATION_ID 1, their own FIELD, EXTRATARG bit 3
+    (APO1M), the brightest stars, some of them a star's second row beside its apo25m one; the
+    telescopes have their own random stream, so without apo1m rows every other column is unchanged."""
+    allstar, _, truth = simulate_catalog(3000, 4)
+    plain, _, plain_truth = simulate_catalog(3000, 4, apo1m_fraction=0.0)
+    one_m = np.asarray(allstar["TELESCOPE"]) == "apo1m"
+    assert one_m.sum() == round(DEFAULT_KNOBS["apo1m_fraction"] * 3000) and set(allstar["TELESCOPE"]) == {"apo25m", "apo1m"}
+    assert np.all(allstar["LOCATION_ID"][one_m] == 1) and not np.any(allstar["LOCATION_ID"][~one_m] == 1)
+    assert np.all(np.asarray(allstar["EXTRATARG"])[one_m] & 8) and not np.any(np.asarray(allstar["EXTRATARG"])[~one_m] & 8)
+    assert not set(allstar["FIELD"][one_m]) & set(allstar["FIELD"][~one_m])
+    assert np.median(allstar["H"][one_m]) < np.percentile(allstar["H"], 10)
+    ids = np.asarray(allstar["APOGEE_ID"])
+    assert np.isin(ids[one_m], ids[~one_m]).sum() > 0          # a star seen by both telescopes
+    assert set(plain["TELESCOPE"]) == {"apo25m"}
+    for name in allstar.colnames:
+        same = np.asarray(allstar[name]) == np.asarray(plain[name])
+        if name in ("TELESCOPE", "LOCATION_ID", "FIELD", "EXTRATARG"):
+            assert np.array_equal(~same, one_m) or (name == "EXTRATARG" and np.all(same[~one_m])), name
+        else:
+            assert np.all(same | (np.asarray(allstar[name]) != np.asarray(allstar[name]))), name

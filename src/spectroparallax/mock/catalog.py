@@ -10,12 +10,65 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, Table
 
-from spectroparallax.archives.columns import ALLSTAR_COLUMNS, ALLSTAR_MISSING, GAIA_COLUMNS
-
-#: EXTRATARG bit 4 (value 16): "Non-primary (not highest S/N) duplicate" (sas_layout.md sec. 3).
-EXTRATARG_DUPLICATE = 16
+from spectroparallax.archives.columns import GAIA_COLUMNS
 
 from . import clusters, extinction, galaxy, gaia, photometry, spectra, stars
+
+#: EXTRATARG bit 4 (value 16): "Non-primary (not highest S/N) duplicate"; bit 3 (value 8): APO1M
+#: (sas_layout.md sec. 3, [AP] bitmask.py; the same layout in DR14 is unverified).
+EXTRATARG_DUPLICATE, EXTRATARG_APO1M = 16, 8
+#: DR14/DR16 placeholder of a missing ASPCAP (and 2MASS error) value (sas_layout.md sec. 7).
+ALLSTAR_MISSING = -9999.0
+#: ASPCAP quantities DR17 leaves NaN when missing ([AP] add_named_tags, sas_layout.md sec. 7); the
+#: other missing values stay -9999.
+DR17_NAN_COLUMNS = ("TEFF", "LOGG", "M_H", "ALPHA_M")
+#: FIELDs of the mock's 1-m rows (bright stars; real apo1m fields have their own names).
+APO1M_FIELDS = ("1m_calib", "1m_bright-1", "1m_bright+2")
+#: Non-2MASS APOGEE_IDs of a few DR17 1-m stars (real DR17 IDs run to 30 characters).
+LONG_ID_PREFIX, LONG_ID_SUFFIX = "AP1M_", "_BRIGHT"
+
+_ANGLE, _MAG = "deg", "mag"
+#: The mock's allStar columns, HDU 1 (sas_layout.md sec. 7): name -> (dtype per release dr14,
+#: dr16, dr17; unit; description). Strings are FITS char[n] of the sheet's widths.
+ALLSTAR_SPEC = {
+    "APOGEE_ID": (("U18", "U18", "U30"), None, "APOGEE object name (2M + 2MASS designation for 2MASS stars)"),
+    "TELESCOPE": (("U8", "U8", "U6"), None, "telescope: apo25m, apo1m or lco25m (DR16 on)"),
+    "LOCATION_ID": (("i2", "i4", "i4"), None, "APOGEE plate location ID of the field (1 for apo1m)"),
+    "FIELD": (("U16", "U16", "U20"), None, "APOGEE field name (a path level of the aspcapStar file)"),
+    "EXTRATARG": (("i2", "i2", "i4"), None, "bitmask: 3 APO1M, 4 lower-S/N duplicate of a star"),
+    "FILE": (("U38", "U39", "U64"), None, "apStar file name of the star's combined spectrum"),
+    "RA": (("f8",) * 3, _ANGLE, "right ascension (ICRS, 2MASS epoch)"),
+    "DEC": (("f8",) * 3, _ANGLE, "declination (ICRS, 2MASS epoch)"),
+    "GLON": (("f8",) * 3, _ANGLE, "Galactic longitude"),
+    "GLAT": (("f8",) * 3, _ANGLE, "Galactic latitude"),
+    "J": (("f4",) * 3, _MAG, "2MASS J"),
+    "J_ERR": (("f4",) * 3, _MAG, "2MASS J uncertainty"),
+    "H": (("f4",) * 3, _MAG, "2MASS H"),
+    "H_ERR": (("f4",) * 3, _MAG, "2MASS H uncertainty"),
+    "K": (("f4",) * 3, _MAG, "2MASS Ks"),
+    "K_ERR": (("f4",) * 3, _MAG, "2MASS Ks uncertainty (-9999 = missing)"),
+    "TEFF": (("f4",) * 3, "K", "ASPCAP effective temperature (missing: -9999, DR17 NaN)"),
+    "LOGG": (("f4",) * 3, "dex", "ASPCAP log10 surface gravity [cgs] (missing: -9999, DR17 NaN)"),
+    "FE_H": (("f4",) * 3, "dex", "ASPCAP [Fe/H] (missing: -9999)"),
+    "ALPHA_M": (("f4",) * 3, "dex", "ASPCAP [alpha/M] (missing: -9999, DR17 NaN)"),
+    "M_H": (("f4",) * 3, "dex", "ASPCAP [M/H] (missing: -9999, DR17 NaN)"),
+    "SNR": (("f4",) * 3, None, "signal-to-noise ratio per pixel of the combined spectrum"),
+    "VHELIO_AVG": (("f4",) * 3, "km / s", "mean heliocentric radial velocity"),
+    "ASPCAPFLAG": (("i4", "i4", "i8"), None, "ASPCAP bitmask (bit 23: STAR_BAD)"),
+    "STARFLAG": (("i4", "i4", "i8"), None, "apStar bitmask of the combined spectrum"),
+}
+#: Columns the allStarLite file drops among the mock's (sas_layout.md sec. 2, [AP] trimfile).
+LITE_DROPS = ("FILE", "LOCATION_ID")
+_RELEASE_INDEX = {"dr14": 0, "dr16": 1, "dr17": 2}
+
+
+def allstar_spec(release, lite=False):
+    """The mock's allStar columns for ``release``: name -> (dtype, unit, description)."""
+    if release not in _RELEASE_INDEX:
+        raise ValueError(f"mock release {release!r} is not one of {sorted(_RELEASE_INDEX)}")
+    i = _RELEASE_INDEX[release]
+    return {name: (dtypes[i], unit, desc) for name, (dtypes, unit, desc) in ALLSTAR_SPEC.items()
+            if not (lite and name in LITE_DROPS)}
 
 #: The mock's physics knobs and their defaults; config.yaml's ``mock:`` section mirrors these
 #: (tests check that the two agree). Units and meanings are documented in config.yaml.
@@ -64,6 +117,8 @@ DEFAULT_KNOBS = {
     "weak_lines": spectra.WEAK_LINES,
     "weak_line_depth": spectra.WEAK_LINE_DEPTH,
     "shared_neighbour_fraction": 0.004,
+    "apo1m_fraction": 0.01,
+    "lco25m_field_fraction": 0.15,
 }
 
 #: Epochs of the 2MASS (allStar) and Gaia DR2 positions [yr].
@@ -233,15 +288,54 @@ def _masked(values, mask, dtype):
     return MaskedColumn(np.asarray(values).astype(dtype), mask=np.asarray(mask, bool))
 
 
-def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
+def _telescopes(release, rows, is_dup, loc, field, h_mag, in_cluster, lco_locations, fraction_1m, rng):
+    """Each row's telescope, LOCATION_ID and FIELD, and which rows carry a long (non-2MASS) ID.
+
+    lco25m (DR16/DR17): every row of the fields in ``lco_locations``. apo1m (all releases): a
+    fraction ``fraction_1m`` of the rows, the brightest in H (real 1-m targets are bright stars),
+    each star's repeat observation first (a star seen by two telescopes), never both rows of one
+    star; they get LOCATION_ID 1 and one of :data:`APO1M_FIELDS` (sas_layout.md sec. 3). DR17:
+    half of the 1-m rows of stars observed once get a long non-2MASS ID. ``rng`` is the new
+    randomness's own stream, so the other draws of the catalogue do not move.
+    """
+    nr = rows.size
+    tel = np.full(nr, "apo25m", dtype="U8")
+    loc, field = loc.copy(), field.astype("U20")
+    if release != "dr14":
+        tel[np.isin(loc, lco_locations)] = "lco25m"
+    n_1m = int(round(fraction_1m * nr))
+    observed_twice = np.isin(rows, rows[is_dup])
+    eligible = np.flatnonzero((tel == "apo25m") & ~in_cluster & (is_dup | ~observed_twice))
+    bright = eligible[np.argsort(h_mag[eligible], kind="stable")][:4 * n_1m]
+    pick = np.concatenate([bright[is_dup[bright]], rng.permutation(bright[~is_dup[bright]])])[:n_1m]
+    tel[pick] = "apo1m"
+    loc[pick] = 1
+    field[pick] = rng.choice(APO1M_FIELDS, size=pick.size)
+    long_id = np.zeros(nr, dtype=bool)
+    if release == "dr17":
+        single = pick[~observed_twice[pick]]
+        long_id[rng.choice(single, size=(single.size + 1) // 2, replace=False)] = True
+    return tel, loc, field, long_id
+
+
+def _southern_fields(field_l, field_b, field_locations, fraction):
+    """LOCATION_IDs of the southernmost ``fraction`` of the fields (by the centre's declination)."""
+    dec = SkyCoord(l=field_l * u.deg, b=field_b * u.deg, frame="galactic").icrs.dec.deg
+    return field_locations[np.argsort(dec, kind="stable")[:int(round(fraction * field_locations.size))]]
+
+
+def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", **knobs):
     """Simulate the mock survey's catalogues: returns (allstar, gaia, truth) astropy Tables.
 
     ``n_stars`` allStar rows (including the clusters' members and repeated observations),
-    deterministic in ``seed``. ``apred`` is the APOGEE reduction version used in FILE names.
+    deterministic in ``seed``. ``release`` (dr14, dr16, dr17) sets the columns' dtypes, the
+    missing-value convention and which telescopes appear (:func:`allstar_spec`, :func:`_telescopes`);
+    ``apred`` is the APOGEE reduction version used in FILE names.
     ``knobs`` override :data:`DEFAULT_KNOBS` (config.yaml ``mock:``). ``truth`` has one row per
     allStar row, in the same order.
     """
     k = check_knobs(knobs)
+    spec = allstar_spec(release)
     rng = np.random.default_rng(seed)
     n_cl = 3 * k["cluster_members"]
     if n_stars < n_cl + 50:
@@ -378,17 +472,31 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     aspcap = {key: v[order] for key, v in aspcap.items()}
     aspcapflag, starflag, k_err, failed = aspcapflag[order], starflag[order], k_err[order], failed[order]
 
+    # Telescopes (own random stream [seed, 13]: the rows above are drawn as before).
+    in_cluster = s["cluster"][rows] != ""
+    lco = _southern_fields(fl, fb, floc, k["lco25m_field_fraction"]) if release != "dr14" else floc[:0]
+    telescope, loc, field, long_id = _telescopes(release, rows, is_dup, loc, field, mags["H"][rows], in_cluster,
+                                                 lco, k["apo1m_fraction"], np.random.default_rng([seed, 13]))
+    apogee_id = np.where(long_id, np.char.add(np.char.add(LONG_ID_PREFIX, ids[rows]), LONG_ID_SUFFIX),
+                         apogee_id.astype("U30"))
+    extratarg = extratarg | np.where(telescope == "apo1m", EXTRATARG_APO1M, 0)
+    # apStar files of lco25m are asStar-... ([JB] apStarPath, sas_layout.md sec. 3).
+    prefix = np.where(telescope == "lco25m", f"asStar-{apred}-", f"apStar-{apred}-")
+    if release == "dr17":
+        for key in DR17_NAN_COLUMNS:
+            aspcap[key] = np.where(aspcap[key] == ALLSTAR_MISSING, np.nan, aspcap[key])
+
     allstar = Table()
     values = {
-        "APOGEE_ID": apogee_id, "TELESCOPE": np.full(nr, "apo25m"), "LOCATION_ID": loc,
+        "APOGEE_ID": apogee_id, "TELESCOPE": telescope, "LOCATION_ID": loc,
         "FIELD": field, "EXTRATARG": extratarg,
-        "FILE": np.char.add(np.char.add(f"apStar-{apred}-", apogee_id), ".fits"),
+        "FILE": np.char.add(np.char.add(prefix, apogee_id), ".fits"),
         "RA": s["ra"][rows], "DEC": s["dec"][rows], "GLON": s["l"][rows], "GLAT": s["b"][rows],
         "J": mags["J"][rows], "J_ERR": errs["J"][rows], "H": mags["H"][rows], "H_ERR": errs["H"][rows],
         "K": mags["K"][rows], "K_ERR": k_err, **aspcap, "SNR": snr_row,
         "VHELIO_AVG": s["rv"][rows] + rng.normal(0, 0.3, nr), "ASPCAPFLAG": aspcapflag, "STARFLAG": starflag,
     }
-    for name, (dtype, unit, desc) in ALLSTAR_COLUMNS.items():
+    for name, (dtype, unit, desc) in spec.items():
         allstar[name] = np.asarray(values[name]).astype(dtype)
         allstar[name].unit = unit or None
         allstar[name].description = desc
@@ -445,6 +553,8 @@ def simulate_catalog(n_stars, seed, *, apred="r8", **knobs):
     truth["APOGEE_ID"] = allstar["APOGEE_ID"]
     truth["LOCATION_ID"] = allstar["LOCATION_ID"]
     truth["FIELD"] = allstar["FIELD"]
+    truth["TELESCOPE"] = allstar["TELESCOPE"]
+    truth["has_2mass_id"] = ~long_id
     per_star = {
         "star_class": s["star_class"], "population": s["population"], "cluster": s["cluster"],
         "parallax_true": plx_true, "distance": s["distance"], "teff": s["teff"], "logg": s["logg"],

@@ -16,19 +16,63 @@ with the three real apStar spectra in the project's reference data (see
 """
 
 from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from spectroparallax.spectra import apogee_grid
+# The mock's own copy of the grid facts (shared/data/sas_layout.md sec. 5), not the project's
+# spectra.apogee_grid: the mock must not borrow the code it tests.
+#: The apStar/aspcapStar grid: 8575 pixels at log10(lambda / Angstrom) = 4.179 + 6e-6 i (vacuum).
+N_PIXELS, LOG10_LAMBDA_START, LOG10_LAMBDA_STEP = 8575, 4.179, 6e-6
+#: Where the mock's spectra hold data [Angstrom]: HER19's per-chip continuum ranges ([HER]
+#: NormalizeData, sas_layout.md sec. 5), less each star's dead chip-edge pixels (EDGE_PIXELS).
+CHIPS = ((15150.0, 15800.0), (15890.0, 16430.0), (16490.0, 16950.0))
+#: ASPCAP's chip ranges on the 8575 grid, DR13-DR17 (0-based, end exclusive; sas_layout.md sec. 5):
+#: aspcapStar files hold flux 0 and error 0 outside them.
+ASPCAP_CHIP_PIXELS = ((246, 3274), (3585, 6080), (6344, 8335))
+
+
+def wavelength() -> np.ndarray:
+    """Vacuum wavelength [Angstrom] of every pixel of the 8575 grid."""
+    return 10.0 ** (LOG10_LAMBDA_START + LOG10_LAMBDA_STEP * np.arange(N_PIXELS))
+
+
+def chip_of_pixel() -> np.ndarray:
+    """Per pixel, the chip (0, 1, 2) of :data:`CHIPS` it lies in, or -1 (a fresh array)."""
+    wl = wavelength()
+    chip = np.full(N_PIXELS, -1, dtype=np.int8)
+    for k, (lo, hi) in enumerate(CHIPS):
+        chip[(wl >= lo) & (wl <= hi)] = k
+    return chip
+
+
+def outside_aspcap_chips() -> np.ndarray:
+    """True for the pixels outside ASPCAP's three chip ranges (:data:`ASPCAP_CHIP_PIXELS`)."""
+    out = np.ones(N_PIXELS, dtype=bool)
+    for lo, hi in ASPCAP_CHIP_PIXELS:
+        out[lo:hi] = False
+    return out
+
+
+@lru_cache(maxsize=1)
+def _continuum_pixels() -> np.ndarray:
+    text = resources.files("spectroparallax.mock").joinpath("data/continuum_pixels_dr13.txt").read_text()
+    return np.unique(np.array(text.split(), dtype=np.int64))
+
+
+def continuum_pixels() -> np.ndarray:
+    """The Cannon's DR13 pseudo-continuum pixels (the mock's own copy, mock/data/), sorted."""
+    return _continuum_pixels().copy()
 
 #: Pixels per chip edge that are zero in (nearly) every star: chip 1 blue/red edge, chip 2, chip 3.
 EDGE_PIXELS = (8, 8, 8, 7, 8, 7)
 #: Defaults of the mock's continuum and weak-line knobs (catalog.DEFAULT_KNOBS and config.yaml use them).
 WEAK_LINES, WEAK_LINE_DEPTH = 800, 0.003
 CONTINUUM_TILT, BLAZE_DEPTH, CONTINUUM_WIGGLE, CONTINUUM_KNOTS = -0.04, 0.06, 0.005, 8
-#: Flux and error that real aspcapStar files carry in chip gaps and dead pixels.
-GAP_FLUX, GAP_ERROR = 0.0, 1e10
+#: Flux and error that real aspcapStar files carry in chip gaps and dead pixels: both writers fill
+#: zero arrays and copy only the chip pixels (sas_layout.md sec. 5), so 0 and 0 (not 1e10, not NaN).
+GAP_FLUX, GAP_ERROR = 0.0, 0.0
 
 #: Mean label sensitivities of d ln(tau) / d(label) per kind of line, for labels scaled as
 #: ((Teff - 4500 K) / 500 K, logg - 2, [Fe/H], [alpha/M]), and the fraction of lines of each kind.
@@ -45,7 +89,7 @@ def line_list(n_lines: int, seed: int):
     """Return the synthetic line list: dict of arrays center [pixel], width [pixel], ln_tau0,
     slopes (n_lines, 4) and kind. Deterministic in (n_lines, seed)."""
     rng = np.random.default_rng(seed)
-    in_chip = np.flatnonzero(apogee_grid.chip_of_pixel() >= 0)
+    in_chip = np.flatnonzero(chip_of_pixel() >= 0)
     names = list(LINE_KINDS)
     kind = rng.choice(len(names), size=n_lines, p=[LINE_KINDS[k]["fraction"] for k in names])
     mean_slopes = np.array([LINE_KINDS[names[k]]["slopes"] for k in kind])
@@ -65,7 +109,7 @@ def weak_line_list(n_weak: int, seed: int):
     the ``weak_line_depth`` knob in :func:`line_depths`). Deterministic in (n_weak, seed); its
     random stream is separate from the strong lines', which it leaves unchanged."""
     rng = np.random.default_rng([seed, 7])
-    in_chip = np.flatnonzero(apogee_grid.chip_of_pixel() >= 0)
+    in_chip = np.flatnonzero(chip_of_pixel() >= 0)
     names = list(LINE_KINDS)
     kind = rng.choice(len(names), size=n_weak, p=[LINE_KINDS[k]["fraction"] for k in names])
     mean_slopes = np.array([LINE_KINDS[names[k]]["slopes"] for k in kind]).reshape(n_weak, 4)
@@ -79,10 +123,10 @@ def weak_line_list(n_weak: int, seed: int):
 
 
 def _gaussians(lines) -> np.ndarray:
-    pix = np.arange(apogee_grid.N_PIXELS)
+    pix = np.arange(N_PIXELS)
     prof = np.exp(-0.5 * ((pix[None, :] - lines["center"][:, None]) / lines["width"][:, None]) ** 2)
     prof[prof < 1e-4] = 0.0
-    prof[:, apogee_grid.chip_of_pixel() < 0] = 0.0
+    prof[:, chip_of_pixel() < 0] = 0.0
     return prof
 
 
@@ -91,7 +135,7 @@ def _profiles(n_lines: int, seed: int, n_weak: int = 0) -> np.ndarray:
     """Unit-depth line profiles (n_lines + n_weak, 8575), zero in chip gaps; the strong lines'
     are also zero at continuum pixels, the weak lines' are not."""
     strong = _gaussians(line_list(n_lines, seed))
-    strong[:, apogee_grid.continuum_pixels()] = 0.0
+    strong[:, continuum_pixels()] = 0.0
     if n_weak:
         strong = np.concatenate([strong, _gaussians(weak_line_list(n_weak, seed))])
     return strong.astype(np.float32)
@@ -165,16 +209,16 @@ def instrument_continuum(params):
     """Instrument continuum (n, 8575) for the parameters ``params`` (n, 3, 4 + knots) of
     :func:`draw_continuum_parameters`.
 
-    On chip k, with x mapping the chip's wavelength range ``apogee_grid.CHIPS[k]`` linearly onto
+    On chip k, with x mapping the chip's wavelength range ``CHIPS[k]`` linearly onto
     [-1, 1]: level exp(tilt x) sinc^2(sqrt(3 depth) / pi (x - center)) (1 + S(x)), S the natural
     cubic spline through the knot values at equally spaced x in [-1, 1]. It is 1 in the chip gaps.
     """
     params = np.asarray(params, dtype=float)
-    wl = apogee_grid.wavelength()
-    chip = apogee_grid.chip_of_pixel()
-    out = np.ones((params.shape[0], apogee_grid.N_PIXELS))
+    wl = wavelength()
+    chip = chip_of_pixel()
+    out = np.ones((params.shape[0], N_PIXELS))
     n_knots = params.shape[2] - len(CONTINUUM_PARAMS)
-    for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
+    for k, (lo, hi) in enumerate(CHIPS):
         sel = chip == k
         x = (2.0 * wl[sel] - (lo + hi)) / (hi - lo)
         level, tilt, center, depth = (params[:, k, j][:, None] for j in range(4))
@@ -186,7 +230,7 @@ def instrument_continuum(params):
 
 def edge_pixel_index(edge_counts):
     """Pixel indices zeroed at the chip edges for one star, given its 6 per-edge counts."""
-    chip = apogee_grid.chip_of_pixel()
+    chip = chip_of_pixel()
     idx = []
     for k in range(3):
         pix = np.flatnonzero(chip == k)
@@ -198,28 +242,31 @@ def edge_pixel_index(edge_counts):
 @lru_cache(maxsize=1)
 def noise_pattern() -> np.ndarray:
     """Relative per-pixel noise (8575,): mean ~1, rising towards chip edges (fixed for all stars)."""
-    wl = apogee_grid.wavelength()
-    chip = apogee_grid.chip_of_pixel()
-    pattern = np.ones(apogee_grid.N_PIXELS)
-    for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
+    wl = wavelength()
+    chip = chip_of_pixel()
+    pattern = np.ones(N_PIXELS)
+    for k, (lo, hi) in enumerate(CHIPS):
         sel = chip == k
         x = (2.0 * wl[sel] - (lo + hi)) / (hi - lo)
         pattern[sel] = 0.9 + 0.4 * x**8
     return pattern
 
 
-def observe_spectrum(true_flux, continuum, snr, edge_counts, n_nan, rng):
+def observe_spectrum(true_flux, continuum, snr, edge_counts, n_nan, rng, no_data=None):
     """One star's observed (flux, error), float32 (8575,), in aspcapStar conventions.
 
     flux = continuum * (true_flux + noise) with noise sigma = sqrt(true_flux) / snr times
-    :func:`noise_pattern`; chip gaps and the star's zeroed edge pixels carry flux 0 and error
-    1e10; ``n_nan`` random in-chip pixels get flux NaN (bad pixels the pipeline must catch).
+    :func:`noise_pattern`; chip gaps, the star's zeroed edge pixels and the pixels ``no_data``
+    (bool (8575,), e.g. :func:`outside_aspcap_chips`) carry flux 0 and error 0 (GAP_FLUX,
+    GAP_ERROR); ``n_nan`` random pixels with data get flux NaN (bad pixels the pipeline must catch).
     """
     sigma = np.sqrt(np.maximum(true_flux, 0.05)) / snr * noise_pattern()
     flux = continuum * (true_flux + sigma * rng.standard_normal(true_flux.size))
     err = continuum * sigma
-    dead = apogee_grid.chip_of_pixel() < 0
+    dead = chip_of_pixel() < 0
     dead[edge_pixel_index(edge_counts)] = True
+    if no_data is not None:
+        dead |= no_data
     flux[dead], err[dead] = GAP_FLUX, GAP_ERROR
     if n_nan:
         flux[rng.choice(np.flatnonzero(~dead), size=n_nan, replace=False)] = np.nan

@@ -2,23 +2,20 @@
 
 from pathlib import Path
 
-from spectroparallax.archives import sas
 from spectroparallax.mock import write_mock_survey
 from spectroparallax.mock.survey import survey_paths
 from spectroparallax.io.logs import job_logging
 
 job_logging(snakemake, fmt="%(asctime)s %(message)s")
-release, versions, lite = snakemake.params.release, snakemake.params.versions, snakemake.params.lite
+# mock.release's format and version strings (apogee.versions.<release>), and whether to write allStarLite.
+release, versions, lite = snakemake.params.release, dict(snakemake.params.versions), snakemake.params.lite
 knobs = dict(snakemake.params.mock)
 n_stars, seed = knobs.pop("n_stars"), knobs.pop("seed")
-# Today's mock takes the release's layout dict (sas.layout); the mock rewritten from the fact sheet
-# takes write_mock_survey(out_dir, release, versions, n_stars, seed, lite=lite, **knobs).
-layout = sas.layout(release, {release: versions}, lite=lite)
 
 out_dir = Path(snakemake.output.truth).parent
-expected = survey_paths(out_dir, layout)
+expected = survey_paths(out_dir, release, versions, lite=lite)
 for key in ("sas", "gaia", "truth"):
     if Path(snakemake.output[key]) != expected[key]:
         raise ValueError(f"rule mock_survey: output {key}={snakemake.output[key]} is not where the mock "
                          f"writes it ({expected[key]}); keep the rule's outputs in one folder")
-write_mock_survey(out_dir, layout, n_stars, seed, **knobs)
+write_mock_survey(out_dir, release, versions, n_stars, seed, lite=lite, **knobs)
