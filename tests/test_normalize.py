@@ -128,7 +128,7 @@ def test_masking_rules_by_hand():
     pixels = _interior_non_continuum(0, 8, np.random.default_rng(0))
     nan_flux, zero_err, neg_err, inf_err, noisy, ok_noisy, no_data, nan_err = pixels
     flux[0, nan_flux] = np.nan
-    err[0, zero_err] = 0.0
+    flux[0, zero_err], err[0, zero_err] = 0.0, 0.0  # an aspcapStar gap (sas_layout.md sec. 5): no measurement
     err[0, neg_err] = -1.0
     err[0, inf_err] = np.inf
     err[0, noisy] = 31.0  # normalized error 0.31 > 0.3
@@ -137,10 +137,11 @@ def test_masking_rules_by_hand():
     err[0, nan_err] = np.nan
     res = normalize(flux, err, **OPTS)
     expected = ~IN_CHIP.copy()
-    for p in (nan_flux, zero_err, neg_err, noisy, nan_err):
+    for p in (nan_flux, neg_err, noisy, nan_err):
         expected[p - 1:p + 2] = True
-    # No measurement (error >= 1e10, infinite included): masked, but the neighbours keep their data.
-    expected[[no_data, inf_err]] = True
+    # No measurement (error 0, as in aspcapStar gaps, or >= 1e10, infinite included): masked, but the
+    # neighbours keep their data.
+    expected[[no_data, inf_err, zero_err]] = True
     np.testing.assert_array_equal(res.mask[0], expected)
     np.testing.assert_array_equal(res.flux[0][expected], 1.0)
     np.testing.assert_array_equal(res.err[0][expected], np.float32(BAD_ERR))

@@ -9,10 +9,11 @@ mapped onto [-1, 1]) fitted by inverse-variance weighted least squares.
 Which pixels are bad (masked): non-finite flux, non-finite or non-positive uncertainty, a
 normalized uncertainty above ``max_normalized_error``; the mask then grows by ``grow`` pixels on
 each side within the chip. The growth spreads only from pixels that had a measurement: a pixel
-whose uncertainty is the pipeline's no-data placeholder (``NO_DATA_ERROR``, 1e10, with flux 0 in
-aspcapStar/apStar files: chip gaps, the dead first and last pixels of a chip, pixels no visit
-covered) is masked but does not mask its neighbours, which are real measurements judged by their
-own uncertainties. Pixels outside every chip, and every pixel of a chip whose continuum could not
+that holds no measurement is masked but does not mask its neighbours: an uncertainty of exactly 0
+(aspcapStar files mark their gaps with flux 0 and error 0 in every release: shared/data/sas_layout.md
+sec. 5) or at least the apStar files' placeholder ``NO_DATA_ERROR`` (1e10, with flux 0: chip gaps,
+the dead first and last pixels of a chip, pixels no visit covered). Its neighbours are real
+measurements, judged by their own uncertainties. Pixels outside every chip, and every pixel of a chip whose continuum could not
 be fitted, are masked too. A masked pixel gets flux 1 and uncertainty ``bad_pixel_error`` (chosen
 far above any good pixel's, so its inverse variance is effectively zero) and never counts in a fit.
 
@@ -66,8 +67,9 @@ from spectroparallax.spectra import apogee_grid
 from spectroparallax.io.npy_rows import npy_row_writer, read_npy_rows
 from spectroparallax.spectra.read import READ_OK, read_spectra
 
-#: Uncertainty at or above which a pixel holds no measurement: the APOGEE pipeline's placeholder
-#: (BADERR) in chip gaps, dead chip edges and pixels without any good visit (flux 0 there).
+#: Uncertainty at or above which a pixel holds no measurement: the APOGEE pipeline's apStar placeholder
+#: (BADERR) in chip gaps, dead chip edges and pixels without any good visit (flux 0 there). An
+#: uncertainty of exactly 0 means no measurement too (the aspcapStar files' gaps: flux 0, error 0).
 NO_DATA_ERROR = 1e10
 
 #: Stars processed together: enough to amortize the per-call overhead of the solves, few enough
@@ -508,7 +510,7 @@ def normalize_reference(
         for k, (lo, hi, idx, cont) in enumerate(chips):
             f, e = flux[i, idx].astype(np.float64), err[i, idx].astype(np.float64)
             fc, ec = flux[i, cont].astype(np.float64), err[i, cont].astype(np.float64)
-            no_data = err[i, idx] >= NO_DATA_ERROR
+            no_data = (err[i, idx] >= NO_DATA_ERROR) | (err[i, idx] == 0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 usable = np.isfinite(f) & np.isfinite(e) & (e > 0)
                 valid = usable[cont - idx[0]] & (fc > 0)

@@ -22,7 +22,8 @@ Chebyshev coefficients of each star's continuum in each chip; basis float64 (p, 
 Chebyshev polynomials at each pixel in its own chip's coordinate; chip_start, chip_stop int64
 (n_chips,), each chip's pixel range; thr float32, the largest normalized uncertainty kept; grow,
 the mask growth in pixels on each side; no_data float32, the uncertainty at or above which a
-pixel holds no measurement (masked, but it does not mask its neighbours).
+pixel holds no measurement (masked, but it does not mask its neighbours); an uncertainty of exactly
+0 holds none either (aspcapStar gaps: flux 0, error 0).
 """
 
 import sys
@@ -174,7 +175,7 @@ def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_
                 passed = s_in[q] == 1
                 usable = _usable(f, e)
                 # a NaN error is bad data, not "no data": it seeds growth
-                seed_in[q] = np.uint8(not passed) & (np.uint8(1) - np.uint8(e >= no_data))
+                seed_in[q] = np.uint8(not passed) & (np.uint8(1) - np.uint8((e >= no_data) | (e == 0)))
                 passed_max = max(passed_max, e_bits[q] if passed else 0)
                 failed_min = min(failed_min, e_bits[q] if usable & (not passed) else _INF_BITS)
             if flat:
@@ -270,7 +271,7 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                     if not bad[q]:
                         continue
                     r0, r1 = q, q + 1
-                    if not e_in[q] >= no_data:
+                    if not (e_in[q] >= no_data or e_in[q] == 0):
                         r0, r1 = max(q - grow, 0), min(q + grow + 1, w)
                     for r in range(r0, r1):
                         if not masked[r]:
