@@ -100,3 +100,31 @@ def test_the_rule_finds_the_mock_clusters(figures_run):
         assert len(true) >= 5, lines[-1]
         assert purity >= 0.9 and completeness >= 0.8, lines[-1]
     print("\n".join(lines))
+
+
+def test_cluster_check_by_hand():
+    from spectroparallax.catalog.stats import robust_scatter
+
+    n = 200
+    rng = np.random.default_rng(3)
+    ids = [f"2M{i:08d}" for i in range(n)]
+    parent = Table({"APOGEE_ID": ids, "training": np.r_[np.ones(190, bool), np.zeros(10, bool)],
+                    "FE_H": np.r_[rng.uniform(-0.5, 0.3, 190), np.full(10, -2.0)],
+                    "LOGG": rng.uniform(1.0, 2.0, n), "bp_rp": rng.uniform(1.0, 2.0, n)})
+    err = np.array([0.02, 0.02, 0.04, 0.04])
+    near = 1 / 0.8 + err * np.array([-1.0, 0.0, 1.0, 0.5])
+    far = 1 / 5.0 + err * np.array([2.0, -2.0, 4.0, 0.0])
+    members = Table({"cluster": ["near"] * 4 + ["poor"] * 4, "2MASS_ID": ids[:4] + ids[-4:],
+                     "spec_parallax": np.r_[near, far], "spec_parallax_err": np.r_[err, err],
+                     "Gaia_parallax": np.full(8, 0.5), "Gaia_parallax_err": np.full(8, 0.1)})
+    check = clusters.cluster_check(members, parent, {"near": {"name": "Near", "distance": 0.8},
+                                                     "poor": {"name": "Poor", "distance": 5.0}})
+    near_row, poor_row = check[0], check[1]
+    w = 1 / err ** 2
+    assert near_row["cluster_parallax"] == pytest.approx(1.25)
+    assert near_row["spec_parallax_mean"] == pytest.approx(np.sum(w * near) / np.sum(w))
+    assert near_row["members_width"] == pytest.approx(robust_scatter(np.array([-1.0, 0.0, 1.0, 0.5])))
+    assert near_row["pull"] == pytest.approx((near_row["spec_parallax_mean"] - 1.25) / near_row["spec_parallax_mean_err"])
+    assert near_row["training_range"] == "inside" and near_row["n_members"] == 4
+    assert poor_row["training_range"].startswith("[Fe/H] -2.00 outside")
+    assert poor_row["members_width"] == pytest.approx(robust_scatter(np.array([2.0, -2.0, 4.0, 0.0])))

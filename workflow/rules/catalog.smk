@@ -99,7 +99,12 @@ rule cluster_members:
         catalog=CATALOG,
         parent=PARENT,
     output:
-        f"{RESULTS}/clusters/members.ecsv",
+        members=f"{RESULTS}/clusters/members.ecsv",
+        check=report(
+            f"{RESULTS}/clusters/check.csv",
+            caption="../report/cluster_check.rst",
+            category="Headline numbers",
+        ),
     params:
         clusters=config["clusters"],
     threads: 1

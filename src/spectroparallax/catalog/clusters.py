@@ -124,3 +124,65 @@ def mean_parallaxes(members: Table, names) -> dict:
             mean, error = weighted_mean(values[usable], errors[usable]) if usable.any() else (np.nan, np.nan)
             out[name][key] = (mean, error, int(usable.sum()))
     return out
+
+
+#: The training set's range per quantity: the 1st to 99th percentile of its stars (a cluster whose
+#: members' median lies outside it is extrapolated by the model, e.g. a metal-poor globular).
+RANGE_PERCENTILES = (1.0, 99.0)
+#: Parent Sample columns compared with the training set's range (colour, metallicity, gravity).
+RANGE_COLUMNS = {"bp_rp": "BP-RP", "FE_H": "[Fe/H]", "LOGG": "logg"}
+
+
+def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
+    """One row per cluster: its members' weighted mean spectrophotometric parallax and error against
+    the cluster's parallax 1 / ``distance`` (config.yaml ``clusters``: the literature value; the mock
+    places its clusters there), their pull, the robust width of the members' (spec - cluster) /
+    spec_err (1 if the quoted errors are right), and whether the members lie inside the training
+    set's range of BP-RP, [Fe/H] and logg (:data:`RANGE_PERCENTILES`), so an extrapolated cluster is
+    named rather than hidden. ``members``: :func:`member_table`; ``parent``: the Parent Sample.
+    """
+    from spectroparallax.catalog.stats import robust_scatter
+
+    ids = np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str))
+    training = np.asarray(parent["training"], bool)
+    limits = {col: np.nanpercentile(as_float(parent[col])[training], RANGE_PERCENTILES) for col in RANGE_COLUMNS}
+    row_of = {star: i for i, star in enumerate(ids)}
+    means = mean_parallaxes(members, list(clusters))
+    rows = []
+    for name, cluster in clusters.items():
+        m = members[np.asarray(members["cluster"], dtype=str) == name]
+        reference = 1.0 / float(cluster["distance"])
+        spec, err = as_float(m["spec_parallax"]), as_float(m["spec_parallax_err"])
+        ok = np.isfinite(spec) & np.isfinite(err) & (err > 0)
+        mean, mean_err, n = means[name]["spec"]
+        width = robust_scatter((spec[ok] - reference) / err[ok]) if ok.sum() >= 3 else np.nan
+        where = [row_of[s] for s in np.asarray(m["2MASS_ID"], dtype=str) if s in row_of]
+        outside = []
+        for col, label in RANGE_COLUMNS.items():
+            median = np.nanmedian(as_float(parent[col])[where]) if where else np.nan
+            lo, hi = limits[col]
+            if np.isfinite(median) and not lo <= median <= hi:
+                outside.append(f"{label} {median:.2f} outside {lo:.2f}..{hi:.2f}")
+        rows.append((name, cluster.get("name", name), n, reference, mean, mean_err,
+                     (mean - reference) / mean_err if n else np.nan, width,
+                     "; ".join(outside) if outside else "inside"))
+    table = Table(rows=rows, names=("cluster", "name", "n_members", "cluster_parallax", "spec_parallax_mean",
+                                    "spec_parallax_mean_err", "pull", "members_width", "training_range"),
+                  dtype=("U16", "U32", "i8", "f8", "f8", "f8", "f8", "f8", "U160"))
+    units = {"cluster_parallax": "mas", "spec_parallax_mean": "mas", "spec_parallax_mean_err": "mas"}
+    descriptions = {
+        "cluster": "cluster key in config.yaml clusters:",
+        "name": "catalogue name",
+        "n_members": "members with a spectrophotometric parallax and a positive error",
+        "cluster_parallax": "1 / distance of config.yaml (literature; the mock's clusters sit there)",
+        "spec_parallax_mean": "inverse-variance-weighted mean spec_parallax of the members",
+        "spec_parallax_mean_err": "its uncertainty, 1 / sqrt(sum of weights)",
+        "pull": "(spec_parallax_mean - cluster_parallax) / spec_parallax_mean_err",
+        "members_width": "robust width of (spec_parallax - cluster_parallax) / spec_parallax_err over the members",
+        "training_range": "inside, or which of the members' median BP-RP, [Fe/H], logg lies outside the "
+                          "training set's 1-99 percentile range",
+    }
+    for col, text in descriptions.items():
+        table[col].description = text
+        table[col].unit = units.get(col)
+    return table

@@ -1,4 +1,6 @@
-"""Rule cluster_members: members of each Fig. 4 cluster with both parallaxes (ECSV with units)."""
+"""Rule cluster_members: members of each Fig. 4 cluster with both parallaxes (ECSV with units), and
+each cluster's check of the quoted uncertainties (mean against the cluster's parallax, members'
+width, training range)."""
 
 import logging
 
@@ -10,7 +12,13 @@ from spectroparallax.io.logs import job_logging
 job_logging(snakemake)
 cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
 members = clusters.member_table(cat, parent, snakemake.params.clusters)
-atomic.write_table(members, snakemake.output[0])
+atomic.write_table(members, snakemake.output.members)
+check = clusters.cluster_check(members, parent, snakemake.params.clusters)
+atomic.write_table(check, snakemake.output.check)
 for name, info in members.meta["clusters"].items():
     logging.info("%s: %d members (cone %g deg, pm window %g mas/yr, rv window %g km/s)", name,
                  info["n_members"], info["radius"], info["pm_radius"], info["rv_window"])
+for row in check:
+    logging.info("%s: mean spec_parallax %.4f +- %.4f mas against %.4f (pull %.1f); members' width %.2f; "
+                 "training range: %s", row["cluster"], row["spec_parallax_mean"], row["spec_parallax_mean_err"],
+                 row["cluster_parallax"], row["pull"], row["members_width"], row["training_range"])
