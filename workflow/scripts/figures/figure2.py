@@ -14,6 +14,7 @@ panels = parallaxes.panels(a, snakemake.params.snr_min, subset=snakemake.params.
                           offset=float(cat.meta["PLXOFFST"]))
 style = snakemake.params.style
 fig = parallaxes.comparison(a, {key: panels[key] for key in style["panels"]}, data.labels(parent)["snr"], style)
-common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
+common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi,
+            about={"style": style})
 for key, p in panels.items():
     logging.info("%s: N %d, robust fractional scatter %.4f, median bias %+.4f", key, p.n, p.scatter, p.bias)

@@ -19,7 +19,8 @@ near = galactic.near_plane(gc["z"], gc["R"], style["z_max"], style["max_angle"])
 kept, removed = star_cuts.apply(style["cuts"], lab, gc["vz"])   # the paper's [alpha/M], v_z, [Fe/H] cuts
 use = near & kept
 fig = disk.disk_map(gc, lab["fe_h"], use, galactic.sun_position(frame), style, removed)
-common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
+common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi,
+            about={"style": style, "removed": removed})
 placed = np.isfinite(gc["x"])
 logging.info("%d stars; %d without a position or velocity (no positive spec_parallax, proper motion or "
              "VHELIO_AVG); %d near the plane drawn; %d of them without [Fe/H] (grey)", len(cat), (~placed).sum(),
