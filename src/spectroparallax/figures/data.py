@@ -42,7 +42,8 @@ def labels(parent: Table) -> dict:
         "FE_H", "ALPHA_M", "SNR", "pmra", "pmdec", "VHELIO_AVG")}
     return {
         "bp_rp": f["phot_bp_mean_mag"] - f["phot_rp_mean_mag"], "j_k": f["J"] - f["K"], "h_w2": f["H"] - f["w2mpro"],
-        "g": f["phot_g_mean_mag"], "teff": f["TEFF"], "logg": f["LOGG"], "fe_h": f["FE_H"], "alpha_m": f["ALPHA_M"], "snr": f["SNR"],
+        "g": f["phot_g_mean_mag"], "teff": f["TEFF"], "logg": f["LOGG"], "fe_h": f["FE_H"], "alpha_m": f["ALPHA_M"],
+        "snr": f["SNR"],
         "pmra": f["pmra"], "pmdec": f["pmdec"], "rv": f["VHELIO_AVG"],
         "training": np.asarray(parent["training"], dtype=bool),
     }
