@@ -46,7 +46,8 @@ def save(fig: Figure, pdf, png, dpi: int, about: dict | None = None) -> None:
     for path, kwargs in ((pdf, {}), (png, {"dpi": dpi})):
         fmt = Path(path).suffix.lstrip(".")
         if about is not None:
-            kwargs["metadata"] = {ABOUT_KEY[fmt]: json.dumps(about)   # key order kept: the cuts in the order made}
+            # Key order kept: the star cuts in the order they are made.
+            kwargs["metadata"] = {ABOUT_KEY[fmt]: json.dumps(about)}
         with atomic.atomic_path(path, suffix=Path(path).suffix) as tmp:
             fig.savefig(tmp, format=fmt, **kwargs)
 
