@@ -94,7 +94,7 @@ SWITCH_RULES = {
     # catalog and figures
     "catalog": ("catalog",),
     "uncertainties": ("catalog",),
-    "figures": (),
+    "figures": ("figure1", "figure2", "figure3", "figure5", "figure6"),   # figure4 and the diagnostics have one style
 }
 # Switches that change the DAG's shape: job counts as in Change.jobs.
 SWITCH_JOBS = {
@@ -107,6 +107,36 @@ RESOLVED = modes.resolve(TEST_MODE, _CONFIG["switches"])   # the runs below are 
 OTHER_MODE = next(mode for mode in modes.MODES if mode != TEST_MODE)
 CHANGED_BY_MODE = [name for name, value in modes.resolve(OTHER_MODE, _CONFIG["switches"]).items()
                    if value != RESOLVED[name]]
+# The paper scripts' figure styles (figures.<figure>.paper) reach a rule only with switches.figures: paper;
+# the runs here are in TEST_MODE (improved), so changing one must rerun nothing.
+PAPER_STYLE = "read only with switches.figures: paper (the runs here draw with the project's styles)"
+_OTHER_WORD = {"linear": "log", "log": "linear", "g": "distance", "distance": "g"}
+
+
+def _paper_style_value(key: str, value):
+    """Another valid value of figures.<figure>.paper.<key> (BUMP for numbers and ranges)."""
+    if isinstance(value, bool):
+        return not value
+    if value is None:
+        return [10.0, 18.0] if key == "g" else 1.0
+    if isinstance(value, list) and isinstance(value[0], str):
+        return value[:1]
+    if isinstance(value, str):
+        return _OTHER_WORD.get(value, "magma")
+    return BUMP
+
+
+def _paper_style_rows() -> dict:
+    rows = {}
+    for figure, section in _CONFIG["figures"].items():
+        paper = section.get("paper") if isinstance(section, dict) else None
+        for key, value in (paper or {}).items():
+            leaves = {f"{key}.{k}": v for k, v in value.items()} if isinstance(value, dict) else {key: value}
+            for leaf, v in leaves.items():
+                rows[f"figures.{figure}.paper.{leaf}"] = C(_paper_style_value(leaf.split(".")[-1], v), why=PAPER_STYLE)
+    return rows
+
+
 OTHER_VALUE = {name: next(v for v in sw.choices if v != RESOLVED[name]) for name, sw in modes.SWITCHES.items()}
 
 CHANGES = {
@@ -186,10 +216,17 @@ CHANGES = {
     "figures.figure2.parallax": C([-0.5, 2.5], "figure2", "figure3"),
     "figures.figure2.snr": C([40.0, 1000.0], "figure2"),
     "figures.figure2.cmap": C("magma", "figure2"),
+    "figures.figure2.snr_scale": C("linear", "figure2"),
+    "figures.figure2.panels": C(["training", "high_snr"], "figure2"),
     **{f"figures.figure3.{key}": C(BUMP, "figure3") for key in ("teff", "logg", "fe_h", "h_w2")},
     "figures.figure3.cmap": C("magma", "figure3"),
     **{f"figures.figure5.{key}": C(BUMP, "figure5") for key in ("distance", "g", "log_ratio")},
     "figures.figure5.cmap": C("coolwarm", "figure5"),
+    "figures.figure5.x_axis": C("g", "figure5"),
+    **{f"figures.{figure}.cuts.{key}": C(value, figure) for figure in ("figure5", "figure6")
+       for key, value in (("alpha_m_max", 0.12), ("motions", True), ("fe_h_abs_max", 10.0))},
+    "figures.figure6.cuts.vz_max": C(100.0, "figure6"),
+    **_paper_style_rows(),
     **{f"figures.figure6.{key}": C(BUMP, "figure6")
        for key in ("z_max", "max_angle", "fe_h", "ring_spacing", "x", "y", "arrow_speed", "arrow_length")},
     "figures.figure6.cmap": C("coolwarm", "figure6"),

@@ -148,7 +148,7 @@ def _rule_figure(name, monkeypatch, params: dict, inputs: dict):
 
     saved = []
     monkeypatch.setattr(logs, "job_logging", lambda snakemake: None)   # the log file is the rule's business
-    monkeypatch.setattr(common, "save", lambda fig, pdf, png, dpi: saved.append(fig))
+    monkeypatch.setattr(common, "save", lambda fig, pdf, png, dpi, about=None: saved.append(fig))
     snakemake = SimpleNamespace(input=SimpleNamespace(**inputs), output=SimpleNamespace(pdf="x.pdf", png="x.png"),
                                 params=SimpleNamespace(dpi=72, **params), log=["x.log"], rule=name)
     runpy.run_path(str(REPO / f"workflow/scripts/figures/{name}.py"), init_globals={"snakemake": snakemake})
@@ -240,3 +240,157 @@ def test_figure4_plots_each_members_two_parallaxes_with_errors_and_one_over_dist
         dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
         assert len(dashed) == 1 and np.allclose(dashed[0].get_xdata(), 1.0 / cluster["distance"]), name
     assert drawn_members == len(members) >= 5
+
+
+# Paper mode (switches.figures: paper): each rule script draws with config.yaml's figures.<figure>.paper,
+# the paper scripts' values, which the tests below spell out again from the scripts (not read from
+# config.yaml), so a swapped range in config.yaml fails as well as a figure module ignoring it.
+# make_figures_HER.py @ 4608f8b (Figs. 1-3), rotation_curve_uncertainties.py @ 4608f8b (Fig. 5)
+# and @ 035a251 (Fig. 6).
+PAPER = {
+    "figure1": {"bp_rp": (0.5, 6.0), "j_k": (0.2, 2.7), "h_w2": (-0.1, 1.3), "logg": (0.0, 2.2), "cmap": "viridis_r"},
+    "figure2": {"parallax": (-0.35, 2.0), "snr": (50.0, 1000.0), "cmap": "viridis_r"},
+    "figure3": {"teff": (3600.0, 4800.0), "logg": (0.1, 2.2), "fe_h": (-1.0, 0.5), "h_w2": (0.0, 0.5),
+                "cmap": "viridis_r"},
+    "figure5": {"distance": (0.0, 20.0), "log_ratio": (-1.0, 1.0), "cmap": "RdBu_r"},
+    "figure6": {"x": (-25.0, 5.0), "y": (-10.0, 20.0), "fe_h": (-0.7, 0.7), "cmap": "RdBu_r", "kpc_per_200_kms": 1.0},
+}
+
+
+def _inputs(work):
+    return {"catalog": work / "results/mock/catalog/spectrophotometric_parallaxes.fits",
+            "parent": work / "results/mock/samples/parent.fits"}
+
+
+def _paper_params(cfg, name, **extra):
+    return {"style": cfg["figures"][name]["paper"], "font_size": cfg["figures"]["font_size"], **extra}
+
+
+def _cut_text(fig) -> str:
+    from matplotlib.text import Text
+    return " ".join(t.get_text() for t in fig.findobj(Text))
+
+
+def test_paper_figure1_has_the_scripts_ranges_and_colour_map(mock_run, mock, monkeypatch):
+    work, cfg = mock_run
+    _, _, cat, parent = mock
+    fig = _rule_figure("figure1", monkeypatch, _paper_params(cfg, "figure1", cuts=cfg["sample"]["colour_cuts"]),
+                       {"parent": work / "results/mock/samples/parent.fits"})
+    want = PAPER["figure1"]
+    axes = _data_axes(fig)
+    assert len(axes) == 4
+    for ax, key in zip(axes, ("j_k", "h_w2", "j_k", "h_w2")):
+        assert ax.get_xlim() == want["bp_rp"] and ax.get_ylim() == want[key], key
+        points = _coloured(ax)
+        assert (points.norm.vmin, points.norm.vmax) == want["logg"]
+        assert points.get_cmap().name == want["cmap"]
+
+
+def test_paper_figure2_has_two_panels_and_a_linear_snr_scale(mock_run, mock, monkeypatch):
+    from matplotlib.colors import LogNorm, Normalize
+
+    work, cfg = mock_run
+    _, _, cat, parent = mock
+    fig = _rule_figure("figure2", monkeypatch,
+                       _paper_params(cfg, "figure2", snr_min=cfg["figures"]["high_snr_min"], high_snr_subset="paper"),
+                       _inputs(work))
+    want = PAPER["figure2"]
+    gaia, spec, snr = _col(cat, "Gaia_parallax"), _col(cat, "spec_parallax"), _col(parent, "SNR")
+    training = np.asarray(cat["training_set"], bool) & np.isfinite(gaia) & np.isfinite(spec) & np.isfinite(snr)
+    axes = _data_axes(fig)
+    assert len(axes) == 2   # the script's training set and its parallax_over_error >= 20 subset; no Parent Sample panel
+    _same_rows(np.column_stack([_coloured(axes[0]).get_offsets(), _coloured(axes[0]).get_array()]),
+               np.column_stack([gaia[training], spec[training], snr[training]]))
+    high = training & (_col(parent, "parallax") / _col(parent, "parallax_error") >= cfg["figures"]["high_snr_min"])
+    assert len(_coloured(axes[1]).get_offsets()) == high.sum() > 0
+    for ax in axes:
+        points = _coloured(ax)
+        assert type(points.norm) is Normalize and not isinstance(points.norm, LogNorm)
+        assert (points.norm.vmin, points.norm.vmax) == want["snr"]
+        assert points.get_cmap().name == want["cmap"]
+        assert ax.get_xlim() == want["parallax"] == ax.get_ylim()
+
+
+def test_paper_figure3_has_the_scripts_colour_ranges(mock_run, monkeypatch):
+    work, cfg = mock_run
+    fig = _rule_figure("figure3", monkeypatch,
+                       _paper_params(cfg, "figure3", parallax=cfg["figures"]["figure2"]["paper"]["parallax"],
+                                     snr_min=cfg["figures"]["high_snr_min"]), _inputs(work))
+    want = PAPER["figure3"]
+    axes = _data_axes(fig)
+    assert len(axes) == 4
+    for ax, (key, _, _) in zip(axes, FIGURE3_PANELS):
+        points = _coloured(ax)
+        assert (points.norm.vmin, points.norm.vmax) == want[key], key
+        assert points.get_cmap().name == want["cmap"]
+        assert ax.get_xlim() == PAPER["figure2"]["parallax"] == ax.get_ylim()
+
+
+def test_paper_figure5_puts_g_across_and_distance_up_for_the_scripts_stars(mock_run, mock, monkeypatch):
+    """rotation_curve_uncertainties.py @ 4608f8b:69-93: finite pmra, pmdec, VHELIO_AVG and ALPHA_M < .12
+    (allStar's -9999 passes), then scatter(G, distance) with ylim(0, 20)."""
+    work, cfg = mock_run
+    _, _, cat, parent = mock
+    fig = _rule_figure("figure5", monkeypatch, _paper_params(cfg, "figure5", snr_min=cfg["figures"]["high_snr_min"]),
+                       _inputs(work))
+    want = PAPER["figure5"]
+    spec, spec_err, gaia_err = _col(cat, "spec_parallax"), _col(cat, "spec_parallax_err"), _col(cat, "Gaia_parallax_err")
+    g = _col(parent, "phot_g_mean_mag")
+    motions = np.isfinite(_col(parent, "pmra")) & np.isfinite(_col(parent, "pmdec")) & np.isfinite(_col(parent, "VHELIO_AVG"))
+    alpha = np.ma.filled(np.ma.asarray(parent["ALPHA_M"], dtype=float), np.nan)   # -9999 kept as -9999: passes
+    kept = motions & ~(alpha >= 0.12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log10(gaia_err / spec_err)
+    use = kept & np.isfinite(ratio) & (spec > 0)
+    assert 0 < use.sum() < (np.isfinite(ratio) & (spec > 0)).sum()   # the mock has alpha-rich stars to cut
+    (ax,) = _data_axes(fig)
+    points = _coloured(ax)
+    _same_rows(np.column_stack([points.get_offsets(), points.get_array()]),
+               np.column_stack([g[use], 1.0 / spec[use], ratio[use]]))
+    assert ax.get_ylim() == want["distance"]
+    assert "G" in ax.get_xlabel() and "distance" in ax.get_ylabel()
+    assert (points.norm.vmin, points.norm.vmax) == want["log_ratio"] and points.get_cmap().name == want["cmap"]
+    text = _cut_text(fig)
+    assert f"{(~motions).sum()} cut: no finite pmra" in text
+    assert f"{(motions & (alpha >= 0.12)).sum()} cut: [alpha/M] >= 0.12" in text
+
+
+def test_paper_figure6_draws_the_scripts_stars_at_its_scale(mock_run, mock, monkeypatch):
+    """rotation_curve_uncertainties.py @ 035a251:67-70, 248-251, 294, 347-356: finite motions, ALPHA_M < .12,
+    near the plane, v_z < 100 km/s (signed), abs(FE_H) < 10; quiver scale 200 xy; xlim(-25, 5), ylim(-10, 20)."""
+    from astropy import units as u
+    from astropy.coordinates import CartesianDifferential, Galactocentric, SkyCoord
+
+    work, cfg = mock_run
+    _, _, cat, parent = mock
+    fig = _rule_figure("figure6", monkeypatch, _paper_params(cfg, "figure6", frame=cfg["galactocentric"]),
+                       _inputs(work))
+    want = PAPER["figure6"]
+    frame_cfg = cfg["galactocentric"]
+    frame = Galactocentric(galcen_distance=frame_cfg["galcen_distance"] * u.kpc, z_sun=frame_cfg["z_sun"] * u.kpc,
+                           galcen_v_sun=CartesianDifferential(frame_cfg["galcen_v_sun"] * u.km / u.s))
+    spec = _col(cat, "spec_parallax")
+    pmra, pmdec, rv = (_col(parent, c) for c in ("pmra", "pmdec", "VHELIO_AVG"))
+    ok = (spec > 0) & np.isfinite(pmra) & np.isfinite(pmdec) & np.isfinite(rv)
+    star = SkyCoord(ra=_col(cat, "ra")[ok] * u.deg, dec=_col(cat, "dec")[ok] * u.deg,
+                    distance=(1.0 / spec[ok]) * u.kpc, pm_ra_cosdec=pmra[ok] * u.mas / u.yr,
+                    pm_dec=pmdec[ok] * u.mas / u.yr, radial_velocity=rv[ok] * u.km / u.s).transform_to(frame)
+    x, y, z = (getattr(star, c).to_value(u.kpc) for c in ("x", "y", "z"))
+    vz = star.v_z.to_value(u.km / u.s)
+    fe_h = np.ma.filled(np.ma.asarray(parent["FE_H"], dtype=float), np.nan)[ok]   # -9999 as in the script
+    alpha = np.ma.filled(np.ma.asarray(parent["ALPHA_M"], dtype=float), np.nan)[ok]
+    near = (np.abs(z) < 0.5) | (np.abs(z) / np.hypot(x, y) < np.tan(np.deg2rad(6.0)))
+    use = near & ~(alpha >= 0.12) & (vz < 100) & (np.abs(fe_h) < 10)
+    assert 0 < use.sum() < near.sum()
+    (ax,) = _data_axes(fig)
+    arrows = [q for q in ax.collections if q.get_array() is not None and len(q.get_array())]
+    assert len(arrows) == 1   # every star drawn has [Fe/H]: no grey arrows
+    drawn = np.column_stack([arrows[0].get_offsets(), np.ma.filled(arrows[0].get_array().astype(float), np.nan)])
+    _same_rows(drawn, np.column_stack([x, y, fe_h])[use])
+    assert ax.get_xlim() == want["x"] and ax.get_ylim() == want["y"]
+    assert (arrows[0].norm.vmin, arrows[0].norm.vmax) == want["fe_h"] and arrows[0].get_cmap().name == want["cmap"]
+    assert arrows[0].scale == pytest.approx(200.0 / want["kpc_per_200_kms"]) and arrows[0].scale_units == "xy"
+    text = _cut_text(fig)
+    every = np.ma.filled(np.ma.asarray(parent["ALPHA_M"], dtype=float), np.nan)
+    motions = np.isfinite(pmra) & np.isfinite(pmdec) & np.isfinite(rv)
+    assert f"{(motions & (every >= 0.12)).sum()} cut: [alpha/M] >= 0.12" in text

@@ -16,7 +16,7 @@ from matplotlib.text import Text
 from spectroparallax.catalog import clusters, galactic, stats
 from spectroparallax.model import files as model_files
 from spectroparallax.figures import (cluster_parallaxes, coefficients, colours, common, crossval, data, disk,
-                                     parallaxes, precision, uncertainty)
+                                     parallaxes, precision, star_cuts, uncertainty)
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +44,34 @@ def test_fig2_numbers_are_stats_summary(mock):
 def test_fig5_and_uncertainty_quote_stats_summary(mock):
     _, cfg, cat, parent = mock
     summary = stats.summary(cat)
-    fig = precision.precision(stats.catalog_arrays(cat), data.labels(parent)["g"], summary, cfg["figures"]["figure5"])
+    fig = precision.precision(stats.catalog_arrays(cat), data.labels(parent), summary, cfg["figures"]["figure5"])
     text = " ".join(t.get_text() for t in fig.findobj(Text))
     assert f"{100 * summary['fraction_more_precise_than_gaia']:.0f}%" in text
     assert f"{summary['median_fractional_uncertainty']:.3f}" in text
     pulls = uncertainty.training_pulls(stats.catalog_arrays(cat))
     assert stats.robust_scatter(pulls) == summary["normalized_residual_width"]
+
+
+def test_the_papers_figure6_cuts_counted_by_hand():
+    """Eight stars, each failing at most the cut it is built for (rotation_curve_uncertainties.py @ 035a251:
+    finite motions and ALPHA_M < .12 (:67-70), v_z < 100 signed (:294), abs(FE_H) < 10 (:347))."""
+    nan = np.nan
+    lab = {"pmra": np.array([1.0, nan, 1, 1, 1, 1, 1, 1]), "pmdec": np.ones(8), "rv": np.ones(8),
+           # star 3 has no [alpha/M] (allStar -9999 < 0.12 in the script: kept); star 4 sits on the cut
+           "alpha_m": np.array([0.0, 0.0, 0.2, nan, 0.12, 0.05, 0.05, 0.05]),
+           "fe_h": np.array([0.0, 0, 0, 0, 0, 0, 0, nan])}
+    vz = np.array([0.0, 0, 0, 0, 0, 150, -150, 0])   # star 6 moves down at 150 km/s: the signed cut keeps it
+    paper = {"motions": True, "alpha_m_max": 0.12, "vz_max": 100.0, "fe_h_abs_max": 10.0}
+    keep, removed = star_cuts.apply(paper, lab, vz)
+    assert keep.tolist() == [True, False, False, True, False, False, True, False]
+    assert removed == {"no finite pmra, pmdec or VHELIO_AVG": 1, "[alpha/M] >= 0.12": 2,
+                       "v_z >= 100 km/s (or no v_z)": 1, "|[Fe/H]| >= 10 (or no [Fe/H])": 1}
+    assert "2 cut: [alpha/M] >= 0.12" in star_cuts.text(removed)
+    project = {"motions": False, "alpha_m_max": None, "vz_max": None, "fe_h_abs_max": None}
+    keep, removed = star_cuts.apply(project, lab, vz)
+    assert keep.all() and removed == {}
+    with pytest.raises(ValueError, match="vz_max is set but no Galactocentric v_z"):
+        star_cuts.apply(paper, lab)
 
 
 def test_catalog_and_parent_must_list_the_same_stars():
@@ -87,7 +109,7 @@ def _figures(work, cfg, cat, parent):
                                        fig_cfg["figure2"]["parallax"]),
         "figure4": cluster_parallaxes.cluster_parallaxes(members, cfg["clusters"],
                                                          clusters.mean_parallaxes(members, cfg["clusters"])),
-        "figure5": precision.precision(a, lab["g"], stats.summary(cat), fig_cfg["figure5"]),
+        "figure5": precision.precision(a, lab, stats.summary(cat), fig_cfg["figure5"]),
         "figure6": disk.disk_map(gc, lab["fe_h"], galactic.near_plane(gc["z"], gc["R"], style6["z_max"],
                                                                      style6["max_angle"]),
                                  galactic.sun_position(frame), style6),

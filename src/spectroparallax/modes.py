@@ -93,8 +93,11 @@ SWITCHES = {
         "fold by fold (catalog.calibration); eq. 5 kept as spec_parallax_err_eq5"),
     "figures": _pi(
         "figures",
-        "axis ranges, colour maps and cuts of make_figures_HER.py",
-        "the project's figures"),
+        "Figs. 1-3, 5 and 6 with the axis ranges, colour maps, axes and star cuts of the paper's plotting "
+        "scripts (config figures.<figure>.paper: make_figures_HER.py @ 4608f8b, rotation_curve_uncertainties.py "
+        "@ 4608f8b and @ 035a251), e.g. Fig. 5 with G across, Fig. 6 only [alpha/M] < 0.12, v_z < 100 km/s",
+        "the project's styles (config figures.<figure>): ranges that fit the data, every star drawn; no "
+        "number changes"),
 }
 
 

@@ -1,9 +1,16 @@
 # Figures 1-6 of HER19 and the cross-validation, model and uncertainty figures. They read the
 # catalog, the Parent Sample, the cross-validation table and the model files; they never retrain.
 # Each rule passes only its own style section as params, so a change to one figure's style
-# reruns only that figure.
+# reruns only that figure. switches.figures picks, per figure, the project's style or the paper
+# script's (figures.<figure>.paper); the style not picked reaches no rule and reruns nothing.
+
+from spectroparallax.figures import style as figure_style
 
 FIG = config["figures"]
+# Each styled figure's style as switches.figures picks it: the project's or the paper script's.
+STYLE = {name: figure_style.pick(FIG[name], SWITCH["figures"])
+         for name in ("figure1", "figure2", "figure3", "figure5", "figure6")}
+
 # Every figure job reads a few small tables and draws for seconds.
 FIGURE_RESOURCES = {"mem_mb": 1000, "runtime": 10}
 FIGURE_NAMES = ["figure1", "figure2", "figure3", "figure4", "figure5", "figure6",
@@ -41,7 +48,7 @@ rule figure1:
     output:
         **figure_output("figure1", "Fig. 1 colour-colour diagrams"),
     params:
-        style=FIG["figure1"],
+        style=STYLE["figure1"],
         cuts=config["sample"]["colour_cuts"],
         dpi=FIG["dpi"],
         font_size=FIG["font_size"],
@@ -63,7 +70,7 @@ rule figure2:
     output:
         **figure_output("figure2", "Fig. 2 cross-validated parallaxes"),
     params:
-        style=FIG["figure2"],
+        style=STYLE["figure2"],
         snr_min=FIG["high_snr_min"],
         high_snr_subset=SWITCH["high_snr_subset"],
         dpi=FIG["dpi"],
@@ -86,8 +93,8 @@ rule figure3:
     output:
         **figure_output("figure3", "Fig. 3 residuals by Teff, logg, [Fe/H], H-W2"),
     params:
-        style=FIG["figure3"],
-        parallax=FIG["figure2"]["parallax"],
+        style=STYLE["figure3"],
+        parallax=STYLE["figure2"]["parallax"],
         snr_min=FIG["high_snr_min"],
         dpi=FIG["dpi"],
         font_size=FIG["font_size"],
@@ -129,7 +136,7 @@ rule figure5:
     output:
         **figure_output("figure5", "Fig. 5 precision against Gaia"),
     params:
-        style=FIG["figure5"],
+        style=STYLE["figure5"],
         snr_min=FIG["high_snr_min"],
         dpi=FIG["dpi"],
         font_size=FIG["font_size"],
@@ -151,7 +158,7 @@ rule figure6:
     output:
         **figure_output("figure6", "Fig. 6 disk map"),
     params:
-        style=FIG["figure6"],
+        style=STYLE["figure6"],
         frame=config["galactocentric"],
         dpi=FIG["dpi"],
         font_size=FIG["font_size"],

@@ -4,6 +4,7 @@ Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state), so b
 one process leaks nothing and needs no display.
 """
 
+import json
 import logging
 from pathlib import Path
 
@@ -32,11 +33,32 @@ def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def save(fig: Figure, pdf, png, dpi: int) -> None:
-    """Write ``fig`` as PDF and PNG, each atomically (dense point layers are rasterized in the PDF)."""
+#: Where :func:`save` writes its ``about`` dict (as JSON) in each file's metadata.
+ABOUT_KEY = {"pdf": "Subject", "png": "Description"}
+
+
+def save(fig: Figure, pdf, png, dpi: int, about: dict | None = None) -> None:
+    """Write ``fig`` as PDF and PNG, each atomically (dense point layers are rasterized in the PDF).
+
+    ``about``: what drew the figure (e.g. its style and the stars its cuts removed), written as JSON
+    into the PDF's Subject and the PNG's Description metadata (:func:`read_about` reads it back).
+    """
     for path, kwargs in ((pdf, {}), (png, {"dpi": dpi})):
+        fmt = Path(path).suffix.lstrip(".")
+        if about is not None:
+            # Key order kept: the star cuts in the order they are made.
+            kwargs["metadata"] = {ABOUT_KEY[fmt]: json.dumps(about)}
         with atomic.atomic_path(path, suffix=Path(path).suffix) as tmp:
-            fig.savefig(tmp, format=Path(path).suffix.lstrip("."), **kwargs)
+            fig.savefig(tmp, format=fmt, **kwargs)
+
+
+def read_about(png) -> dict:
+    """The ``about`` dict :func:`save` wrote into a PNG ({} if none)."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        text = image.text.get(ABOUT_KEY["png"])
+    return json.loads(text) if text else {}
 
 
 def norm(limits, log: bool = False):

@@ -34,15 +34,16 @@ def read(cat_path, parent_path) -> tuple[Table, Table]:
 def labels(parent: Table) -> dict:
     """Parent Sample columns used for colours and positions, as float arrays (NaN = missing).
 
-    bp_rp, j_k, h_w2 [mag]; G [mag]; teff [K]; logg, fe_h [dex]; snr; pmra, pmdec [mas/yr];
+    bp_rp, j_k, h_w2 [mag]; G [mag]; teff [K]; logg, fe_h, alpha_m [dex]; snr; pmra, pmdec [mas/yr];
     rv (APOGEE VHELIO_AVG) [km/s]; training (bool).
     """
     f = {name: as_float(parent[name]) for name in (
         "phot_bp_mean_mag", "phot_rp_mean_mag", "phot_g_mean_mag", "J", "H", "K", "w2mpro", "TEFF", "LOGG",
-        "FE_H", "SNR", "pmra", "pmdec", "VHELIO_AVG")}
+        "FE_H", "ALPHA_M", "SNR", "pmra", "pmdec", "VHELIO_AVG")}
     return {
         "bp_rp": f["phot_bp_mean_mag"] - f["phot_rp_mean_mag"], "j_k": f["J"] - f["K"], "h_w2": f["H"] - f["w2mpro"],
-        "g": f["phot_g_mean_mag"], "teff": f["TEFF"], "logg": f["LOGG"], "fe_h": f["FE_H"], "snr": f["SNR"],
+        "g": f["phot_g_mean_mag"], "teff": f["TEFF"], "logg": f["LOGG"], "fe_h": f["FE_H"], "alpha_m": f["ALPHA_M"],
+        "snr": f["SNR"],
         "pmra": f["pmra"], "pmdec": f["pmdec"], "rv": f["VHELIO_AVG"],
         "training": np.asarray(parent["training"], dtype=bool),
     }

@@ -3,16 +3,17 @@
 import numpy as np
 from matplotlib.patches import Circle
 
-from . import common
+from . import common, star_cuts
 
 
-def disk_map(gc: dict, fe_h, use, sun: tuple, style: dict):
+def disk_map(gc: dict, fe_h, use, sun: tuple, style: dict, removed: dict | None = None):
     """Arrows of the in-plane Galactocentric velocity (vx, vy) at each star's (x, y), coloured by
     APOGEE [Fe/H]; rings every ``ring_spacing`` kpc around the Galactic centre (solid) and the Sun
     (dotted).
 
     ``gc``: :func:`spectroparallax.catalog.galactic.to_galactocentric`; ``use``: stars to draw (near the
-    plane); ``sun``: the Sun's (x, y, z) [kpc]; ``style``: config ``figures.figure6``.
+    plane and through the style's star cuts); ``sun``: the Sun's (x, y, z) [kpc]; ``style``: config
+    ``figures.figure6``; ``removed``: the star cuts' counts (:func:`.star_cuts.apply`), stated on the map.
     """
     fig = common.new_figure(6.4, 5.6)
     ax = fig.subplots()
@@ -38,7 +39,9 @@ def disk_map(gc: dict, fe_h, use, sun: tuple, style: dict):
     ax.set(xlim=style["x"], ylim=style["y"], aspect="equal", xlabel=r"Galactocentric $x$ [kpc]",
            ylabel=r"Galactocentric $y$ [kpc]")
     ax.legend(loc="upper left", fontsize="small", framealpha=0.9)
-    common.corner_text(ax, f"N = {int(np.sum(use))} stars near the plane\nrings every {style['ring_spacing']:g} kpc",
-                       "upper right")
+    text = f"N = {int(np.sum(use))} stars near the plane\nrings every {style['ring_spacing']:g} kpc"
+    if removed:
+        text += "\n" + star_cuts.text(removed)
+    common.corner_text(ax, text, "upper right")
     fig.colorbar(arrows, ax=ax, label="APOGEE [Fe/H] [dex]", extend="both", shrink=0.85)
     return fig

@@ -68,11 +68,12 @@ def _draw(ax, a, panel: Panel, colour, cmap, norm, limits):
 def comparison(a: dict, figure_panels: dict[str, Panel], snr, style: dict):
     """Fig. 2: one panel per entry of ``figure_panels``, coloured by APOGEE S/N (``snr``).
 
-    ``style``: config ``figures.figure2`` (parallax range [mas], S/N colour range, colour map).
+    ``style``: config ``figures.figure2`` (parallax range [mas], S/N colour range and scale, colour
+    map); the caller picks the panels (``style["panels"]``).
     """
     fig = common.new_figure(3.2 * len(figure_panels) + 1.0, 3.7)
     axes = np.atleast_1d(fig.subplots(1, len(figure_panels), sharey=True))
-    norm = common.norm(style["snr"], log=True)
+    norm = common.norm(style["snr"], log=style["snr_scale"] == "log")
     for ax, panel in zip(axes, figure_panels.values()):
         points = _draw(ax, a, panel, snr, style["cmap"], norm, style["parallax"])
     axes[0].set_ylabel(SPEC_LABEL)

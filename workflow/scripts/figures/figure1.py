@@ -11,5 +11,6 @@ job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 lab = data.labels(Table.read(snakemake.input.parent))
 fig = colours.colour_colour(lab, snakemake.params.cuts, snakemake.params.style)
-common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
+common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi,
+            about={"style": snakemake.params.style})
 logging.info("Parent Sample %d stars, Training Sets %d", lab["training"].size, lab["training"].sum())

@@ -15,5 +15,6 @@ panel = parallaxes.panels(a, snakemake.params.snr_min)["training"]
 colours = {"teff": (lab["teff"], r"APOGEE $T_\mathrm{eff}$ [K]"), "logg": (lab["logg"], r"APOGEE $\log g$ [dex]"),
            "fe_h": (lab["fe_h"], "APOGEE [Fe/H] [dex]"), "h_w2": (lab["h_w2"], r"$H - W_2$ [mag]")}
 fig = parallaxes.by_label(a, panel, colours, snakemake.params.style, snakemake.params.parallax)
-common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
+common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi,
+            about={"style": snakemake.params.style})
 logging.info("training panel: N %d, robust fractional scatter %.4f, median bias %+.4f", panel.n, panel.scatter, panel.bias)
