@@ -4,7 +4,7 @@ Layout below ``out_dir`` (the workflow uses resources/mock/)::
 
     sas/<sas.allstar_relpath(apogee)>                         allStar FITS table
     sas/<sas.aspcapstar_relpath(apogee, APOGEE_ID, LOCATION_ID)>  one aspcapStar per allStar row
-    gaia_dr2_xmatch.vot                                       Gaia DR2 x 2MASS x AllWISE
+    gaia_<release>_xmatch.vot.gz                              Gaia DR2/DR3 x 2MASS x AllWISE (gzip BINARY2)
     truth.fits                                                one row per allStar row
 """
 
@@ -15,22 +15,21 @@ import numpy as np
 
 from spectroparallax.archives import sas
 
-from . import writers
+from . import gaia_file, writers
 from .catalog import check_knobs, simulate_catalog
 from .spectra import instrument_continuum, observe_spectrum, true_normalized_flux
 
 log = logging.getLogger(__name__)
 
-GAIA_FILE = "gaia_dr2_xmatch.vot"
 TRUTH_FILE = "truth.fits"
 _CHUNK = 500
 
 
-def survey_paths(out_dir, apogee_cfg):
+def survey_paths(out_dir, apogee_cfg, gaia_release="dr2"):
     """Paths of the mock survey's files below ``out_dir``: dict sas, allstar, gaia, truth."""
     out_dir = Path(out_dir)
     return {"sas": out_dir / "sas", "allstar": out_dir / "sas" / sas.allstar_relpath(apogee_cfg),
-            "gaia": out_dir / GAIA_FILE, "truth": out_dir / TRUTH_FILE}
+            "gaia": out_dir / gaia_file.GAIA_FILE.format(release=gaia_release), "truth": out_dir / TRUTH_FILE}
 
 
 def write_spectra(sas_root, apogee_cfg, allstar, truth, seed, n_lines, line_seed, weak_lines=0, weak_line_depth=0.0):
@@ -58,21 +57,23 @@ def write_spectra(sas_root, apogee_cfg, allstar, truth, seed, n_lines, line_seed
     return todo.size
 
 
-def write_mock_survey(out_dir, apogee_cfg, n_stars, seed, **knobs):
+def write_mock_survey(out_dir, apogee_cfg, n_stars, seed, gaia_release="dr2", **knobs):
     """Simulate and write the mock survey below ``out_dir``; return :func:`survey_paths`.
 
     ``apogee_cfg`` is config['apogee'] (release, apred, aspcap, results: the SAS layout);
     ``n_stars`` allStar rows; ``seed`` makes everything deterministic; ``knobs`` are the mock's
-    physics knobs (config['mock'] without n_stars and seed; see catalog.DEFAULT_KNOBS).
+    physics knobs (config['mock'] without n_stars and seed; see catalog.DEFAULT_KNOBS);
+    ``gaia_release`` (dr2 or dr3) the Gaia release whose archive result it imitates.
     """
     k = check_knobs(knobs)
-    paths = survey_paths(out_dir, apogee_cfg)
-    allstar, gaia, truth = simulate_catalog(n_stars, seed, apred=apogee_cfg["apred"], **knobs)
+    paths = survey_paths(out_dir, apogee_cfg, gaia_release)
+    allstar, gaia, truth = simulate_catalog(n_stars, seed, apred=apogee_cfg["apred"], gaia_release=gaia_release,
+                                            **knobs)
     log.info("mock catalogue: %d allStar rows, %d Gaia rows", len(allstar), len(gaia))
     n = write_spectra(paths["sas"], apogee_cfg, allstar, truth, seed, k["n_lines"], k["line_seed"],
                       k["weak_lines"], k["weak_line_depth"])
     log.info("mock spectra: %d files", n)
     writers.write_allstar(allstar, paths["allstar"])
-    writers.write_gaia_votable(gaia, paths["gaia"])
+    gaia_file.write_gaia_result(gaia, paths["gaia"])
     writers.write_truth(truth, paths["truth"])
     return paths

@@ -2,7 +2,6 @@
 
 import os
 
-import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
@@ -25,28 +24,6 @@ def _fits_units(table):
 def write_allstar(allstar, path):
     """Write the allStar table as a FITS binary table in HDU 1, as the SAS file is."""
     atomic.write_table(_fits_units(allstar), path, format="fits")
-
-
-def write_gaia_votable(gaia, path):
-    """Write the Gaia DR2 cross-match as a VOTable (what the Gaia Archive's TAP returns).
-
-    Units outside the VOUnit standard (electron / s) are written quoted, as the Gaia Archive
-    does ("'electron'.s**-1"); astropy reads them back as the same unit.
-    """
-    out = gaia.copy(copy_data=False)
-    for col in out.itercols():
-        if col.unit is not None and u.electron in col.unit.bases:
-            col.unit = u.Unit(_quoted_vounit(col.unit), format="vounit")
-    atomic.write_table(out, path, format="votable")
-
-
-def _quoted_vounit(unit):
-    """VOUnit string of ``unit`` with non-standard base units quoted, e.g. 'electron'.s**-1."""
-    parts = []
-    for base, power in zip(unit.bases, unit.powers):
-        name = f"'{base.to_string()}'" if base == u.electron else base.to_string("vounit")
-        parts.append(name if power == 1 else f"{name}**{power:g}")
-    return ".".join(parts)
 
 
 def write_truth(truth, path):
