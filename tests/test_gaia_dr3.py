@@ -132,3 +132,17 @@ def test_a_dr3_run_on_the_mock_corrects_the_parent_sample_parallaxes(config, tmp
     w = 1 / err[ok] ** 2
     bias = lambda p: np.sum(w * (p[ok] - true[ok])) / w.sum()   # noqa: E731
     assert abs(bias(fit_parallax(parent))) < abs(bias(raw)) / 2, (bias(fit_parallax(parent)), bias(raw))
+
+
+def test_the_dr2_mock_result_reads_back_as_the_plain_votable_did(tmp_path):
+    """The gzip BINARY2 file changes how the DR2 mock is written, not what a reader gets: every
+    column, mask, dtype and unit equals the plain (TABLEDATA) VOTable the mock wrote before."""
+    _, gaia, _ = simulate_catalog(600, 3)
+    gaia_file.write_gaia_result(gaia, tmp_path / "new.vot.gz")
+    gaia.write(tmp_path / "old.vot", format="votable")
+    new, old = Table.read(tmp_path / "new.vot.gz"), Table.read(tmp_path / "old.vot")
+    assert new.colnames == old.colnames
+    for c in old.colnames:
+        assert new[c].dtype == old[c].dtype and str(new[c].unit) == str(old[c].unit), c
+        np.testing.assert_array_equal(np.ma.getmaskarray(new[c]), np.ma.getmaskarray(old[c]), err_msg=c)
+        np.testing.assert_array_equal(np.ma.filled(new[c], 0), np.ma.filled(old[c], 0), err_msg=c)

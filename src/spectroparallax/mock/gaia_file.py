@@ -97,12 +97,18 @@ def write_gaia_result(gaia, path):
     """Write the Gaia cross-match as the archive returns it: a gzip-compressed BINARY2 VOTable.
 
     Units outside the VOUnit standard (electron / s) are written quoted, as the Gaia Archive
-    does ("'electron'.s**-1"); astropy reads them back as the same unit.
+    does ("'electron'.s**-1"); astropy reads them back as the same unit. Masked text (a star
+    without an AllWISE match) is written empty.
     """
-    out = gaia.copy(copy_data=False)
-    for col in out.itercols():
+    out = gaia.copy()
+    for name in out.colnames:
+        col = out[name]
         if col.unit is not None and u.electron in col.unit.bases:
             col.unit = u.Unit(_quoted_vounit(col.unit), format="vounit")
+        if col.dtype.kind in "US" and np.ma.is_masked(col):
+            # BINARY2 keeps no null flag astropy reads back for text: a null text value is empty.
+            out[name] = np.ma.filled(col, "")
+            out[name].unit, out[name].description = col.unit, col.description
     votable = from_table(out)
     with atomic.atomic_path(path) as tmp:
         with gzip.open(tmp, "wb") as fh:
