@@ -20,6 +20,7 @@ with ``error_message``); ``"reject"`` (the POST is answered 400 with an error VO
 ``fail_first=n`` answers the first n job submissions with 503.
 """
 
+import gzip
 import io
 import re
 import socket
@@ -240,7 +241,12 @@ class _TAPHandler(_QuietHandler):
         else:
             table = owner.responder(fields.get("QUERY", ""), uploads)
             buf = io.BytesIO()
-            table.write(buf, format="votable")
+            if owner.result_format == "binary2_gzip":   # as the Gaia Archive returns 'votable' results
+                from astropy.io.votable import from_table
+                with gzip.GzipFile(fileobj=buf, mode="wb") as fh:
+                    from_table(table).to_xml(fh, tabledata_format="binary2")
+            else:
+                table.write(buf, format="votable")
             job["result"] = buf.getvalue()
         return job
 
@@ -289,8 +295,10 @@ class TAPServer(_Server):
     handler_class = _TAPHandler
 
     def __init__(self, responder, *, context: str = "/tap-server/tap", mode: str = "ok", fail_first: int = 0,
-                 error_message: str = "Error in query: Table 'gaiadr2.nosuch' not found"):
+                 error_message: str = "Error in query: Table 'gaiadr2.nosuch' not found",
+                 result_format: str = "votable"):
         super().__init__()
+        self.result_format = result_format   # "votable" (TABLEDATA) or "binary2_gzip"
         self.responder = responder
         self.context = context.rstrip("/")
         self.mode = mode

@@ -130,7 +130,7 @@ def _error_line(out, start):
 
 
 def test_workflow_truncated_gaia_chunk_is_set_aside_and_queried_again(run_copy):
-    chunk = run_copy / "resources/mock/gaia/chunk_1.fits"
+    chunk = run_copy / "resources/mock/gaia_dr2/chunk_1.fits"
     _replace(chunk, chunk.read_bytes()[:-2880])
     out = run_snakemake(run_copy, "--cores", "1", "results/mock/samples/parent.fits")
     assert out.returncode != 0

@@ -157,10 +157,14 @@ CHANGES = {
     "apogee.download_shards": C(5, "aspcapstar_shard", jobs={"aspcapstar_shard": 5, "normalize_shard": 5}),
     "apogee.download_threads": C(2, why="connections per download job: no result depends on it"),
     "gaia.tap_url": C("https://gaia.example.org/tap", why=MOCK_UNSEEN),
-    "gaia.source_table": C("gaiaedr3.gaia_source", why=MOCK_UNSEEN),
-    "gaia.tmass_best_neighbour": C("gaiaedr3.tmass_psc_xsc_best_neighbour", why=MOCK_UNSEEN),
-    "gaia.allwise_best_neighbour": C("gaiaedr3.allwise_best_neighbour", why=MOCK_UNSEEN),
-    "gaia.allwise_table": C("gaiadr1.allwise_original", why=MOCK_UNSEEN),
+    # The mock's Gaia file is named for the release, so a DR3 run is a new mock and everything after it.
+    "gaia.release": C("dr3", *ALL,
+                      why="another Gaia release: a new mock file, new chunk folder and the DR3 offset grid"),
+    **{f"gaia.tables.{rel}.{key}": C(f"gaiaedr3.{key}x", why=MOCK_UNSEEN)
+       for rel, keys in (("dr2", ("source_table", "tmass_best_neighbour", "allwise_best_neighbour", "allwise_table")),
+                         ("dr3", ("source_table", "tmass_join", "tmass_best_neighbour", "allwise_best_neighbour",
+                                  "allwise_table")))
+       for key in keys},
     "gaia.query_chunks": C(11, "gaia_chunk", jobs={"gaia_chunk": 11}),
     "archive.max_connections": C(4, why="a resource limit: no result depends on it"),
     "spectra.chebyshev_degree": C(3, NORMALIZE),
@@ -186,6 +190,9 @@ CHANGES = {
     "model.lambda_grid": C([3.0, 10.0, 30.0, 100.0, 300.0], "crossval", jobs={"train": 4}),
     "model.paper_lambda": C(10.0, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.paper_offset": C(0.05, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
+    "model.dr3.offset_grid": C([-0.01, 0.0, 0.01, 0.02], why="read only with Gaia DR3 (the mock runs DR2)"),
+    "model.dr3.reference_offset": C(0.01, why="read only with Gaia DR3 (the mock runs DR2)"),
+    "model.dr3.paper_offset": C(0.01, why="read only with Gaia DR3 and switches.hyperparameters: paper"),
     "model.n_folds": C(3, "select_samples", jobs={"train": 24}),
     "model.split_seed": C(1, "select_samples"),
     # Off (0) in the completed run: turning it on adds only the repeats' jobs (2 repeats x 2 folds of

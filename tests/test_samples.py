@@ -264,7 +264,7 @@ def test_ids_that_are_not_2mass_are_kept_intact_and_counted():
 @pytest.mark.parametrize("over, cut, fix", [
     ({"LOGG": 3.0}, "logg outside", "sample.logg_min"),
     ({"status": "missing"}, "no readable spectrum", "normalize_shard"),
-    ({"in_gaia": False}, "no Gaia DR2 source", "gaia/chunk_"),
+    ({"in_gaia": False}, "no Gaia DR2 source", "gaia_<release>/chunk_"),
     ({"J": 11.2}, "eq. 6", "sample.colour_cuts"),
 ])
 def test_a_cut_that_empties_the_parent_sample_says_which_and_what_to_change(over, cut, fix):

@@ -1,5 +1,5 @@
 # APOGEE allStar and aspcapStar files (SAS download, local mirror, or the mock's tree) and the
-# Gaia DR2 cross-match query, sharded as configured.
+# Gaia DR2/DR3 cross-match query (gaia.release), sharded as configured.
 
 rule download_allstar:
     output:
@@ -77,12 +77,13 @@ rule aspcapstar_shard:
 rule gaia_chunk:
     input:
         allstar=f"{DATA}/allstar.fits",
-        mock="resources/mock/gaia_dr2_xmatch.vot" if SURVEY == "mock" else [],
+        mock=MOCK_GAIA if SURVEY == "mock" else [],
     output:
-        f"{DATA}/gaia/chunk_{{chunk}}.fits",
-        f"{DATA}/gaia/chunk_{{chunk}}.adql",
+        f"{GAIA_CHUNK}.fits",
+        f"{GAIA_CHUNK}.adql",
     params:
         n_chunks=N_CHUNKS,
+        release=GAIA_RELEASE,
         query=GAIA_QUERY,
     threads: 1
     resources:

@@ -13,6 +13,7 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from spectroparallax import modes
 from spectroparallax.archives import download, sas
+from spectroparallax.archives.gaia_release import gaia_release
 from spectroparallax.catalog.table import config_hash
 from spectroparallax.io import jobsize, shards
 from spectroparallax.sample import folds as sample_folds
@@ -95,10 +96,18 @@ def select_pixels_inputs(wildcards):
     return inputs
 
 
-# Gaia Archive names the TAP queries use; the mock's cross-match is a file, so they change nothing there.
+# The Gaia release (gaia.release, null = the APOGEE release's: archives/gaia_release.py). It names the
+# mock's Gaia file and the chunks' folder, so a run on the other release never reuses a chunk.
+try:
+    GAIA_RELEASE = gaia_release(RELEASE, config["gaia"]["release"])
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
+GAIA_CHUNK = f"{DATA}/gaia_{GAIA_RELEASE}/chunk_{{chunk}}"
+MOCK_GAIA = f"resources/mock/gaia_{GAIA_RELEASE}_xmatch.vot.gz"
+# Gaia Archive names the TAP queries use (the release's block of gaia.tables); the mock's cross-match
+# is a file, so they change nothing there.
 GAIA_QUERY = {} if SURVEY == "mock" else {
-    key: config["gaia"][key]
-    for key in ("tap_url", "source_table", "tmass_best_neighbour", "allwise_best_neighbour", "allwise_table")
+    "tap_url": config["gaia"]["tap_url"], "tables": config["gaia"]["tables"][GAIA_RELEASE],
 }
 
 
@@ -129,17 +138,21 @@ def aspcapstar_shard_inputs(wildcards):
 # code (model.paper_lambda, model.paper_offset; infer_parallax.py @ 7e102f0): 2 train jobs for 2
 # folds, and crossval scores it without choosing (no reference offset).
 FOLDS = [chr(ord("A") + k) for k in range(config["model"]["n_folds"])]
+# Gaia DR3 parallaxes are L21-corrected per star, so the offsets are residuals: model.dr3.* replace
+# offset_grid, reference_offset and paper_offset (config.yaml cites the values).
+OFFSETS = config["model"]["dr3"] if GAIA_RELEASE == "dr3" else config["model"]
+OFFSET_KEY = "model.dr3." if GAIA_RELEASE == "dr3" else "model."
 if SWITCH["hyperparameters"] == "paper":
-    SETTINGS = [(config["model"]["paper_lambda"], config["model"]["paper_offset"])]
+    SETTINGS = [(config["model"]["paper_lambda"], OFFSETS["paper_offset"])]
     REFERENCE_OFFSET = None
 else:
-    SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in config["model"]["offset_grid"]]
+    SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in OFFSETS["offset_grid"]]
     # Cross-validation can only keep a reference offset it trains models for.
-    REFERENCE_OFFSET = config["model"]["reference_offset"]
-    if REFERENCE_OFFSET is not None and not np.isclose(config["model"]["offset_grid"], REFERENCE_OFFSET).any():
+    REFERENCE_OFFSET = OFFSETS["reference_offset"]
+    if REFERENCE_OFFSET is not None and not np.isclose(OFFSETS["offset_grid"], REFERENCE_OFFSET).any():
         raise ValueError(
-            f"config.yaml: model.reference_offset ({REFERENCE_OFFSET}) is not in model.offset_grid "
-            f"{config['model']['offset_grid']}, so cross-validation could never keep it: add it to the grid, "
+            f"config.yaml: {OFFSET_KEY}reference_offset ({REFERENCE_OFFSET}) is not in {OFFSET_KEY}offset_grid "
+            f"{OFFSETS['offset_grid']}, so cross-validation could never keep it: add it to the grid, "
             "or set reference_offset: null to take the lowest held-out chi^2."
         )
 MODEL = f"{RESULTS}/models/heldout_{{fold}}/lambda_{{lam}}_offset_{{offset}}.fits"

@@ -4,7 +4,7 @@
 rule mock_survey:
     output:
         sas=directory(MOCK_SAS),
-        gaia="resources/mock/gaia_dr2_xmatch.vot",
+        gaia=MOCK_GAIA,
         truth="resources/mock/truth.fits",
     params:
         # Only the layout of mock.release (its versions and allstar_lite): the mock's files do not
@@ -13,6 +13,8 @@ rule mock_survey:
         versions=config["apogee"]["versions"][RELEASE],
         lite=SAS_LAYOUT["lite"],
         mock={key: value for key, value in config["mock"].items() if key != "release"},
+        # The Gaia release the mock's cross-match imitates (gaia.release, else mock.release's: DR2 for dr14, DR3 later).
+        gaia_release=GAIA_RELEASE,
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.mock_mem_mb(config["mock"]["n_stars"], attempt),

@@ -8,7 +8,7 @@ localrules:
 rule select_samples:
     input:
         allstar=f"{DATA}/allstar.fits",
-        gaia=expand(f"{DATA}/gaia/chunk_{{chunk}}.fits", chunk=range(N_CHUNKS)),
+        gaia=expand(f"{GAIA_CHUNK}.fits", chunk=range(N_CHUNKS)),
         spectra=expand(f"{RESULTS}/spectra/shard_{{shard}}/stars.ecsv", shard=range(N_SHARDS)),
     output:
         parent=f"{RESULTS}/samples/parent.fits",

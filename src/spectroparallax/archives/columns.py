@@ -52,19 +52,22 @@ ALLSTAR_OPTIONAL = ("LOCATION_ID", "FILE")
 TMASS_COLUMNS = ("J", "J_ERR", "H", "H_ERR", "K", "K_ERR")
 TMASS_BAD = 99.0
 
-#: Columns of the Gaia Archive query (gaia_source x tmass_best_neighbour x allwise), by name as
-#: returned. ``tmass_designation`` is tmass_best_neighbour.original_ext_source_id (2MASS
-#: designation without the '2M' prefix); ``allwise_designation`` is allwise_original_valid.designation.
+#: Columns of the Gaia Archive query (gaia_source x 2MASS best neighbour x AllWISE), by name as
+#: returned, in both releases (gaia_archive.md sec. 4: every one of them is in DR2 and DR3).
+#: ``tmass_designation`` is the *uploaded* 2MASS designation (APOGEE_ID without the '2M' prefix):
+#: in DR2 equal to tmass_best_neighbour.original_ext_source_id, in DR3 the key of the
+#: tmass_psc_xsc_join route (sec. 3); ``allwise_designation`` is allwise_original_valid.designation.
+#: Descriptions say "Gaia"; :func:`gaia_columns` names the release in them (G8 of the fact sheet).
 GAIA_COLUMNS = {
-    "tmass_designation": ("U17", "", "2MASS designation of the best neighbour (APOGEE_ID without '2M')"),
-    "source_id": ("i8", "", "Gaia DR2 source identifier"),
+    "tmass_designation": ("U17", "", "2MASS designation of the APOGEE star (APOGEE_ID without '2M'), as uploaded"),
+    "source_id": ("i8", "", "Gaia source identifier"),
     # gaia_source.random_index (long, in DR2 and DR3): a random permutation of 0..N-1 over the N sources of
     # the release, "for use when selecting subsets"; HER19 split its folds by its parity (even A, odd B).
     "random_index": ("i8", "", "random index of the source in gaia_source (0..N-1, one per source)"),
     "ra": ("f8", "deg", "Gaia right ascension (epoch 2015.5)"),
     "dec": ("f8", "deg", "Gaia declination (epoch 2015.5)"),
-    "parallax": ("f8", "mas", "Gaia DR2 parallax (no zero-point correction)"),
-    "parallax_error": ("f8", "mas", "Gaia DR2 parallax uncertainty"),
+    "parallax": ("f8", "mas", "Gaia parallax as published (no zero-point correction)"),
+    "parallax_error": ("f8", "mas", "Gaia parallax uncertainty"),
     "parallax_over_error": ("f4", "", "parallax / parallax_error"),
     "pmra": ("f8", "mas / yr", "proper motion in RA * cos(Dec)"),
     "pmra_error": ("f8", "mas / yr", "uncertainty of pmra"),
@@ -90,6 +93,48 @@ GAIA_COLUMNS = {
     "w2mpro": ("f4", "mag", "AllWISE W2 profile-fit magnitude"),
     "w2mpro_error": ("f4", "mag", "uncertainty of w2mpro"),
 }
+
+#: DR3 only: the inputs of the Lindegren et al. (2021) parallax zero point (gaia_archive.md sec. 4-5;
+#: nu_eff_used_in_astrometry and pseudocolour are not in DR2) and RUWE (DR2: table gaiadr2.ruwe).
+GAIA_DR3_COLUMNS = {
+    "nu_eff_used_in_astrometry": ("f4", "1 / um", "effective wavenumber used in the astrometry (5-parameter solutions)"),
+    "pseudocolour": ("f4", "1 / um", "astrometrically estimated effective wavenumber (6-parameter solutions)"),
+    "ecl_lat": ("f8", "deg", "ecliptic latitude"),
+    "astrometric_params_solved": ("i2", "", "solved parameters: 31 = 5-parameter, 95 = 6-parameter, 3 = 2-parameter"),
+    "ruwe": ("f4", "", "renormalised unit weight error"),
+}
+
+#: Added where a DR3 chunk is reduced (:mod:`spectroparallax.archives.gaia_zero_point`).
+GAIA_ZERO_POINT_COLUMNS = {
+    "parallax_zero_point": ("f8", "mas", "Lindegren et al. 2021 parallax zero point Z (gaiadr3-zeropoint); "
+                            "the model fits parallax - Z; NaN outside its validity range"),
+    "zero_point_valid": ("bool", "", "star inside the L21 validity range (6 < G < 21, 1.1 < nu_eff < 1.9 "
+                         "or 1.24 < pseudocolour < 1.72); False: kept, parallax left uncorrected"),
+}
+
+
+def gaia_columns(release: str) -> dict:
+    """The Gaia query columns of ``release`` (dr2 or dr3): GAIA_COLUMNS, plus GAIA_DR3_COLUMNS for dr3."""
+    if release not in ("dr2", "dr3"):
+        raise ValueError(f"Gaia release {release!r}: use dr2 or dr3")
+    columns = {**GAIA_COLUMNS, **(GAIA_DR3_COLUMNS if release == "dr3" else {})}
+    return {name: (dtype, unit, desc.replace("Gaia ", f"Gaia {release.upper()} ", 1) if desc.startswith("Gaia ")
+                   else desc)
+            for name, (dtype, unit, desc) in columns.items()}
+
+
+def fit_parallax(parent) -> np.ndarray:
+    """The Gaia parallax the model fits [mas], before the offset: parallax - parallax_zero_point.
+
+    A table without parallax_zero_point (Gaia DR2) gives the parallax unchanged; a star whose zero
+    point is NaN (outside the L21 validity range, zero_point_valid False) keeps its parallax uncorrected.
+    """
+    parallax = as_float(parent["parallax"])
+    if "parallax_zero_point" not in parent.colnames:
+        return parallax
+    zpt = as_float(parent["parallax_zero_point"])
+    return parallax - np.where(np.isfinite(zpt), zpt, 0.0)
+
 
 #: allStar's missing-value sentinel.
 ALLSTAR_MISSING = -9999.0

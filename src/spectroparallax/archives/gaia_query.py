@@ -1,4 +1,4 @@
-"""Gaia DR2 x 2MASS x AllWISE for APOGEE stars, via the Gaia Archive's official cross-matches.
+"""Gaia DR2 or DR3 x 2MASS x AllWISE for APOGEE stars, via the Gaia Archive's official cross-matches.
 
 HER19 sec. 4: stars are matched to Gaia DR2 through the Archive's 2MASS best-neighbour table (by
 2MASS designation = APOGEE_ID without its '2M' prefix) and to AllWISE through its AllWISE
@@ -7,6 +7,13 @@ table (``TAP_UPLOAD.<name>``) and joined on the server; :func:`build_adql` write
 :func:`query_chunk` runs it as an asynchronous TAP job and writes the result with the exact ADQL
 beside it. In mock mode :func:`select_chunk` takes the same rows from the mock's table, and
 :func:`write_chunk` writes either.
+
+Gaia DR3 (gaia_archive.md sec. 3): 2MASS PSC and XSC are merged and de-duplicated, and the
+best-neighbour table lists only the best-astrometry designation of suspected duplicates, so the
+designation is joined through ``gaiadr3.tmass_psc_xsc_join`` (original_psc_source_id ->
+clean_tmass_psc_xsc_oid) and the key returned is the *uploaded* designation (``up.tmass_id``),
+never the listed one. A DR3 result also carries the inputs of the Lindegren et al. (2021) zero
+point, which :func:`reduce_chunk` turns into a per-star column (:mod:`.gaia_zero_point`).
 
 The client is astroquery's TAP+ (``astroquery.utils.tap.TapPlus``), the class that
 ``astroquery.gaia.GaiaClass`` wraps (``GaiaClass.launch_job_async`` only forwards to it). We do not
@@ -28,7 +35,9 @@ import requests
 from astropy.table import MaskedColumn, Table, vstack
 
 from spectroparallax.io import atomic
-from spectroparallax.archives.columns import GAIA_COLUMNS, is_tmass_id, text_column
+from spectroparallax.archives import gaia_zero_point
+from spectroparallax.archives.columns import (GAIA_COLUMNS, GAIA_ZERO_POINT_COLUMNS, gaia_columns, is_tmass_id,
+                                              text_column)
 from spectroparallax.io.bad_files import set_aside
 from spectroparallax.io.errors import GAIA_ADVICE, ArchiveError, ArchiveUnreachable, InputFileError, one_line
 
@@ -38,10 +47,24 @@ ARCHIVE = "Gaia Archive"
 #: Column of the uploaded table that holds the 2MASS designations.
 UPLOAD_COLUMN = "tmass_id"
 #: What to do when the archive rejects the query itself.
-QUERY_ADVICE = "check the gaia.* table names in config.yaml against the ADQL written beside the output"
+QUERY_ADVICE = "check the gaia.tables.<release> names in config.yaml against the ADQL written beside the output"
+#: Chunk header keyword naming the Gaia release of its rows.
+RELEASE_KEY = "GAIAREL"
 
-# Which joined table each output column comes from (everything else: gaia_source).
-_SELECT_EXPR = {"tmass_designation": "tm.original_ext_source_id", "allwise_designation": "aw.designation"}
+# Which joined table each output column comes from (everything else: gaia_source). DR2: the listed
+# designation is the uploaded one (the join is on it); DR3: the uploaded one is the key (G2).
+_SELECT_EXPR = {
+    "dr2": {"tmass_designation": "tm.original_ext_source_id", "allwise_designation": "aw.designation"},
+    "dr3": {"tmass_designation": "up.{column}", "allwise_designation": "aw.designation"},
+}
+#: DR3 extras of the fact sheet's query (sec. 3), selected for provenance; conform() drops them.
+_DR3_PROVENANCE = ("tm.original_ext_source_id AS tmass_listed_designation", "tm.angular_distance",
+                   "tm.number_of_mates")
+#: config gaia.tables.<release> keys each release's query needs.
+TABLE_KEYS = {
+    "dr2": ("source_table", "tmass_best_neighbour", "allwise_best_neighbour", "allwise_table"),
+    "dr3": ("source_table", "tmass_join", "tmass_best_neighbour", "allwise_best_neighbour", "allwise_table"),
+}
 _ALLWISE_COLUMNS = ("w1mpro", "w1mpro_error", "w2mpro", "w2mpro_error")
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -79,53 +102,76 @@ def upload_table(tmass_ids: Iterable[str], column: str = UPLOAD_COLUMN) -> Table
     return Table([values], names=[column])
 
 
-def build_adql(upload_name: str, *, source_table: str, tmass_best_neighbour: str, allwise_best_neighbour: str,
-               allwise_table: str, column: str = UPLOAD_COLUMN) -> str:
-    """ADQL joining the uploaded 2MASS designations to Gaia and AllWISE; returns GAIA_COLUMNS.
+def build_adql(upload_name: str, tables: dict, release: str = "dr2", *, column: str = UPLOAD_COLUMN) -> str:
+    """ADQL joining the uploaded 2MASS designations to Gaia ``release`` and AllWISE.
 
-    ``TAP_UPLOAD.<upload_name>.<column>`` = ``<tmass_best_neighbour>.original_ext_source_id``,
-    joined to ``<source_table>`` on source_id; LEFT joins to ``<allwise_best_neighbour>`` (on
-    source_id) and ``<allwise_table>`` (on allwise_oid) keep stars without an AllWISE match.
-    Table names are config gaia.* values (schema.table).
+    ``tables`` is config gaia.tables.<release> (schema.table names, keys :data:`TABLE_KEYS`).
+    DR2: ``TAP_UPLOAD.<upload_name>.<column>`` = ``tmass_best_neighbour.original_ext_source_id``.
+    DR3 (gaia_archive.md sec. 3): upload -> ``tmass_join.original_psc_source_id``, then
+    ``tmass_best_neighbour`` on clean_tmass_psc_xsc_oid, so a designation that is a non-listed
+    duplicate still finds its Gaia source; the key column is ``up.<column>``, and the zero-point
+    inputs (GAIA_DR3_COLUMNS) are selected. Both: joined to ``source_table`` on source_id; LEFT
+    joins to ``allwise_best_neighbour`` (on source_id) and ``allwise_table`` (on allwise_oid) keep
+    stars without an AllWISE match. Returns :func:`~.columns.gaia_columns` of the release.
     """
-    for key, value in (("source_table", source_table), ("tmass_best_neighbour", tmass_best_neighbour),
-                       ("allwise_best_neighbour", allwise_best_neighbour), ("allwise_table", allwise_table)):
+    if release not in TABLE_KEYS:
+        raise ValueError(f"Gaia release {release!r}: use dr2 or dr3")
+    for key in TABLE_KEYS[release]:
+        value = tables.get(key)
         if not _TABLE_NAME.match(str(value)):
-            raise ValueError(f"gaia.{key} = {value!r} is not a schema.table name; fix it in config.yaml")
+            raise ValueError(f"gaia.tables.{release}.{key} = {value!r} is not a schema.table name; fix it in config.yaml")
     for what, value in (("upload table name", upload_name), ("upload column", column)):
         if not _IDENTIFIER.match(str(value)):
             raise ValueError(f"{what} {value!r} is not a plain ADQL identifier")
     select = []
-    for name in GAIA_COLUMNS:
-        if name in _SELECT_EXPR:
-            select.append(f"{_SELECT_EXPR[name]} AS {name}")
+    for name in gaia_columns(release):
+        if name in _SELECT_EXPR[release]:
+            select.append(f"{_SELECT_EXPR[release][name].format(column=column)} AS {name}")
         elif name in _ALLWISE_COLUMNS:
             select.append(f"aw.{name}")
         else:
             select.append(f"gs.{name}")
+    t = tables
+    if release == "dr2":
+        tmass = f"JOIN {t['tmass_best_neighbour']} AS tm ON tm.original_ext_source_id = up.{column}\n"
+    else:
+        select[1:1] = _DR3_PROVENANCE
+        tmass = (f"JOIN {t['tmass_join']} AS xj ON xj.original_psc_source_id = up.{column}\n"
+                 f"JOIN {t['tmass_best_neighbour']} AS tm ON tm.clean_tmass_psc_xsc_oid = xj.clean_tmass_psc_xsc_oid\n")
     return (
         "SELECT\n  " + ",\n  ".join(select) + "\n"
         f"FROM TAP_UPLOAD.{upload_name} AS up\n"
-        f"JOIN {tmass_best_neighbour} AS tm ON tm.original_ext_source_id = up.{column}\n"
-        f"JOIN {source_table} AS gs ON gs.source_id = tm.source_id\n"
-        f"LEFT OUTER JOIN {allwise_best_neighbour} AS awx ON awx.source_id = gs.source_id\n"
-        f"LEFT OUTER JOIN {allwise_table} AS aw ON aw.allwise_oid = awx.allwise_oid\n"
+        + tmass +
+        f"JOIN {t['source_table']} AS gs ON gs.source_id = tm.source_id\n"
+        f"LEFT OUTER JOIN {t['allwise_best_neighbour']} AS awx ON awx.source_id = gs.source_id\n"
+        f"LEFT OUTER JOIN {t['allwise_table']} AS aw ON aw.allwise_oid = awx.allwise_oid\n"
     )
 
 
-def conform(table: Table, origin: str) -> Table:
-    """Return ``table`` reduced to GAIA_COLUMNS (order, dtype, unit), rows sorted by designation.
+def chunk_columns(release: str) -> dict:
+    """Columns of a written chunk: the release's query columns, plus the zero point for DR3."""
+    return {**gaia_columns(release), **(GAIA_ZERO_POINT_COLUMNS if release == "dr3" else {})}
+
+
+def conform(table: Table, origin: str, release: str = "dr2", columns: dict | None = None) -> Table:
+    """Return ``table`` reduced to the release's columns (order, dtype, unit), rows sorted by designation.
+
+    ``columns`` defaults to :func:`~.columns.gaia_columns` of ``release`` (a query result); the
+    header keyword GAIAREL of the result says the release.
 
     Column names are matched case-insensitively. Missing floats become NaN, missing integers stay
     masked, missing strings become '' (e.g. allwise_designation of a star without an AllWISE match).
     Raises ArchiveError naming ``origin`` if a column is absent.
     """
+    columns = gaia_columns(release) if columns is None else columns
     by_lower = {name.lower(): name for name in table.colnames}
-    missing = [name for name in GAIA_COLUMNS if name not in by_lower]
+    missing = [name for name in columns if name not in by_lower]
     if missing:
-        raise ArchiveError(ARCHIVE, origin, f"result lacks column(s) {', '.join(missing)}", QUERY_ADVICE)
+        raise ArchiveError(ARCHIVE, origin, f"result lacks column(s) {', '.join(missing)} of Gaia {release.upper()}",
+                           QUERY_ADVICE)
     out = Table()
-    for name, (dtype, unit, description) in GAIA_COLUMNS.items():
+    out.meta[RELEASE_KEY] = release
+    for name, (dtype, unit, description) in columns.items():
         col = table[by_lower[name]]
         mask = np.ma.getmaskarray(col)
         kind = np.dtype(dtype).kind
@@ -150,16 +196,24 @@ def conform(table: Table, origin: str) -> Table:
     return out
 
 
-def select_chunk(table: Table, tmass_ids: Iterable[str], origin: str = "mock") -> Table:
+def select_chunk(table: Table, tmass_ids: Iterable[str], origin: str = "mock", release: str = "dr2") -> Table:
     """Mock mode: the rows of a full Gaia-like ``table`` for one chunk, conformed like a query result."""
     by_lower = {name.lower(): name for name in table.colnames}
-    missing = [name for name in GAIA_COLUMNS if name not in by_lower]
+    missing = [name for name in gaia_columns(release) if name not in by_lower]
     if missing:  # e.g. a mock written before random_index was a Gaia column
         raise ArchiveError(ARCHIVE, origin, f"table lacks column(s) {', '.join(missing)}",
                            "regenerate the mock survey (snakemake --forcerun mock_survey)")
     keep = np.isin(np.char.strip(np.asarray(table[by_lower["tmass_designation"]]).astype(str)),
                    np.asarray(list(tmass_ids), dtype=str))
-    return conform(table[keep], origin)
+    return conform(table[keep], origin, release)
+
+
+def reduce_chunk(table: Table, release: str) -> Table:
+    """A conformed chunk as written: DR3 gets the per-star zero point (:mod:`.gaia_zero_point`)."""
+    if release == "dr3":
+        table = gaia_zero_point.add_zero_point(table)
+    table.meta[RELEASE_KEY] = release
+    return table
 
 
 def adql_path(dest) -> Path:
@@ -191,7 +245,9 @@ def read_chunks(paths) -> Table:
     tables = []
     for path in paths:
         try:
-            tables.append(conform(Table.read(path), str(path)))
+            raw = Table.read(path)
+            release = str(raw.meta.get(RELEASE_KEY, "dr2")).lower()
+            tables.append(conform(raw, str(path), release, chunk_columns(release)))
         except (MemoryError, PermissionError, FileNotFoundError):
             raise  # the machine's or the user's problem, not the file's: leave it where it is
         except Exception as exc:  # noqa: BLE001 - whatever else the reader raises, the file is unusable
@@ -201,6 +257,10 @@ def read_chunks(paths) -> Table:
                                  "rerun: the workflow queries this chunk again") from exc
     if not tables:
         return conform(Table({name: np.zeros(0, dtype=spec[0]) for name, spec in GAIA_COLUMNS.items()}), "none")
+    releases = sorted({t.meta[RELEASE_KEY] for t in tables})
+    if len(releases) > 1:
+        raise InputFileError(paths[0], f"select_samples: Gaia chunks of different releases ({', '.join(releases)})",
+                             "delete the stale chunks and rerun")
     return vstack(tables, metadata_conflicts="silent")
 
 
@@ -284,28 +344,28 @@ def run_query(adql: str, upload: Table, upload_name: str, *, tap_url: str, retri
                        f"{one_line(last)[:200]}", GAIA_ADVICE) from last
 
 
-def query_chunk(tmass_ids: Iterable[str], dest, *, tap_url: str, source_table: str, tmass_best_neighbour: str,
-                allwise_best_neighbour: str, allwise_table: str, upload_name: str = "apogee", retries: int = 3,
-                backoff: float = 10.0, timeout: float = 600.0) -> Table:
-    """Query the Gaia Archive for one chunk of 2MASS designations and write the result to ``dest``.
+def query_chunk(tmass_ids: Iterable[str], dest, *, tap_url: str, tables: dict, release: str = "dr2",
+                upload_name: str = "apogee", retries: int = 3, backoff: float = 10.0, timeout: float = 600.0) -> Table:
+    """Query the Gaia Archive (Gaia ``release``) for one chunk of 2MASS designations; write it to ``dest``.
 
-    ``tap_url`` and the four table names are config ``gaia.*``. Writes the exact ADQL to
-    ``adql_path(dest)`` and the conformed result (:func:`conform`) to ``dest`` (format from its
-    suffix), atomically; on any error (ArchiveError) neither is left behind. Returns the table.
+    ``tap_url`` is config ``gaia.tap_url``, ``tables`` config ``gaia.tables.<release>``. Writes
+    the exact ADQL to ``adql_path(dest)`` and the reduced result (:func:`conform`,
+    :func:`reduce_chunk`) to ``dest`` (format from its suffix), atomically; on any error
+    (ArchiveError) neither is left behind. Returns the table.
     """
     ids = np.asarray(list(tmass_ids), dtype=str)
-    adql = build_adql(upload_name, source_table=source_table, tmass_best_neighbour=tmass_best_neighbour,
-                      allwise_best_neighbour=allwise_best_neighbour, allwise_table=allwise_table)
+    adql = build_adql(upload_name, tables, release)
     if ids.size == 0:
-        result = Table({name: np.zeros(0, dtype=spec[0]) for name, spec in GAIA_COLUMNS.items()})
+        result = Table({name: np.zeros(0, dtype=spec[0]) for name, spec in gaia_columns(release).items()})
     else:
         result = run_query(adql, upload_table(ids), upload_name, tap_url=tap_url, retries=retries,
                            backoff=backoff, timeout=timeout)
-    table = conform(result, tap_url)
+    table = conform(result, tap_url, release)
     unknown = np.setdiff1d(table["tmass_designation"], ids)
     if unknown.size:
         raise ArchiveError(ARCHIVE, tap_url, f"result has {unknown.size} designation(s) not in the upload, "
                            f"e.g. {unknown[0]}", QUERY_ADVICE)
+    table = reduce_chunk(table, release)
     table.meta["ORIGIN"] = tap_url
     write_chunk(table, dest, adql)
     return table

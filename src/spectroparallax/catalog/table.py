@@ -6,7 +6,7 @@ import json
 import numpy as np
 from astropy.table import Table
 
-from spectroparallax.archives.columns import as_float
+from spectroparallax.archives.columns import as_float, fit_parallax
 
 #: Decimals of the parallax columns in the paper's catalog: make_figures_HER.py @ 4608f8b rounds
 #: Gaia_parallax, Gaia_parallax_err, spec_parallax and spec_parallax_err with np.round(x, 4).
@@ -72,7 +72,7 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     if (calibrations is None) != (spec_err_eq5 is None):
         raise ValueError("calibrated uncertainties need both spec_err_eq5 and calibrations")
     bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
-    gaia = as_float(parent["parallax"])
+    gaia = fit_parallax(parent)   # DR3: minus the L21 zero point (parallax_zero_point)
     gaia_err = as_float(parent["parallax_error"])
     cat = Table()
     cat["2MASS_ID"] = np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str))
@@ -94,13 +94,16 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     cat["flag"] = np.where(bad, FLAG_NO_PREDICTION, FLAG_OK).astype(np.int16)
     units = {"ra": "deg", "dec": "deg", "Gaia_parallax": "mas", "Gaia_parallax_err": "mas",
              "spec_parallax": "mas", "spec_parallax_err": "mas", "spec_parallax_err_eq5": "mas"}
+    dr3 = "parallax_zero_point" in parent.colnames   # only DR3 chunks carry the L21 zero point
+    release = "DR3" if dr3 else "DR2"
     descriptions = {
         "2MASS_ID": "APOGEE / 2MASS identifier",
-        "source_id": "Gaia DR2 source_id",
+        "source_id": f"Gaia {release} source_id",
         "ra": "Gaia right ascension (epoch 2015.5)",
         "dec": "Gaia declination (epoch 2015.5)",
-        "Gaia_parallax": f"Gaia DR2 parallax plus the offset {offset} mas",
-        "Gaia_parallax_err": "Gaia DR2 parallax uncertainty",
+        "Gaia_parallax": (f"Gaia DR3 parallax minus its L21 zero point (where valid) plus the offset {offset} mas"
+                          if dr3 else f"Gaia DR2 parallax plus the offset {offset} mas"),
+        "Gaia_parallax_err": f"Gaia {release} parallax uncertainty",
         "spec_parallax": "spectrophotometric parallax exp(theta . x) (eq. 4) from the model not trained on this star's fold",
         "spec_parallax_err": ("uncertainty propagated from the feature errors (eq. 5)" if calibrations is None else
                               "calibrated uncertainty sqrt((s sigma_eq5)^2 + (epsilon spec_parallax)^2); s, epsilon "

@@ -12,7 +12,7 @@ from astropy.table import MaskedColumn, Table
 
 from spectroparallax.archives.columns import GAIA_COLUMNS
 
-from . import clusters, extinction, galaxy, gaia, photometry, spectra, stars
+from . import clusters, extinction, galaxy, gaia, gaia_file, photometry, spectra, stars
 
 #: EXTRATARG bit 4 (value 16): "Non-primary (not highest S/N) duplicate"; bit 3 (value 8): APO1M
 #: (sas_layout.md sec. 3, [AP] bitmask.py; the same layout in DR14 is unverified).
@@ -324,7 +324,7 @@ def _southern_fields(field_l, field_b, field_locations, fraction):
     return field_locations[np.argsort(dec, kind="stable")[:int(round(fraction * field_locations.size))]]
 
 
-def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", **knobs):
+def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", gaia_release="dr2", **knobs):
     """Simulate the mock survey's catalogues: returns (allstar, gaia, truth) astropy Tables.
 
     ``n_stars`` allStar rows (including the clusters' members and repeated observations),
@@ -332,10 +332,13 @@ def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", **knobs):
     missing-value convention and which telescopes appear (:func:`allstar_spec`, :func:`_telescopes`);
     ``apred`` is the APOGEE reduction version used in FILE names.
     ``knobs`` override :data:`DEFAULT_KNOBS` (config.yaml ``mock:``). ``truth`` has one row per
-    allStar row, in the same order.
+    allStar row, in the same order. ``gaia_release`` "dr3" writes the DR3 query's extra columns and
+    puts :func:`.gaia_file.mock_zero_point` (truth column parallax_zero_point_true) into the
+    parallaxes instead of the DR2 constant ``parallax_zero_point``.
     """
     k = check_knobs(knobs)
     spec = allstar_spec(release)
+    dr3 = gaia_release == "dr3"
     rng = np.random.default_rng(seed)
     n_cl = 3 * k["cluster_members"]
     if n_stars < n_cl + 50:
@@ -381,7 +384,12 @@ def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", **knobs):
     q = gaia.draw_astrometry_quality(mags["G"], s["b"], vpu, rng, k["parallax_error_knots_g"],
                                      k["parallax_error_knots_mas"], k["parallax_error_scatter"])
     plx_true = 1.0 / s["distance"]
-    plx = plx_true - k["parallax_zero_point"] + q["parallax_error"] * rng.standard_normal(n)
+    if dr3:   # per-star L21-like zero point Z: catalogue = true + Z + noise (same random draws as DR2)
+        ecl_lat = gaia.ecliptic_latitude(s["ra"], s["dec"])
+        zp_true = gaia_file.mock_zero_point(mags["G"], gaia_file.nu_eff_from_colour(mags["BP"] - mags["RP"]), ecl_lat)
+        plx = plx_true + zp_true + q["parallax_error"] * rng.standard_normal(n)
+    else:
+        plx = plx_true - k["parallax_zero_point"] + q["parallax_error"] * rng.standard_normal(n)
     in_gaia = (rng.random(n) >= k["gaia_missing_fraction"]) & (true_mags["G"] <= k["gaia_g_limit"])
     has_parallax = in_gaia & (vpu >= 6)       # DR2 has no 5-parameter solution below 6 periods
     p_bprp = k["bp_rp_missing_fraction"] * (0.5 + crowd) / np.mean(0.5 + crowd)
@@ -533,9 +541,12 @@ def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", **knobs):
         "allwise_designation": (allwise_designation(g_ra % 360, g_dec), ~has_w1),
         "w1mpro": (mags["W1"], ~has_w1), "w1mpro_error": (errs["W1"], ~has_w1),
         "w2mpro": (mags["W2"], ~has_w2), "w2mpro_error": (errs["W2"], ~has_w2),
+        **(gaia_file.dr3_values(n, seed, bp_rp=mags["BP"] - mags["RP"], has_bp_rp=has_bp_rp, has_parallax=has_parallax,
+                                ecl_lat=ecl_lat, chi2=q["astrometric_chi2_al"], n_good=q["astrometric_n_good_obs_al"],
+                                designation=ids) if dr3 else {}),
     }
     gaia_table = Table()
-    for name, (dtype, unit, desc) in GAIA_COLUMNS.items():
+    for name, (dtype, unit, desc) in {**GAIA_COLUMNS, **(gaia_file.DR3_EXTRA_COLUMNS if dr3 else {})}.items():
         v, mask = gvals[name]
         v = np.asarray(v)[g_idx]
         col = _masked(v, mask[g_idx], dtype) if mask is not None else np.asarray(v).astype(dtype)
@@ -569,6 +580,9 @@ def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", **knobs):
     }
     for name, v in per_star.items():
         truth[name] = np.asarray(v)[rows]
+    if dr3:
+        truth["parallax_zero_point_true"] = zp_true[rows]
+        truth["parallax_zero_point_true"].unit = u.mas
     truth["is_duplicate_row"] = is_dup
     truth["aspcap_failed"] = failed
     truth["spectrum_status"] = status
@@ -585,5 +599,5 @@ def simulate_catalog(n_stars, seed, *, release="dr14", apred="r8", **knobs):
             truth[name].unit = u.mag
     truth.meta.update({"SEED": seed, "N_LINES": k["n_lines"], "LINESEED": k["line_seed"],
                        "N_WEAK": k["weak_lines"], "WEAKDEPT": k["weak_line_depth"],
-                       "PLX_ZP": k["parallax_zero_point"]})
+                       "PLX_ZP": "per star" if dr3 else k["parallax_zero_point"], "GAIAREL": gaia_release})
     return allstar, gaia_table, truth

@@ -6,7 +6,7 @@ Layout below ``out_dir`` (the workflow uses resources/mock/), with the mock's ow
     sas/<allstar_relpath(release, versions)>             allStar FITS table (+ allStarLite, lite=True)
     sas/<aspcapstar_relpath(release, versions, row)>     one aspcapStar per allStar row with a spectrum
     sas/<aspcapStar folder>/<sha1sum_name(...)>          the folder's checksum list
-    gaia_dr2_xmatch.vot                                  Gaia DR2 x 2MASS x AllWISE
+    gaia_<release>_xmatch.vot.gz                         Gaia DR2/DR3 x 2MASS x AllWISE (gzip BINARY2)
     truth.fits                                           one row per allStar row
 """
 
@@ -16,24 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
-from . import sas_tree, writers
+from . import gaia_file, sas_tree, writers
 from .catalog import ALLSTAR_MISSING, allstar_spec, check_knobs, simulate_catalog
 from .spectra import (instrument_continuum, observe_spectrum, outside_aspcap_chips, true_normalized_flux,
                       chip_of_pixel)
 
 log = logging.getLogger(__name__)
 
-GAIA_FILE = "gaia_dr2_xmatch.vot"
 TRUTH_FILE = "truth.fits"
 _CHUNK = 500
 
 
-def survey_paths(out_dir, release, versions, lite=False):
+def survey_paths(out_dir, release, versions, lite=False, gaia_release="dr2"):
     """Paths of the mock survey's files below ``out_dir``: dict sas, allstar, gaia, truth (and
     allstar_lite when ``lite``)."""
     out_dir = Path(out_dir)
     paths = {"sas": out_dir / "sas", "allstar": out_dir / "sas" / sas_tree.allstar_relpath(release, versions),
-             "gaia": out_dir / GAIA_FILE, "truth": out_dir / TRUTH_FILE}
+             "gaia": out_dir / gaia_file.GAIA_FILE.format(release=gaia_release), "truth": out_dir / TRUTH_FILE}
     if lite:
         paths["allstar_lite"] = out_dir / "sas" / sas_tree.allstar_relpath(release, versions, lite=True)
     return paths
@@ -101,25 +100,27 @@ def write_spectra(sas_root, release, versions, allstar, truth, seed, k):
     return todo.size
 
 
-def write_mock_survey(out_dir, release, versions, n_stars, seed, *, lite=False, **knobs):
+def write_mock_survey(out_dir, release, versions, n_stars, seed, *, lite=False, gaia_release="dr2", **knobs):
     """Simulate and write the mock survey below ``out_dir``; return :func:`survey_paths`.
 
     ``release`` is dr14, dr16 or dr17 and ``versions`` its version strings (sas_layout.md sec. 1):
     dr14 {apred: r8, aspcap: l31c, results: l31c.2}, dr16 {apred: r12, aspcap: l33}, dr17 {apred:
     dr17, aspcap: synspec_rev1}. ``lite`` also writes allStarLite (DR16/DR17). ``n_stars`` allStar
     rows; ``seed`` makes everything deterministic; ``knobs`` are the mock's physics knobs
-    (config['mock'] without n_stars and seed; see catalog.DEFAULT_KNOBS).
+    (config['mock'] without n_stars and seed; see catalog.DEFAULT_KNOBS); ``gaia_release`` (dr2 or
+    dr3) the Gaia release whose archive result it imitates.
     """
     versions = sas_tree.check_versions(release, versions)
     k = check_knobs(knobs)
-    paths = survey_paths(out_dir, release, versions, lite)
-    allstar, gaia, truth = simulate_catalog(n_stars, seed, release=release, apred=versions["apred"], **knobs)
+    paths = survey_paths(out_dir, release, versions, lite, gaia_release)
+    allstar, gaia, truth = simulate_catalog(n_stars, seed, release=release, apred=versions["apred"],
+                                            gaia_release=gaia_release, **knobs)
     log.info("mock catalogue (%s): %d allStar rows, %d Gaia rows", release, len(allstar), len(gaia))
     n = write_spectra(paths["sas"], release, versions, allstar, truth, seed, k)
     log.info("mock spectra: %d files", n)
     writers.write_allstar(allstar, paths["allstar"])
     if lite:
         writers.write_allstar(allstar[list(allstar_spec(release, lite=True))], paths["allstar_lite"])
-    writers.write_gaia_votable(gaia, paths["gaia"])
+    gaia_file.write_gaia_result(gaia, paths["gaia"])
     writers.write_truth(truth, paths["truth"])
     return paths

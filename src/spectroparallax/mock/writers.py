@@ -8,7 +8,6 @@ import hashlib
 import io
 from functools import lru_cache
 
-import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
@@ -60,28 +59,6 @@ class AllStarRecords:
         """The bytes of row ``i``'s one-row binary-table HDU."""
         row = self._raw[self._data_start + i * self.width:self._data_start + (i + 1) * self.width]
         return self._header + row + b"\0" * (-len(row) % 2880)
-
-
-def write_gaia_votable(gaia, path):
-    """Write the Gaia DR2 cross-match as a VOTable (what the Gaia Archive's TAP returns).
-
-    Units outside the VOUnit standard (electron / s) are written quoted, as the Gaia Archive
-    does ("'electron'.s**-1"); astropy reads them back as the same unit.
-    """
-    out = gaia.copy(copy_data=False)
-    for col in out.itercols():
-        if col.unit is not None and u.electron in col.unit.bases:
-            col.unit = u.Unit(_quoted_vounit(col.unit), format="vounit")
-    atomic.write_table(out, path, format="votable")
-
-
-def _quoted_vounit(unit):
-    """VOUnit string of ``unit`` with non-standard base units quoted, e.g. 'electron'.s**-1."""
-    parts = []
-    for base, power in zip(unit.bases, unit.powers):
-        name = f"'{base.to_string()}'" if base == u.electron else base.to_string("vounit")
-        parts.append(name if power == 1 else f"{name}**{power:g}")
-    return ".".join(parts)
 
 
 def write_truth(truth, path):

@@ -4,7 +4,7 @@ with the optimizer of switches.optimizer, its collapse check (:mod:`.collapse`),
 
 import numpy as np
 
-from spectroparallax.archives.columns import as_float
+from spectroparallax.archives.columns import as_float, fit_parallax
 from spectroparallax.sample import folds
 
 from . import files as model_files
@@ -40,7 +40,7 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     ``meta`` adds header keywords (e.g. the split repeat's REPEAT and RSEED, :mod:`.repeats`).
     """
     rows = folds.training_rows(parent["training"], parent["fold"], fold)
-    y = as_float(parent["parallax"])[rows] + offset          # Gaia parallax plus the offset [mas]
+    y = fit_parallax(parent)[rows] + offset    # Gaia parallax (DR3: minus its L21 zero point) plus the offset [mas]
     error = as_float(parent["parallax_error"])[rows]
     ivar = 1.0 / error ** 2
     burn_in = high_snr(y, error, offset, burn_in_snr, high_snr_subset, strict=True)

@@ -37,7 +37,7 @@ _PARENT_FIX = {
     "logg": "check sample.logg_min / logg_max and the allStar file (logs of reduce_allstar)",
     "no readable spectrum": "check the aspcapStar manifests (resources/<survey>/spectra/) and the normalize_shard logs",
     "APOGEE_ID": "the allStar APOGEE_IDs must be '2M' + a 2MASS designation to be matched to Gaia",
-    "no Gaia": ("check the Gaia chunks resources/<survey>/gaia/chunk_*.fits (0 rows?) and the gaia.* tables "
+    "no Gaia": ("check the Gaia chunks resources/<survey>/gaia_<release>/chunk_*.fits (0 rows?) and the gaia.* tables "
                 "in config.yaml; delete the chunks to query again"),
     "missing": "check the photometry columns of the Gaia chunks and of the allStar file",
     "BP - RP": "check bp_rp in the Gaia chunks",

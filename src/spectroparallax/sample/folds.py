@@ -70,7 +70,7 @@ def random_index_labels(random_index, apogee_ids=None, require_all: bool = True)
         star = f"APOGEE_ID {str(apogee_ids[first]).strip()}" if apogee_ids is not None else f"row {first}"
         raise ValueError(f"select_samples: folds: {int(bad.sum())} Parent Sample star(s) have no Gaia random_index, "
                          f"e.g. {star}; the paper's split (switches.split: paper) needs it: delete the Gaia "
-                         "chunks (resources/<survey>/gaia/chunk_*.fits) to query them again")
+                         "chunks (resources/<survey>/gaia_<release>/chunk_*.fits) to query them again")
     parity = np.ma.filled(values, 0).astype(np.int64) % PAPER_N_FOLDS
     out = np.where(parity == 0, "A", "B")
     empty = np.setdiff1d(["A", "B"], out)

@@ -13,9 +13,10 @@ knobs = dict(snakemake.params.mock)
 n_stars, seed = knobs.pop("n_stars"), knobs.pop("seed")
 
 out_dir = Path(snakemake.output.truth).parent
-expected = survey_paths(out_dir, release, versions, lite=lite)
+expected = survey_paths(out_dir, release, versions, lite=lite, gaia_release=snakemake.params.gaia_release)
 for key in ("sas", "gaia", "truth"):
     if Path(snakemake.output[key]) != expected[key]:
         raise ValueError(f"rule mock_survey: output {key}={snakemake.output[key]} is not where the mock "
                          f"writes it ({expected[key]}); keep the rule's outputs in one folder")
-write_mock_survey(out_dir, release, versions, n_stars, seed, lite=lite, **knobs)
+write_mock_survey(out_dir, release, versions, n_stars, seed, lite=lite, gaia_release=snakemake.params.gaia_release,
+                  **knobs)

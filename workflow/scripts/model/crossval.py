@@ -10,7 +10,7 @@ from astropy.table import Table
 from spectroparallax import model
 from spectroparallax.io import atomic
 from spectroparallax.model import crossval, files as model_files
-from spectroparallax.archives.columns import as_float
+from spectroparallax.archives.columns import as_float, fit_parallax
 from spectroparallax.io.errors import InputFileError
 from spectroparallax.io.logs import job_logging
 
@@ -18,7 +18,7 @@ job_logging(snakemake)
 parent = Table.read(snakemake.input.parent)
 X = np.load(snakemake.input.X, mmap_mode="r")
 X_err = np.load(snakemake.input.X_err, mmap_mode="r")
-parallax = as_float(parent["parallax"])
+parallax = fit_parallax(parent)   # DR3: minus the L21 zero point
 error = as_float(parent["parallax_error"])
 
 models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.smk
