@@ -29,7 +29,7 @@ def survey(tmp_path_factory, config):
     paths = write_mock_survey(out, "dr14", versions, N_SMALL, SEED, missing_spectrum_fraction=0.02)
     allstar = Table.read(paths["allstar"], hdu=1)
     truth = Table.read(paths["truth"])
-    gaia = Table.read(paths["gaia"])
+    gaia = Table.read(paths["gaia"], format="votable", use_names_over_ids=True)
     return paths, allstar, truth, gaia, versions
 
 

@@ -218,7 +218,7 @@ def _papers_parent_sample(work: Path) -> Table:
     """
     from astropy.table import join
     allstar = Table.read(next((work / "resources/mock/sas").rglob("allStar-*.fits")))
-    gaia = Table.read(work / "resources/mock/gaia_dr2_xmatch.vot.gz")
+    gaia = Table.read(work / "resources/mock/gaia_dr2_xmatch.vot.gz", format="votable", use_names_over_ids=True)
     gaia.sort(["tmass_designation", "phot_g_mean_mag"])
     gaia = gaia[np.unique(np.asarray(gaia["tmass_designation"], str), return_index=True)[1]]
     allstar["row"] = np.arange(len(allstar))

@@ -96,8 +96,10 @@ def dr3_values(n, seed, *, bp_rp, has_bp_rp, has_parallax, ecl_lat, chi2, n_good
 def write_gaia_result(gaia, path):
     """Write the Gaia cross-match as the archive returns it: a gzip-compressed BINARY2 VOTable.
 
-    Units outside the VOUnit standard (electron / s) are written quoted, as the Gaia Archive
-    does ("'electron'.s**-1"); astropy reads them back as the same unit. Masked text (a star
+    Like the archive's (shared/data/gaia_real/), each FIELD has an upper-case ID beside its lower-case
+    name and text is ``char``, so a reader that keys on IDs gets upper-case names (astroquery reads
+    with use_names_over_ids=True). Units outside the VOUnit standard (electron / s) are written
+    quoted, as the Gaia Archive does ("'electron'.s**-1"); astropy reads them back as the same unit. Masked text (a star
     without an AllWISE match) is written empty.
     """
     out = gaia.copy()
@@ -109,7 +111,14 @@ def write_gaia_result(gaia, path):
             # BINARY2 keeps no null flag astropy reads back for text: a null text value is empty.
             out[name] = np.ma.filled(col, "")
             out[name].unit, out[name].description = col.unit, col.description
+    for name in out.colnames:
+        if out[name].dtype.kind == "U":   # the archive sends text as char, not unicodeChar
+            unit, description = out[name].unit, out[name].description
+            out[name] = np.char.encode(np.asarray(out[name]), "ascii")
+            out[name].unit, out[name].description = unit, description
     votable = from_table(out)
+    for field in votable.get_first_table().fields:
+        field.ID = field.name.upper()    # the archive's FIELD IDs are upper case, its names lower case
     with atomic.atomic_path(path) as tmp:
         with gzip.open(tmp, "wb") as fh:
             votable.to_xml(fh, tabledata_format="binary2")

@@ -19,7 +19,8 @@ ids = designations[shards.part(len(designations), snakemake.params.n_chunks, int
 dest = snakemake.output[0]
 logging.info("Gaia %s chunk %s: %d 2MASS designations", release.upper(), snakemake.wildcards.chunk, len(ids))
 if snakemake.input.mock:
-    table = gaia_query.select_chunk(Table.read(snakemake.input.mock), ids, origin=snakemake.input.mock,
+    # As astroquery reads the archive's answer: column names, not the upper-case FIELD IDs.
+    table = gaia_query.select_chunk(Table.read(snakemake.input.mock, format="votable", use_names_over_ids=True), ids, origin=snakemake.input.mock,
                                     release=release)
     table = gaia_query.reduce_chunk(table, release)
     gaia_query.write_chunk(table, dest, f"-- mock survey: Gaia {release.upper()} rows of {snakemake.input.mock} "
