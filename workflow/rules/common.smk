@@ -150,6 +150,17 @@ def warm_start_lambda(wildcards):
     return larger[0] if CV_PATH and on_grid and larger else None
 
 
+def train_inputs(wildcards):
+    """The train job's inputs; with model.cv_path also ``start``, the model of the same held-out fold
+    and offset at the next larger lambda, whose theta the fit starts from (common.smk)."""
+    inputs = {"X": f"{RESULTS}/features/X.npy", "index": f"{RESULTS}/features/features.ecsv",
+              "parent": f"{RESULTS}/samples/parent.fits"}
+    start_lam = warm_start_lambda(wildcards)
+    if start_lam is not None:
+        inputs["start"] = MODEL.format(fold=wildcards.fold, lam=start_lam, offset=wildcards.offset)
+    return inputs
+
+
 # ----------------------------------------------------------------------------------------------
 # Politeness to the archives: a download job holds one unit of the resource archive_connections
 # per connection it opens (none when the files are local), and all running jobs together hold at

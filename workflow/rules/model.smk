@@ -3,17 +3,6 @@
 # setting, and crossval scores it without choosing.
 
 
-def train_inputs(wildcards):
-    """The train job's inputs; with model.cv_path also ``start``, the model of the same held-out fold
-    and offset at the next larger lambda, whose theta the fit starts from (common.smk)."""
-    inputs = {"X": f"{RESULTS}/features/X.npy", "index": f"{RESULTS}/features/features.ecsv",
-              "parent": f"{RESULTS}/samples/parent.fits"}
-    start_lam = warm_start_lambda(wildcards)
-    if start_lam is not None:
-        inputs["start"] = MODEL.format(fold=wildcards.fold, lam=start_lam, offset=wildcards.offset)
-    return inputs
-
-
 rule train:
     input:
         unpack(train_inputs),
