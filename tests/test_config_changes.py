@@ -187,7 +187,13 @@ CHANGES = {
     "model.burn_in_snr": C(10.0, "train", "crossval", "summary"),
     "model.offset_grid": C([0.029, 0.048, 0.0], "crossval", jobs={"train": 8}),
     "model.reference_offset": C(0.029, "crossval"),
-    "model.lambda_grid": C([3.0, 10.0, 30.0, 100.0, 300.0], "crossval", jobs={"train": 4}),
+    # One lambda changed (30 -> 20): with model.cv_path each (fold, offset) is a chain from the largest
+    # lambda down, so lambda 20 is 4 new jobs (2 folds x 2 offsets) and the jobs below it in the chain,
+    # lambdas 10 and 3, rerun from its answer (8 jobs); lambda 100 stays.
+    "model.lambda_grid": C([3.0, 10.0, 20.0, 100.0], "crossval", jobs={"train": 12}),
+    # Off: the 12 train jobs below the largest lambda lose their start model (input) and rerun cold;
+    # the 4 at the largest lambda started cold already and stay.
+    "model.cv_path": C(False, "train", jobs={"train": 12}),
     "model.paper_lambda": C(10.0, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.paper_offset": C(0.05, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.dr3.offset_grid": C([-0.01, 0.0, 0.01, 0.02], why="read only with Gaia DR3 (the mock runs DR2)"),

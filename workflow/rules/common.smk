@@ -157,6 +157,30 @@ else:
         )
 MODEL = f"{RESULTS}/models/heldout_{{fold}}/lambda_{{lam}}_offset_{{offset}}.fits"
 MODELS = [MODEL.format(fold=fold, lam=lam, offset=off) for lam, off in SETTINGS for fold in FOLDS]
+# model.cv_path: the lambdas of one (held-out fold, offset) run as a chain, largest first, each train
+# job starting from the model of the next larger lambda (same optimum, a warm start). The paper's
+# optimizer takes no start (it stops where its start leads it), and the paper mode has one setting.
+CV_PATH = config["model"]["cv_path"] and SWITCH["optimizer"] == "exact"
+
+
+def warm_start_lambda(wildcards):
+    """The grid's next larger lambda than wildcards.lam (as config.yaml spells it), or None: cold."""
+    lam, offset = float(wildcards.lam), float(wildcards.offset)
+    chain = sorted({l for l, off in SETTINGS if np.isclose(off, offset)})
+    larger = [l for l in chain if l > lam and not np.isclose(l, lam)]
+    on_grid = np.isclose(chain, lam).any()
+    return larger[0] if CV_PATH and on_grid and larger else None
+
+
+def train_inputs(wildcards):
+    """The train job's inputs; with model.cv_path also ``start``, the model of the same held-out fold
+    and offset at the next larger lambda, whose theta the fit starts from (common.smk)."""
+    inputs = {"X": f"{RESULTS}/features/X.npy", "index": f"{RESULTS}/features/features.ecsv",
+              "parent": f"{RESULTS}/samples/parent.fits"}
+    start_lam = warm_start_lambda(wildcards)
+    if start_lam is not None:
+        inputs["start"] = MODEL.format(fold=wildcards.fold, lam=start_lam, offset=wildcards.offset)
+    return inputs
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,9 +5,7 @@
 
 rule train:
     input:
-        X=f"{RESULTS}/features/X.npy",
-        index=f"{RESULTS}/features/features.ecsv",
-        parent=f"{RESULTS}/samples/parent.fits",
+        unpack(train_inputs),
     output:
         MODEL,
     params:

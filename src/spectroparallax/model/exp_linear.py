@@ -559,3 +559,24 @@ def _check_burn_in(burn_in, n):
 
 def _zero_fraction(theta, penalized):
     return float(np.mean(theta[penalized] == 0.0)) if penalized.any() else float("nan")
+
+
+def fit_path(X, y, ivar, penalized, lams, burn_in_snr=20.0, *, burn_in=None, tol=1e-7, theta0=None) -> dict:
+    """Fit eq. 3 at every lambda of ``lams`` as a warm-started path: {lam: FitResult}.
+
+    The lambdas are fitted from the largest down, each starting from the previous one's answer
+    (the largest from ``theta0`` if given, else cold from the burn-in fit, as :func:`fit`). The
+    objective is convex, so the start changes where the solver begins, not the optimum it stops
+    at (to ``tol``); a larger lambda's answer is sparser and close to the next one's, so a
+    warm fit needs a few proximal-Newton iterations on a small working set instead of a burn-in
+    and a full descent. The cross-validation grid runs as this path (model.cv_path, one train job
+    per lambda chained in the DAG); benchmarks/cv_path.py times it.
+    """
+    order = sorted({float(lam) for lam in np.atleast_1d(lams)}, reverse=True)
+    results = {}
+    start = theta0
+    for lam in order:
+        result = fit(X, y, ivar, penalized, lam, burn_in_snr, theta0=start, burn_in=burn_in, tol=tol)
+        results[lam] = result
+        start = result.theta
+    return results

@@ -16,20 +16,27 @@ from spectroparallax.catalog.stats import high_snr
 OPTIMIZERS = ("exact", "paper")
 
 
-def train(X, y, ivar, penalized, lam, burn_in, optimizer: str) -> FitResult:
+def train(X, y, ivar, penalized, lam, burn_in, optimizer: str, theta0=None) -> FitResult:
     """Fit eq. 3 with ``optimizer`` ("exact": :func:`spectroparallax.model.fit`; "paper": HER19's
     L-BFGS-B, :func:`spectroparallax.model.paper_optimizer.fit_baseline`) from the burn-in subset
-    ``burn_in`` (bool (N,)), and set the result's ``prediction_ratio`` on these training stars."""
+    ``burn_in`` (bool (N,)), or for the exact optimizer from ``theta0`` if given (a warm start:
+    the same optimum), and set the result's ``prediction_ratio`` on these training stars."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer {optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
-    fitter = fit if optimizer == "exact" else fit_baseline
-    result = fitter(X, y, ivar, penalized, lam, burn_in=burn_in)
+    if optimizer == "exact":
+        result = fit(X, y, ivar, penalized, lam, burn_in=burn_in, theta0=theta0)
+    elif theta0 is not None:
+        # the paper's optimizer stops where its start leads it (no clean optimum): always its own start
+        raise ValueError("the paper's optimizer starts from 0.001/D as HER19's code does; it takes no warm start "
+                         "(model.cv_path applies to switches.optimizer: exact only)")
+    else:
+        result = fit_baseline(X, y, ivar, penalized, lam, burn_in=burn_in)
     result.prediction_ratio = prediction_ratio(result.theta, X, y)
     return result
 
 
 def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, burn_in_snr: float,
-               high_snr_subset: str, optimizer: str, **meta) -> FitResult:
+               high_snr_subset: str, optimizer: str, start=None, **meta) -> FitResult:
     """Rule train: fit the model that holds out ``fold`` at (``lam``, ``offset`` [mas]) and write it to ``path``.
 
     X: the design matrix (all Parent Sample rows; may be a memory map); index: the feature index
@@ -37,6 +44,9 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     The burn-in stars are the training stars of :func:`spectroparallax.catalog.stats.high_snr` with S/N >
     ``burn_in_snr`` (``high_snr_subset``). Raises ModelNotConverged / ModelCollapsed (one line) and
     writes nothing if the fit did not converge or collapsed; ValueError for bad training data.
+    ``start``: the model file of the same held-out fold and offset at the next larger lambda
+    (model.cv_path): the fit starts from its theta (checked to hold out ``fold`` at ``offset``
+    with these training stars, at a larger lambda); the header's WARMFROM records that lambda, or COLD.
     ``meta`` adds header keywords (e.g. the split repeat's REPEAT and RSEED, :mod:`.repeats`).
     """
     rows = folds.training_rows(parent["training"], parent["fold"], fold)
@@ -44,8 +54,12 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     error = as_float(parent["parallax_error"])[rows]
     ivar = 1.0 / error ** 2
     burn_in = high_snr(y, error, offset, burn_in_snr, high_snr_subset, strict=True)
+    theta0 = start_lam = None
+    if start is not None:
+        start_lam, theta0 = model_files.read_start(start, heldout=fold, lam=lam, offset=offset,
+                                                   n_train=len(rows), index=index)
     X_rows = np.asarray(X[rows])
-    result = train(X_rows, y, ivar, np.asarray(index["penalized"], bool), lam, burn_in, optimizer)
+    result = train(X_rows, y, ivar, np.asarray(index["penalized"], bool), lam, burn_in, optimizer, theta0=theta0)
     model_files.write_model(path, result.theta, index, result, heldout=fold, lam=lam, offset=offset,
-                            ntrain=len(rows), **meta)
+                            ntrain=len(rows), warmfrom="COLD" if start is None else float(start_lam), **meta)
     return result

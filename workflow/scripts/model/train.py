@@ -1,4 +1,5 @@
-"""Rule train: fit theta (eq. 3) on the training stars outside the held-out fold."""
+"""Rule train: fit theta (eq. 3) on the training stars outside the held-out fold, from the model of
+the next larger lambda (input ``start``) when model.cv_path chains the grid."""
 
 import logging
 import sys
@@ -15,15 +16,18 @@ fold, lam, offset = snakemake.wildcards.fold, float(snakemake.wildcards.lam), fl
 parent = Table.read(snakemake.input.parent)
 index = Table.read(snakemake.input.index)
 X = np.load(snakemake.input.X, mmap_mode="r")
+start = snakemake.input.get("start")
 try:
     result = training.train_fold(snakemake.output[0], X, index, parent, fold, lam, offset,
                                  burn_in_snr=snakemake.params.burn_in_snr,
                                  high_snr_subset=snakemake.params.high_snr_subset,
-                                 optimizer=snakemake.params.optimizer)
+                                 optimizer=snakemake.params.optimizer, start=start)
 except ValueError as err:
     sys.exit(f"train: held-out fold {fold}, lambda {lam:g}, offset {offset:g} mas: {err}")
-logging.info("held-out fold %s, lambda %g, offset %g mas: %d training stars (%d burn-in, %s subset), %s optimizer, "
+start_from = (f"{result.burn_in.n_stars} burn-in, {snakemake.params.high_snr_subset} subset" if start is None
+              else f"warm start from {start}")
+logging.info("held-out fold %s, lambda %g, offset %g mas: %d training stars (%s), %s optimizer, "
              "objective %.6g, %d iterations, converged %s, median prediction / observed %.3f, "
              "%.1f%% of spectral coefficients zero, %.1f s", fold, lam, offset, result.n_stars,
-             result.burn_in.n_stars, snakemake.params.high_snr_subset, result.optimizer, result.objective,
+             start_from, result.optimizer, result.objective,
              result.n_iter, result.converged, result.prediction_ratio, 100 * result.zero_fraction, result.time)

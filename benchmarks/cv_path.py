@@ -1,0 +1,133 @@
+"""Cross-validation grid as a warm-started path against one fold of the paper's optimizer (issue 19).
+
+On a synthetic training set of the paper's size (benchmarks/train_speed.py's synthetic_training_set;
+2 x 14,000 stars, one fold each, x 7,414 features by default), in this process:
+
+* the paper's optimizer (L-BFGS-B with the sign() subgradient, start 0.001/D, burn-in then all
+  stars, maxfun 50000: spectroparallax.model.paper_optimizer.fit_baseline) for ONE fold at
+  lambda ``--paper-lam`` and offset ``--paper-offset``;
+* the project's whole grid (config.yaml's model.lambda_grid x model.offset_grid, both folds) as
+  the workflow runs it with model.cv_path: true: per (fold, offset) the lambdas from the largest
+  down, each warm-started from the previous answer (spectroparallax.model.exp_linear.fit_path);
+* the same grid cold (every setting from its own burn-in fit), unless --skip-cold.
+
+Prints per-setting wall times, the objectives (eq. 3) of both optimizers at the paper's lambda on
+the same data, the ratio grid wall / paper one-fold wall (target <= 0.1) and the warm/cold speedup.
+
+    python benchmarks/cv_path.py                                     # paper size (the baseline: ~15 min)
+    python benchmarks/cv_path.py --n-stars 3500 --n-features 1854    # a quarter of each dimension
+
+The last line printed is one JSON object with the figures.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from spectroparallax.model.exp_linear import fit, fit_path, objective
+from spectroparallax.model.paper_optimizer import fit_baseline
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_speed import synthetic_training_set  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+
+
+def main():
+    model = yaml.safe_load(CONFIG.read_text())["model"]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-stars", type=int, default=14000, help="training stars per fold (HER19: ~14,000)")
+    ap.add_argument("--n-features", type=int, default=7414, help="columns of X (HER19: 7,414)")
+    ap.add_argument("--lambdas", type=float, nargs="+", default=model["lambda_grid"],
+                    help="the grid's lambdas (default config.yaml model.lambda_grid)")
+    ap.add_argument("--offsets", type=float, nargs="+", default=model["offset_grid"],
+                    help="the grid's offsets [mas] (default config.yaml model.offset_grid)")
+    ap.add_argument("--paper-lam", type=float, default=model["paper_lambda"])
+    ap.add_argument("--paper-offset", type=float, default=model["reference_offset"],
+                    help="offset [mas] of the paper-optimizer fold (must be in --offsets)")
+    ap.add_argument("--burn-in-snr", type=float, default=model["burn_in_snr"])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--skip-cold", action="store_true", help="do not time the grid cold")
+    a = ap.parse_args()
+    if not np.isclose(a.offsets, a.paper_offset).any() or not np.isclose(a.lambdas, a.paper_lam).any():
+        raise SystemExit(f"--paper-lam {a.paper_lam} and --paper-offset {a.paper_offset} must be in the grid "
+                         f"(lambdas {a.lambdas}, offsets {a.offsets}) so the objectives can be compared")
+
+    t = time.perf_counter()
+    X, y0, ivar, pen, _ = synthetic_training_set(2 * a.n_stars, a.n_features, a.seed)
+    half = np.arange(2 * a.n_stars) < a.n_stars
+    train_rows = {"A": np.flatnonzero(~half), "B": np.flatnonzero(half)}   # held-out fold -> training rows
+    data = {fold: (np.ascontiguousarray(X[rows]), y0[rows], ivar[rows]) for fold, rows in train_rows.items()}
+    del X
+    print(f"problem: 2 folds x {a.n_stars} training stars x {a.n_features} features; lambdas {a.lambdas}, "
+          f"offsets {a.offsets} ({time.perf_counter() - t:.1f} s to build)", flush=True)
+
+    def lam_key(lam):
+        return float(lam)
+
+    # The project's grid as a path, and cold.
+    warm, cold = {}, {}
+    t_warm = time.perf_counter()
+    for fold, (Xf, yf, ivf) in data.items():
+        for off in a.offsets:
+            for lam, res in fit_path(Xf, yf + off, ivf, pen, a.lambdas, a.burn_in_snr).items():
+                warm[fold, lam_key(lam), off] = res
+                print(f"path  held-out {fold} offset {off:g} lambda {lam:>6g}: {res.time:7.2f} s "
+                      f"{'cold' if res.burn_in is not None else 'warm'}  objective {res.objective:.6f}  "
+                      f"{res.n_iter} iterations  zeros {res.zero_fraction:.3f}  converged {res.converged}", flush=True)
+    t_warm = time.perf_counter() - t_warm
+    t_cold = float("nan")
+    if not a.skip_cold:
+        t_cold = time.perf_counter()
+        for fold, (Xf, yf, ivf) in data.items():
+            for off in a.offsets:
+                for lam in sorted(a.lambdas, reverse=True):
+                    res = fit(Xf, yf + off, ivf, pen, lam, a.burn_in_snr)
+                    cold[fold, lam_key(lam), off] = res
+                    print(f"cold  held-out {fold} offset {off:g} lambda {lam:>6g}: {res.time:7.2f} s       "
+                          f"objective {res.objective:.6f}  {res.n_iter} iterations  converged {res.converged}",
+                          flush=True)
+        t_cold = time.perf_counter() - t_cold
+
+    # One fold of the paper's optimizer at the paper's lambda.
+    fold = "A"
+    Xf, yf, ivf = data[fold]
+    off = next(o for o in a.offsets if np.isclose(o, a.paper_offset))
+    paper = fit_baseline(Xf, yf + off, ivf, pen, a.paper_lam, a.burn_in_snr)
+    ours = warm[fold, lam_key(a.paper_lam), off]
+    print(f"paper held-out {fold} offset {off:g} lambda {a.paper_lam:g}: {paper.time:7.2f} s  objective "
+          f"{paper.objective:.6f}  {paper.n_iter} evaluations  converged {paper.converged}: {paper.message}",
+          flush=True)
+    # the same objective recomputed from both thetas on the same data
+    f_paper = objective(paper.theta, Xf, yf + off, ivf, pen, a.paper_lam)
+    f_ours = objective(ours.theta, Xf, yf + off, ivf, pen, a.paper_lam)
+
+    rel = [abs(warm[k].objective - cold[k].objective) / abs(cold[k].objective) for k in cold]
+    dtheta = [float(np.max(np.abs(warm[k].theta - cold[k].theta))) for k in cold]
+    ratio = t_warm / paper.time
+    print(f"grid ({len(warm)} settings) as a path: {t_warm:.1f} s; cold: {t_cold:.1f} s; paper one fold: "
+          f"{paper.time:.1f} s; ratio grid / paper = {ratio:.4f} (target <= 0.1); warm/cold speedup "
+          f"{t_cold / t_warm:.2f}")
+    print(f"lambda {a.paper_lam:g}, held-out {fold}, offset {off:g}: objective paper {f_paper:.6f}, path "
+          f"{f_ours:.6f} (path lower by {f_paper - f_ours:.6g})")
+    out = dict(
+        n_stars_per_fold=a.n_stars, n_features=a.n_features, lambdas=sorted(a.lambdas, reverse=True),
+        offsets=a.offsets, n_settings=len(warm), seconds_grid_path=round(t_warm, 2),
+        seconds_grid_cold=round(t_cold, 2), seconds_paper_one_fold=round(paper.time, 2),
+        ratio_grid_over_paper=round(ratio, 5), speedup_warm_over_cold=round(t_cold / t_warm, 3),
+        objective_paper=f_paper, objective_path=f_ours, paper_converged=paper.converged,
+        path_converged=all(r.converged for r in warm.values()),
+        max_rel_objective_diff_warm_cold=max(rel) if rel else None,
+        max_abs_theta_diff_warm_cold=max(dtheta) if dtheta else None,
+        seconds_per_setting_path={f"{k[0]}/{k[1]:g}/{k[2]:g}": round(r.time, 3) for k, r in warm.items()},
+    )
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

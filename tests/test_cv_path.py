@@ -1,0 +1,126 @@
+"""model.cv_path: the cross-validation grid as a warm-started path (issue 19).
+
+The objective (eq. 3) is convex, so a fit started from the next larger lambda's answer must stop
+at the optimum a cold fit (burn-in, then all stars) stops at; the train rule must chain the
+models of one (held-out fold, offset) and nothing else, and its model file must say where it
+started.
+"""
+
+import re
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from spectroparallax.io.errors import InputFileError
+from spectroparallax.model import files, fit, objective
+from spectroparallax.model.exp_linear import fit_path
+from spectroparallax.model.training import train_fold
+
+from conftest import run_snakemake, write_mock_config
+from test_model import _simulate
+
+GRID = [100.0, 30.0, 10.0, 3.0]
+#: The solver stops at a relative KKT violation of 1e-7 (fit's tol) with float32 products: two
+#: answers of the same convex problem agree in objective to ~1e-9 relative; 1e-6 leaves room.
+REL_OBJECTIVE = 1e-6
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return _simulate(n_stars=1200, n_features=250, seed=11)
+
+
+@pytest.fixture(scope="module")
+def path_and_cold(problem):
+    X, y, ivar, pen, _ = problem
+    return fit_path(X, y, ivar, pen, GRID), {lam: fit(X, y, ivar, pen, lam) for lam in GRID}
+
+
+def test_warm_path_reaches_the_cold_optimum_at_every_lambda(problem, path_and_cold):
+    X, y, ivar, pen, _ = problem
+    warm, cold = path_and_cold
+    assert list(warm) == sorted(GRID, reverse=True)
+    assert warm[GRID[0]].burn_in is not None                      # the largest starts cold
+    assert all(warm[lam].burn_in is None for lam in GRID[1:])     # the rest from the previous answer
+    for lam in GRID:
+        w, c = warm[lam], cold[lam]
+        assert w.converged and c.converged, lam
+        f_w, f_c = objective(w.theta, X, y, ivar, pen, lam), objective(c.theta, X, y, ivar, pen, lam)
+        assert abs(f_w - f_c) <= REL_OBJECTIVE * f_c, (lam, f_w, f_c)
+        # the same coefficients: theta is ln(parallax) per feature unit; predictions agree to 1e-4
+        pred_w, pred_c = X @ w.theta, X @ c.theta
+        assert np.max(np.abs(pred_w - pred_c)) < 1e-4, lam
+        big = np.abs(c.theta) > 1e-2 * np.abs(c.theta[pen]).max()
+        assert np.array_equal(np.sign(w.theta[big]), np.sign(c.theta[big])), lam
+    # the path is not a no-op: the four lambdas give different, ever less sparse answers
+    zeros = [warm[lam].zero_fraction for lam in GRID]
+    assert zeros == sorted(zeros, reverse=True) and zeros[0] > zeros[-1]
+
+
+def _training_files(problem, tmp_path):
+    """Parent Sample, feature index and X of a two-fold toy Training Set."""
+    X, y, ivar, pen, _ = problem
+    n = len(y)
+    parent = Table({"training": np.ones(n, bool), "fold": np.where(np.arange(n) % 2 == 0, "A", "B"),
+                    "parallax": y, "parallax_error": 1 / np.sqrt(ivar)})
+    index = Table({"name": [f"f{j}" for j in range(X.shape[1])], "penalized": pen})
+    return X, index, parent
+
+
+def test_train_fold_starts_from_the_next_larger_lambda_and_says_so(problem, tmp_path):
+    X, index, parent = _training_files(problem, tmp_path)
+    kw = dict(burn_in_snr=20.0, high_snr_subset="improved", optimizer="exact")
+    p30 = tmp_path / "heldout_A" / "lambda_30.0_offset_0.048.fits"
+    train_fold(p30, X, index, parent, "A", 30.0, 0.048, **kw)
+    assert files.read_model(p30).meta["WARMFROM"] == "COLD"
+    p10 = tmp_path / "heldout_A" / "lambda_10.0_offset_0.048.fits"
+    warm = train_fold(p10, X, index, parent, "A", 10.0, 0.048, start=p30, **kw)
+    assert warm.burn_in is None and files.read_model(p10).meta["WARMFROM"] == 30.0
+    cold = train_fold(tmp_path / "cold.fits", X, index, parent, "A", 10.0, 0.048, **kw)
+    assert abs(warm.objective - cold.objective) <= REL_OBJECTIVE * cold.objective
+
+    # a start from another fold, another offset or a smaller lambda is refused with one line
+    pB = tmp_path / "heldout_B" / "lambda_30.0_offset_0.048.fits"
+    train_fold(pB, X, index, parent, "B", 30.0, 0.048, **kw)
+    p029 = tmp_path / "heldout_A" / "lambda_30.0_offset_0.029.fits"
+    train_fold(p029, X, index, parent, "A", 30.0, 0.029, **kw)
+    for start, match in [(pB, "HELDOUT B"), (p029, "OFFSET 0.029"), (p10, "larger lambda")]:
+        with pytest.raises(InputFileError, match=match) as info:
+            train_fold(tmp_path / "x.fits", X, index, parent, "A", 10.0 if start != p10 else 30.0, 0.048,
+                       start=start, **kw)
+        assert "\n" not in str(info.value) and str(start) in str(info.value)
+    # the paper's optimizer takes no warm start (it stops where its start leads it)
+    with pytest.raises(ValueError, match="no warm start"):
+        train_fold(tmp_path / "x.fits", X, index, parent, "A", 10.0, 0.048, start=p30,
+                   **{**kw, "optimizer": "paper"})
+
+
+def _planned_train_inputs(work):
+    """{model output: [its model inputs]} of the train jobs a dry run plans."""
+    out = run_snakemake(work, "-n", timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    plan = {}
+    for block in re.split(r"\n(?=rule |localrule |checkpoint )", out.stdout + out.stderr):
+        if block.startswith("rule train:"):
+            inputs = re.search(r"input: (.*)", block).group(1).split(", ")
+            output = re.search(r"output: (.*)", block).group(1)
+            plan[output] = [i for i in inputs if "/models/" in i]
+    return plan
+
+
+@pytest.mark.parametrize("cv_path", [True, False])
+def test_the_dag_chains_each_fold_and_offset_from_the_largest_lambda(config, tmp_path, cv_path):
+    write_mock_config(config, tmp_path, mode="improved",
+                      model={"lambda_grid": [3.0, 30.0, 10.0], "offset_grid": [0.029, 0.048], "cv_path": cv_path})
+    plan = _planned_train_inputs(tmp_path)
+    assert len(plan) == 3 * 2 * 2
+    name = re.compile(r"heldout_(\w+)/lambda_([\d.]+)_offset_([\d.]+)\.fits$")
+    for output, starts in plan.items():
+        fold, lam, off = name.search(output).groups()
+        expected = {"3.0": "10.0", "10.0": "30.0"}.get(lam) if cv_path else None
+        if expected is None:
+            assert starts == [], output
+        else:
+            assert len(starts) == 1, output
+            assert name.search(starts[0]).groups() == (fold, expected, off), (output, starts)
