@@ -3,9 +3,10 @@
 Both file types store the spectrum on the common 8575-pixel grid of :mod:`apogee_grid`:
 HDU 1 holds the flux and HDU 2 its 1-sigma uncertainty. aspcapStar files and single-visit
 apStar files are 1-D; multi-visit apStar files are 2-D, ``(n_visits + 2, 8575)``, and their
-first row is the combined spectrum (the one we use). Pipeline placeholders (flux 0 with error
-1e10 in DR14 chip gaps, NaN in DR17) are passed through unchanged: deciding what is bad is the
-job of :mod:`spectroparallax.spectra.normalize`.
+first row is the combined spectrum (the one we use; HDU 1 of DR17 apStar files is 2-D even for
+one visit). Pipeline placeholders are passed through unchanged (aspcapStar gaps: flux 0 with error
+0 in every release; apStar gaps: error 1e10 in DR14, flux NaN in DR17; shared/data/sas_layout.md
+sec. 5-6): deciding what is bad is the job of :mod:`spectroparallax.spectra.normalize`.
 """
 
 import os
