@@ -74,3 +74,16 @@ def test_too_few_stars_names_the_fold():
 def test_usable_never_cuts_on_the_parallax_value():
     ok = calibration.usable([-0.5, 0.0, 3.0, np.nan], [0.1, 0.1, 0.1, 0.1], [0.5] * 4, [0.05] * 4, [True] * 4)
     assert list(ok) == [True, True, True, False]
+
+
+def test_binned_widths_by_hand():
+    from spectroparallax.catalog.stats import robust_scatter
+    from spectroparallax.figures.uncertainty import binned_widths
+
+    rng = np.random.default_rng(4)
+    x = np.r_[rng.uniform(0, 1, 300), rng.uniform(2, 3, 300), [np.nan]]
+    pull = np.r_[rng.normal(0, 1, 300), rng.normal(0, 2, 300), [0.0]]
+    centres, widths, counts = binned_widths(pull, x, 2)
+    assert list(counts) == [300, 300]
+    assert widths[0] == pytest.approx(robust_scatter(pull[:300])) and widths[1] == pytest.approx(robust_scatter(pull[300:600]))
+    assert centres[0] == pytest.approx(np.median(x[:300])) and 1.7 < widths[1] / widths[0] < 2.3

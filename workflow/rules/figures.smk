@@ -221,6 +221,7 @@ rule figure_model:
 rule figure_uncertainty:
     input:
         catalog=CATALOG,
+        parent=PARENT,
     output:
         **figure_output("figure_uncertainty", "normalized residuals"),
     params:
