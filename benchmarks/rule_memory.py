@@ -61,6 +61,10 @@ class _Files(list):
         super().__init__([*items, *named.values()])
         self.__dict__.update(named)
 
+    def get(self, key, default=None):
+        """As Snakemake's named lists: a named item or ``default``."""
+        return self.__dict__.get(key, default)
+
 
 def _model(d: Path, fold: str) -> str:
     return str(d / "models" / f"heldout_{fold}" / f"lambda_{LAM}_offset_{OFFSET}.fits")
