@@ -7,7 +7,7 @@ import yaml
 from astropy.table import Table
 
 from spectroparallax import model
-from spectroparallax.archives.columns import as_float
+from spectroparallax.archives.columns import as_float, fit_parallax
 from spectroparallax.catalog import calibration, stats, table
 from spectroparallax.io import atomic
 from spectroparallax.model import crossval, files as model_files
@@ -28,7 +28,7 @@ calibrations = spec_err_eq5 = None
 if snakemake.params.uncertainties == "improved":
     spec_err_eq5 = spec_err
     spec_err, calibrations = calibration.cross_fit(
-        parent["fold"], as_float(parent["parallax"]) + offset, as_float(parent["parallax_error"]), spec, spec_err_eq5,
+        parent["fold"], fit_parallax(parent) + offset, as_float(parent["parallax_error"]), spec, spec_err_eq5,
         parent["training"], outlier_factor=snakemake.params.outlier_factor)
     for fold, cal in calibrations.items():
         logging.info("uncertainties of fold %s, calibrated on the other folds' %d training stars: s = %.3f +- %.3f, "
