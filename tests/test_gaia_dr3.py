@@ -107,20 +107,27 @@ def test_the_dr2_mock_has_no_dr3_columns_and_its_constant_zero_point():
 
 
 @pytest.mark.slow
-def test_a_dr3_run_on_the_mock_corrects_the_parent_sample_parallaxes(config, tmp_path):
-    """gaia.release dr3 on the mock, run to the Parent Sample: the DR3 chunks (file names carry the
-    release) give every parent star the L21 zero point, and the parallaxes the model fits are closer
-    to the mock's truth than Gaia's raw ones."""
+def test_the_dr17_x_dr3_mock_runs_to_a_catalog_and_corrects_the_parallaxes(config, tmp_path):
+    """The mock in DR17 format (mock.release dr17, so Gaia DR3 by default: issue 18's acceptance),
+    run to the catalog: its DR17 tree is read (apo1m and lco25m stars included), the DR3 chunks (file
+    names carry the release) give every parent star the L21 zero point, and the parallaxes the model
+    fits are closer to the mock's truth than Gaia's raw ones."""
     from conftest import run_snakemake, write_mock_config
 
-    write_mock_config(config, tmp_path, gaia={"release": "dr3"})
-    out = run_snakemake(tmp_path, "--cores", "2", "results/mock/samples/parent.fits")
+    write_mock_config(config, tmp_path, mock={"release": "dr17", "n_stars": 3000})
+    out = run_snakemake(tmp_path, "--cores", "2", "catalog")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert (tmp_path / "resources/mock/sas/dr17/apogee/spectro/aspcap/dr17/synspec_rev1/"
+            "allStar-dr17-synspec_rev1.fits").exists()
     assert (tmp_path / "resources/mock/gaia_dr3_xmatch.vot.gz").exists()
     adql = (tmp_path / "resources/mock/gaia_dr3/chunk_0.adql").read_text()
     assert "Gaia DR3 rows" in adql
+    cat = Table.read(tmp_path / "results/mock/catalog/spectrophotometric_parallaxes.fits")
+    assert len(cat) > 800 and "DR3" in cat["Gaia_parallax"].description
+    assert cat.meta["PLXOFFST"] in config["model"]["dr3"]["offset_grid"]
     parent = Table.read(tmp_path / "results/mock/samples/parent.fits")
     truth = Table.read(tmp_path / "resources/mock/truth.fits")
+    assert {"apo1m", "apo25m", "lco25m"} <= set(np.char.strip(np.asarray(parent["TELESCOPE"], str)).tolist())
     assert parent["parallax_zero_point"].unit == "mas" and np.asarray(parent["zero_point_valid"]).mean() > 0.95
     first = np.unique(truth["APOGEE_ID"], return_index=True)[1]
     t = truth[first]
