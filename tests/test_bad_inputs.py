@@ -70,7 +70,7 @@ def test_a_truncated_votable_from_the_archive_is_one_line_and_leaves_no_chunk(tm
     dest = tmp_path / "chunk_0.fits"
     with TAPServer(cut_short) as tap:
         with pytest.raises(ArchiveError) as info:
-            gaia_query.query_chunk(list(cat["tmass_designation"][:3]), dest, tap_url=tap.url, **TABLES, **FAST)
+            gaia_query.query_chunk(list(cat["tmass_designation"][:3]), dest, tap_url=tap.url, tables=TABLES, **FAST)
     msg = str(info.value)
     assert "\n" not in msg and msg.startswith("Gaia Archive: unreadable reply") and tap.url in msg
     assert list(tmp_path.iterdir()) == []   # neither the chunk nor its ADQL: the next run queries again
@@ -182,7 +182,8 @@ def test_workflow_counts_a_shared_gaia_source_and_a_placeholder_parallax_error(r
     training = before[np.asarray(before["training"], bool)]
     order = np.argsort(np.asarray(training["SNR"]))
     low, high, tiny = training[order[0]], training[order[-1]], training[order[len(order) // 2]]
-    chunks = sorted((run_copy / "resources/mock/gaia").glob("chunk_*.fits"))
+    chunks = sorted((run_copy / "resources/mock/gaia_dr2").glob("chunk_*.fits"))
+    assert chunks
     for path in chunks:
         chunk = Table.read(path)
         names = np.char.strip(np.asarray(chunk["tmass_designation"], dtype=str))

@@ -63,7 +63,7 @@ def test_mock_run_console_has_no_astropy_warnings(mock_run):
     console = (work / "console.txt").read_text()
     assert "steps (100%) done" in console
     assert not re.findall(r".*(?:\[astropy\.|AstropyUserWarning|VerifyWarning|UnitsWarning).*", console)
-    assert re.search(r"1 spectrum file\(s\) unreadable, \d+ missing .*counted in the cut-flow as 'no readable "
+    assert re.search(r"1 spectrum file\(s\) unreadable, \d+ missing, \d+ refused .*counted in the cut-flow as 'no readable "
                      r"spectrum' and the run goes on \(on the mock survey by design", console)
 
 

@@ -52,10 +52,11 @@ def test_noise_in_a_folds_gaia_data_leaves_its_predictions_bit_identical(three_f
     rng = np.random.default_rng(7)
     noisy = parent.copy()
     # Noise that still looks like Gaia data (so the other models' fits converge): the parallaxes
-    # and errors of the fold's Training Set stars shuffled among them, the parallaxes rescaled at random.
+    # and errors of the fold's Training Set stars shuffled among them, so they no longer belong to
+    # their stars. (Rescaling them at random as well once left a fold whose noise the exact solver
+    # could not fit to its tolerance: a test of the solver on nonsense, not of the A/B promise.)
     scramble = in_fold & np.asarray(parent["training"], bool)
-    noisy["parallax"][scramble] = (rng.permutation(noisy["parallax"][scramble])
-                                   * rng.uniform(0.5, 1.5, scramble.sum()))
+    noisy["parallax"][scramble] = rng.permutation(noisy["parallax"][scramble])
     noisy["parallax_error"][scramble] = rng.permutation(noisy["parallax_error"][scramble])
     (work / PARENT).unlink()                 # a hard link to the base run: never write through it
     noisy.write(work / PARENT)
