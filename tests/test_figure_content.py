@@ -97,13 +97,12 @@ def test_figure5_plots_distance_across_and_g_down_coloured_by_precision_ratio(bu
     assert ax.get_ylim() == tuple(style["g"][::-1]) and ax.get_ylim()[0] > ax.get_ylim()[1]
 
 
-def test_figure6_places_stars_at_one_over_our_parallax_and_colours_them_by_metallicity(built):
-    """Positions recomputed here with astropy from the catalog's coordinates and 1 / spec_parallax
-    (never Gaia's), in the config's Galactocentric frame."""
+def _galactocentric(cfg, cat, parent):
+    """The stars with a positive spec_parallax and full motions, placed with astropy at 1 / spec_parallax
+    (never Gaia's) in the config's Galactocentric frame; returns (coordinates, the rows used)."""
     from astropy import units as u
     from astropy.coordinates import CartesianDifferential, Galactocentric, SkyCoord
 
-    figures, cfg, cat, parent = built
     frame_cfg = cfg["galactocentric"]
     frame = Galactocentric(galcen_distance=frame_cfg["galcen_distance"] * u.kpc, z_sun=frame_cfg["z_sun"] * u.kpc,
                            galcen_v_sun=CartesianDifferential(frame_cfg["galcen_v_sun"] * u.km / u.s))
@@ -113,6 +112,16 @@ def test_figure6_places_stars_at_one_over_our_parallax_and_colours_them_by_metal
     star = SkyCoord(ra=_col(cat, "ra")[ok] * u.deg, dec=_col(cat, "dec")[ok] * u.deg,
                     distance=(1.0 / spec[ok]) * u.kpc, pm_ra_cosdec=pmra[ok] * u.mas / u.yr,
                     pm_dec=pmdec[ok] * u.mas / u.yr, radial_velocity=rv[ok] * u.km / u.s).transform_to(frame)
+    return star, ok
+
+
+def test_figure6_places_stars_at_one_over_our_parallax_and_colours_them_by_metallicity(built):
+    """Positions recomputed here with astropy from the catalog's coordinates and 1 / spec_parallax
+    (never Gaia's), in the config's Galactocentric frame."""
+    from astropy import units as u
+
+    figures, cfg, cat, parent = built
+    star, ok = _galactocentric(cfg, cat, parent)
     x, y, z = (getattr(star, c).to_value(u.kpc) for c in ("x", "y", "z"))
     fe_h = _col(parent, "FE_H")[ok]
     (ax,) = _data_axes(figures["figure6"])
@@ -359,22 +368,13 @@ def test_paper_figure6_draws_the_scripts_stars_at_its_scale(mock_run, mock, monk
     """rotation_curve_uncertainties.py @ 035a251:67-70, 248-251, 294, 347-356: finite motions, ALPHA_M < .12,
     near the plane, v_z < 100 km/s (signed), abs(FE_H) < 10; quiver scale 200 xy; xlim(-25, 5), ylim(-10, 20)."""
     from astropy import units as u
-    from astropy.coordinates import CartesianDifferential, Galactocentric, SkyCoord
 
     work, cfg = mock_run
     _, _, cat, parent = mock
     fig = _rule_figure("figure6", monkeypatch, _paper_params(cfg, "figure6", frame=cfg["galactocentric"]),
                        _inputs(work))
     want = PAPER["figure6"]
-    frame_cfg = cfg["galactocentric"]
-    frame = Galactocentric(galcen_distance=frame_cfg["galcen_distance"] * u.kpc, z_sun=frame_cfg["z_sun"] * u.kpc,
-                           galcen_v_sun=CartesianDifferential(frame_cfg["galcen_v_sun"] * u.km / u.s))
-    spec = _col(cat, "spec_parallax")
-    pmra, pmdec, rv = (_col(parent, c) for c in ("pmra", "pmdec", "VHELIO_AVG"))
-    ok = (spec > 0) & np.isfinite(pmra) & np.isfinite(pmdec) & np.isfinite(rv)
-    star = SkyCoord(ra=_col(cat, "ra")[ok] * u.deg, dec=_col(cat, "dec")[ok] * u.deg,
-                    distance=(1.0 / spec[ok]) * u.kpc, pm_ra_cosdec=pmra[ok] * u.mas / u.yr,
-                    pm_dec=pmdec[ok] * u.mas / u.yr, radial_velocity=rv[ok] * u.km / u.s).transform_to(frame)
+    star, ok = _galactocentric(cfg, cat, parent)
     x, y, z = (getattr(star, c).to_value(u.kpc) for c in ("x", "y", "z"))
     vz = star.v_z.to_value(u.km / u.s)
     fe_h = np.ma.filled(np.ma.asarray(parent["FE_H"], dtype=float), np.nan)[ok]   # -9999 as in the script

@@ -4,7 +4,8 @@
 - :mod:`.colours`: Fig. 1; :mod:`.parallaxes`: Figs. 2 and 3; :mod:`.cluster_parallaxes`: Fig. 4;
   :mod:`.precision`: Fig. 5; :mod:`.disk`: Fig. 6;
 - :mod:`.crossval`, :mod:`.coefficients`, :mod:`.uncertainty`: cross-validation, model and
-  uncertainty diagnostics;
+  uncertainty diagnostics; :mod:`.repeats`: the coefficients over repeated random splits
+  (model.split_repeats);
 - :mod:`.common`: backend, style and saving; :mod:`.data`: the catalog beside the Parent Sample;
   :mod:`.star_cuts`: the stars a figure's style leaves out (the paper's Figs. 5 and 6), counted.
 
