@@ -84,6 +84,7 @@ SWITCH_RULES = {
 
     # samples and folds
     "duplicates": ("select_samples",),
+    "quality_cut": (),   # on Gaia DR3 only; the mock runs DR2
     "split": ("select_samples",),
 
     # model
@@ -207,6 +208,7 @@ CHANGES = {
                              jobs={"repeat_train": 4, "repeat_spread": 1, "figure_repeats": 1, "all": 1}),
     **{f"mock.{key}": C(BUMP, "mock_survey") for key in SCHEMA["properties"]["mock"]["properties"]},
     "mock.spectra_logg_range": C([0.0, 2.2], "mock_survey"),
+    "sample.training.ruwe_max": C(1.2, why="Gaia DR3 only (switches.quality_cut improved); the mock runs DR2"),
     "calibration.outlier_factor": C(5.0, "catalog", why="read by the improved uncertainties (TEST_MODE)"),
     "mock.release": C("dr17", "mock_survey"),
     "published.url": C("https://example.org/catalog.fits", why="the published catalog is joined on dr14 only"),

@@ -125,6 +125,11 @@ def test_the_dr17_x_dr3_mock_runs_to_a_catalog_and_corrects_the_parallaxes(confi
     cat = Table.read(tmp_path / "results/mock/catalog/spectrophotometric_parallaxes.fits")
     assert len(cat) > 800 and "DR3" in cat["Gaia_parallax"].description
     assert cat.meta["PLXOFFST"] in config["model"]["dr3"]["offset_grid"]
+    # The improved mode's DR3 quality cut (switches.quality_cut): ruwe in place of eq. 9-10, counted.
+    cutflow = Table.read(tmp_path / "results/mock/samples/cutflow.csv")
+    cuts = [str(c) for c in cutflow["cut"]]
+    assert any(c.startswith(f"ruwe > {config['sample']['training']['ruwe_max']}") for c in cuts)
+    assert not any(c.startswith("eq. 9") or c.startswith("eq. 10") for c in cuts)
     parent = Table.read(tmp_path / "results/mock/samples/parent.fits")
     truth = Table.read(tmp_path / "resources/mock/truth.fits")
     assert {"apo1m", "apo25m", "lco25m"} <= set(np.char.strip(np.asarray(parent["TELESCOPE"], str)).tolist())

@@ -183,6 +183,25 @@ def test_training_cuts_keep_negative_parallaxes_and_never_cut_on_snr():
         cuts.training_set(parent, TRAINING, fold="B")
 
 
+def test_on_gaia_dr3_the_improved_quality_cut_is_ruwe_in_place_of_eq_9_10():
+    """switches.quality_cut improved on a DR3 run (common.smk puts ruwe_max into the training
+    cuts): ruwe <= ruwe_max decides, eq. 9-10 do not; without ruwe_max eq. 9-10 as in the paper."""
+    cases = [({"visibility_periods_used": 7}, 1.0), ({}, 1.5), ({}, 1.4), ({}, np.nan)]
+    allstar, gaia, spectra = _tables([(over, None) for over, _ in cases])
+    parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)
+    parent["fold"] = "A"
+    parent["ruwe"] = [ruwe for _, ruwe in cases]
+    mask, flow = cuts.training_set(parent, {**TRAINING, "ruwe_max": 1.4}, fold="A")
+    assert mask.tolist() == [True, False, True, False]       # eq. 9 no longer applies; NaN ruwe fails
+    table = flow.table("training A")
+    assert [r["removed"] for r in table if r["cut"].startswith("ruwe > 1.4")] == [2]
+    assert not [r for r in table if r["cut"].startswith("eq. 9")]
+    assert cuts.training_set(parent, TRAINING, fold="A")[0].tolist() == [False, True, True, True]
+    del parent["ruwe"]
+    with pytest.raises(KeyError, match="no ruwe column.*quality_cut: paper"):
+        cuts.training_set(parent, {**TRAINING, "ruwe_max": 1.4}, fold="A")
+
+
 def test_gaia_magnitude_errors_come_from_flux_errors():
     allstar, gaia, spectra = _tables([({}, None)])
     parent, _ = cuts.select_parent(allstar, gaia, spectra, SAMPLE)

@@ -63,6 +63,12 @@ SWITCHES = {
         "the first allStar row of an APOGEE_ID (np.unique); parent cuts in the paper's order (parent_sample.py)",
         "drop the rows flagged EXTRATARG bit 4 (non-primary duplicate); of a star's unflagged rows keep the "
         "highest-S/N one"),
+    "quality_cut": _pi(
+        "sample",
+        "eq. 9-10: visibility_periods_used >= 8 and astrometric_chi2_al / sqrt(n_good_obs_al - 5) <= 35, "
+        "thresholds tuned on Gaia DR2 (HER19 sec. 4, infer_parallax.py)",
+        "on Gaia DR3, ruwe <= sample.training.ruwe_max in place of eq. 9-10 (DR3's documented astrometric "
+        "quality indicator); on Gaia DR2 the same as the paper"),
     "magnitude_errors": _pi(
         "sample",
         "G, BP, RP errors 1.09 sigma_F / F (infer_parallax.py)",

@@ -30,13 +30,13 @@ rule catalog:
         folds=FOLDS,
         model=lambda wildcards: MODEL,
         style=SWITCH["catalog"],
-        training_cuts=config["sample"]["training"],
+        training_cuts=TRAINING_CUTS,
         uncertainties=SWITCH["uncertainties"],
         # Only the improved uncertainties use it: the paper mode's catalog does not rerun for it.
         outlier_factor=config["calibration"]["outlier_factor"] if SWITCH["uncertainties"] == "improved" else None,
         config_hash=config_hash(
             {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM},
-             "catalog": {"style": SWITCH["catalog"], "training_cuts": config["sample"]["training"],
+             "catalog": {"style": SWITCH["catalog"], "training_cuts": TRAINING_CUTS,
                          "uncertainties": SWITCH["uncertainties"],
                          "outlier_factor": config["calibration"]["outlier_factor"]
                          if SWITCH["uncertainties"] == "improved" else None}}),

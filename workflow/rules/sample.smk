@@ -14,7 +14,7 @@ rule select_samples:
         parent=f"{RESULTS}/samples/parent.fits",
         cutflow=report(f"{RESULTS}/samples/cutflow.csv", caption="../report/cutflow.rst", category="Samples"),
     params:
-        sample=config["sample"],
+        sample={**config["sample"], "training": TRAINING_CUTS},
         # Switches (spectroparallax/modes.py): which allStar row of a repeated star is kept, and with it
         # the order of the cuts; seeded random folds or the paper's Gaia random_index parity.
         duplicates=SWITCH["duplicates"],

@@ -54,6 +54,7 @@ _TRAINING_FIX = {
     "eq. 8:": "raise sample.training.parallax_error_max",
     "eq. 9": "lower sample.training.visibility_periods_min",
     "eq. 10": "raise sample.training.astrometric_chi2_max",
+    "ruwe": "raise sample.training.ruwe_max, or set switches.quality_cut: paper for eq. 9-10",
 }
 
 
@@ -340,8 +341,9 @@ def training_set(parent: Table, training_cfg: dict, fold: str | None = None) -> 
 
     A finite Gaia parallax and a parallax_error of at least PARALLAX_ERROR_FLOOR are required (the
     error is eq. 2-3's weight); negative parallaxes stay, and nothing cuts on parallax or on
-    parallax / error. Raises EmptySampleError if the fold has no Parent Sample star or a cut
-    leaves none.
+    parallax / error. With ``ruwe_max`` in ``training_cfg`` (switches.quality_cut improved on a Gaia
+    DR3 run) ruwe <= ruwe_max replaces eq. 9-10. Raises EmptySampleError if the fold has no Parent
+    Sample star or a cut leaves none.
     """
     in_fold = np.ones(len(parent), dtype=bool) if fold is None else np.asarray(parent["fold"]) == fold
     name = "Training Set" + ("" if fold is None else f" {fold}")
@@ -367,8 +369,15 @@ def training_set(parent: Table, training_cfg: dict, fold: str | None = None) -> 
             "(no usable weight)", np.isfinite(error) & (error >= PARALLAX_ERROR_FLOOR))
         cut(f"eq. 8: parallax_error >= {training_cfg['parallax_error_max']} mas",
             error < training_cfg["parallax_error_max"])
-        cut(f"eq. 9: visibility_periods_used < {training_cfg['visibility_periods_min']}",
-            vpu >= training_cfg["visibility_periods_min"])
-        cut(f"eq. 10: astrometric_chi2_al / sqrt(n_good_obs_al - 5) > {training_cfg['astrometric_chi2_max']}",
-            ruwe_like <= training_cfg["astrometric_chi2_max"])
+        if "ruwe_max" in training_cfg:
+            if "ruwe" not in parent.colnames:
+                raise KeyError("select_samples: the Parent Sample has no ruwe column (Gaia DR2 has none): the ruwe "
+                               "cut needs Gaia DR3 chunks; set switches.quality_cut: paper for eq. 9-10")
+            cut(f"ruwe > {training_cfg['ruwe_max']} (Gaia DR3's quality cut in place of eq. 9-10)",
+                as_float(parent["ruwe"]) <= training_cfg["ruwe_max"])
+        else:
+            cut(f"eq. 9: visibility_periods_used < {training_cfg['visibility_periods_min']}",
+                vpu >= training_cfg["visibility_periods_min"])
+            cut(f"eq. 10: astrometric_chi2_al / sqrt(n_good_obs_al - 5) > {training_cfg['astrometric_chi2_max']}",
+                ruwe_like <= training_cfg["astrometric_chi2_max"])
     return flow.alive, flow
