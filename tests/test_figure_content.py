@@ -136,6 +136,7 @@ def test_figure6_places_stars_at_one_over_our_parallax_and_colours_them_by_metal
     assert (arrows[0].norm.vmin, arrows[0].norm.vmax) == tuple(style["fe_h"])
     # The Sun (gold marker) sits at x = -R0 in astropy's frame.
     sun = [line for line in ax.lines if line.get_marker() == "o"][0]
+    frame_cfg = cfg["galactocentric"]
     assert sun.get_xdata()[0] == pytest.approx(-np.sqrt(frame_cfg["galcen_distance"] ** 2 - frame_cfg["z_sun"] ** 2),
                                                abs=1e-3)
 
@@ -392,5 +393,5 @@ def test_paper_figure6_draws_the_scripts_stars_at_its_scale(mock_run, mock, monk
     assert arrows[0].scale == pytest.approx(200.0 / want["kpc_per_200_kms"]) and arrows[0].scale_units == "xy"
     text = _cut_text(fig)
     every = np.ma.filled(np.ma.asarray(parent["ALPHA_M"], dtype=float), np.nan)
-    motions = np.isfinite(pmra) & np.isfinite(pmdec) & np.isfinite(rv)
+    motions = np.isfinite(_col(parent, "pmra")) & np.isfinite(_col(parent, "pmdec")) & np.isfinite(_col(parent, "VHELIO_AVG"))
     assert f"{(motions & (every >= 0.12)).sum()} cut: [alpha/M] >= 0.12" in text
