@@ -115,9 +115,7 @@ def _figures(work, cfg, cat, parent):
                                  galactic.sun_position(frame), style6),
         "figure_crossval": crossval.crossval(Table.read(work / "results/mock/crossval/crossval.csv"), best),
         "figure_model": coefficients.coefficients(models, "chosen setting"),
-        "figure_uncertainty": uncertainty.normalized_residuals(uncertainty.training_pulls(a),
-                                                               stats.summary(cat)["normalized_residual_width"],
-                                                               fig_cfg["uncertainty"]),
+        "figure_uncertainty": uncertainty.uncertainty_figure(cat, parent, fig_cfg["uncertainty"])[0],
     }
 
 

@@ -4,8 +4,9 @@ calibration of the improved mode (spectroparallax.catalog.calibration)."""
 
 import numpy as np
 
+from spectroparallax.archives.columns import as_float
 from spectroparallax.catalog import stats
-from . import common
+from . import common, data
 
 
 def training_rows(a: dict) -> np.ndarray:
@@ -38,21 +39,23 @@ def binned_widths(pull, x, n_bins: int = 4):
     return centres, widths, np.array([p.size for p in parts])
 
 
-def normalized_residuals(pull, width: float, style: dict):
-    """Histogram of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) (``pull``, dimensionless) as a
-    density, with the unit Gaussian expected if the uncertainties are right and a Gaussian of the
-    robust ``width`` (from :func:`spectroparallax.catalog.stats.summary`).
-
-    ``style``: config ``figures.uncertainty`` (histogram range and bins).
-    """
-    fig = common.new_figure(5.0, 3.8)
-    _histogram(fig.subplots(), pull, width, style, None)
-    return fig
-
-
 #: The quantities the widths are binned in: label -> (key of figures.data.labels, axis label).
 BINNED = {"snr": ("snr", "APOGEE S/N"), "g": ("g", "G [mag]"), "teff": ("teff", "Teff [K]"),
           "h_w2": ("h_w2", "H - W2 [mag]")}
+
+
+def uncertainty_figure(cat, parent, style):
+    """The figure of rule figure_uncertainty from the catalog and the Parent Sample (row for row):
+    :func:`calibration` with the catalog's pulls and, for a calibrated catalog (switches.uncertainties
+    improved), those with eq. 5's uncertainty (spec_parallax_err_eq5). Returns (figure, {"n": training
+    stars, "width": the summary's normalized_residual_width, "width_eq5": eq. 5's or None})."""
+    a = stats.catalog_arrays(cat)
+    pull = training_pulls(a)
+    before = training_pulls(a, as_float(cat["spec_parallax_err_eq5"])) if "spec_parallax_err_eq5" in cat.colnames else None
+    width = stats.summary(cat)["normalized_residual_width"]
+    fig = calibration(pull, width, style, data.labels(parent), training_rows(a), before=before)
+    return fig, {"n": int(pull.size), "width": width,
+                 "width_eq5": None if before is None else stats.robust_scatter(before)}
 
 
 def calibration(pull, width, style, lab: dict, rows, *, before=None, n_bins: int = 4):
@@ -63,7 +66,7 @@ def calibration(pull, width, style, lab: dict, rows, *, before=None, n_bins: int
     """
     fig = common.new_figure(10.0, 5.6)
     axes = fig.subplots(2, 3).ravel()
-    _histogram(axes[0], pull, width, style, before, legend=False)
+    _histogram(axes[0], pull, width, style, before)
     for ax, (name, (key, label)) in zip(axes[1:], BINNED.items()):
         x = np.asarray(lab[key], float)[rows]
         for values, text, fmt, colour in ((before, "eq. 5 alone", "s--", "tab:orange"),
@@ -84,7 +87,9 @@ def calibration(pull, width, style, lab: dict, rows, *, before=None, n_bins: int
     return fig
 
 
-def _histogram(ax, pull, width, style, before, legend=True):
+def _histogram(ax, pull, width, style, before):
+    """The density of the pulls (and of ``before``'s as an outline) against the unit Gaussian and a
+    Gaussian of the robust ``width``; the legend is drawn beside it, by :func:`calibration`."""
     pull = np.asarray(pull, float)
     pull = pull[np.isfinite(pull)]
     lo, hi = style["range"]
@@ -110,8 +115,6 @@ def _histogram(ax, pull, width, style, before, legend=True):
     ax.set(xlim=(lo, hi), ylim=(0, 1.35 * top),
            xlabel=r"$(\varpi^{(a)} - \varpi^{(\mathrm{sp})}) / \sqrt{\sigma^{(a)2} + \sigma^{(\mathrm{sp})2}}$",
            ylabel="probability density")
-    if legend:
-        ax.legend(loc="upper right", frameon=False, fontsize="small")
     if outside:
         text += f"\n{outside} outside the axes"
     common.corner_text(ax, text)

@@ -3,23 +3,13 @@ their robust width in bins of S/N, G, Teff and H - W2, before and after the cali
 
 import logging
 
-import numpy as np
-
-from spectroparallax.catalog import stats
 from spectroparallax.figures import common, data, uncertainty
 from spectroparallax.io.logs import job_logging
 
 job_logging(snakemake)
 common.setup(snakemake.params.font_size)
 cat, parent = data.read(snakemake.input.catalog, snakemake.input.parent)
-a = stats.catalog_arrays(cat)
-pull = uncertainty.training_pulls(a)
-# A calibrated catalog (switches.uncertainties improved) keeps eq. 5's value beside it.
-before = (uncertainty.training_pulls(a, np.ma.filled(np.ma.asarray(cat["spec_parallax_err_eq5"], dtype=float), np.nan))
-          if "spec_parallax_err_eq5" in cat.colnames else None)
-width = stats.summary(cat)["normalized_residual_width"]
-fig = uncertainty.calibration(pull, width, snakemake.params.style, data.labels(parent), uncertainty.training_rows(a),
-                              before=before)
+fig, info = uncertainty.uncertainty_figure(cat, parent, snakemake.params.style)
 common.save(fig, snakemake.output.pdf, snakemake.output.png, snakemake.params.dpi)
-logging.info("%d training stars; robust width of the normalized residuals %.4f%s", pull.size, width,
-             "" if before is None else f" (eq. 5 alone: {stats.robust_scatter(before):.4f})")
+logging.info("%d training stars; robust width of the normalized residuals %.4f%s", info["n"], info["width"],
+             "" if info["width_eq5"] is None else f" (eq. 5 alone: {info['width_eq5']:.4f})")
