@@ -25,12 +25,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from astropy.table import Table, join
+from astropy.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mock_accuracy  # noqa: E402
 
+from spectroparallax.archives.columns import as_float  # noqa: E402
 from spectroparallax.catalog import stats  # noqa: E402
+from spectroparallax.mock import truth as mock_truth  # noqa: E402
 
 TARGETS = ("catalog", "results/mock/clusters/members.ecsv")
 
@@ -44,12 +46,10 @@ def _width(z):
 def measure(workdir: Path) -> dict:
     cat = Table.read(workdir / "results/mock/catalog/spectrophotometric_parallaxes.fits")
     parent = Table.read(workdir / "results/mock/samples/parent.fits")
-    truth = Table.read(workdir / "resources/mock/truth.fits")
-    truth = truth[~np.asarray(truth["is_duplicate_row"], bool)]
-    truth["2MASS_ID"] = np.char.strip(np.asarray(truth["APOGEE_ID"], dtype=str))
+    truth_path = workdir / "resources/mock/truth.fits"
     cat["row"] = np.arange(len(cat))
     cat["SNR"] = np.asarray(parent["SNR"], float)     # the catalog has the Parent Sample's rows, in order
-    joined = join(cat, truth["2MASS_ID", "parallax_true"], keys="2MASS_ID")
+    joined = mock_truth.with_true_parallax(cat, truth_path)
     joined.sort("row")
     a = stats.catalog_arrays(joined)
     true = np.asarray(joined["parallax_true"], float)
@@ -66,12 +66,10 @@ def measure(workdir: Path) -> dict:
                                                                    a["spec"][train], a["spec_err"][train]))
     ratio = a["spec"][a["training"] & ok] / true[a["training"] & ok] - 1
     out["scatter_truth"], out["bias_truth"] = stats.robust_scatter(ratio), stats.median_or_nan(ratio)
-    members = Table.read(workdir / "results/mock/clusters/members.ecsv")
-    members = join(members, truth["2MASS_ID", "parallax_true"], keys="2MASS_ID")
+    members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
-        spec = np.ma.filled(np.ma.asarray(m["spec_parallax"], dtype=float), np.nan)
-        err = np.ma.filled(np.ma.asarray(m["spec_parallax_err"], dtype=float), np.nan)
+        spec, err = as_float(m["spec_parallax"]), as_float(m["spec_parallax_err"])
         out[f"cluster_{name}_ratio"] = _width((spec - np.asarray(m["parallax_true"], float)) / err)
         out[f"cluster_{name}_n"] = int(np.isfinite(spec).sum())
     return out

@@ -15,10 +15,7 @@ from astropy.table import Table
 
 from spectroparallax.archives import sas
 from spectroparallax.mock import write_mock_survey
-
-VERSIONS = {"dr14": {"apred": "r8", "aspcap": "l31c", "results": "l31c.2"},
-            "dr16": {"apred": "r12", "aspcap": "l33"},
-            "dr17": {"apred": "dr17", "aspcap": "synspec_rev1"}}
+from test_sas_releases import VERSIONS
 
 
 @pytest.mark.parametrize("release", ["dr14", "dr16", "dr17"])

@@ -146,7 +146,6 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
     ids = np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str))
     training = np.asarray(parent["training"], bool)
     limits = {col: np.nanpercentile(as_float(parent[col])[training], RANGE_PERCENTILES) for col in RANGE_COLUMNS}
-    row_of = {star: i for i, star in enumerate(ids)}
     means = mean_parallaxes(members, list(clusters))
     rows = []
     for name, cluster in clusters.items():
@@ -156,10 +155,10 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         ok = np.isfinite(spec) & np.isfinite(err) & (err > 0)
         mean, mean_err, n = means[name]["spec"]
         width = robust_scatter((spec[ok] - reference) / err[ok]) if ok.sum() >= 3 else np.nan
-        where = [row_of[s] for s in np.asarray(m["2MASS_ID"], dtype=str) if s in row_of]
+        where = np.isin(ids, np.asarray(m["2MASS_ID"], dtype=str))
         outside = []
         for col, label in RANGE_COLUMNS.items():
-            median = np.nanmedian(as_float(parent[col])[where]) if where else np.nan
+            median = np.nanmedian(as_float(parent[col])[where]) if where.any() else np.nan
             lo, hi = limits[col]
             if np.isfinite(median) and not lo <= median <= hi:
                 outside.append(f"{label} {median:.2f} outside {lo:.2f}..{hi:.2f}")

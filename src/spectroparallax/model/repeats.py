@@ -7,8 +7,9 @@ trains one model per held-out fold at the setting cross-validation chose (rule r
 :func:`spectroparallax.model.training.train_fold`), and predicts each star from the repeat-r model
 that held its fold out (:func:`predict_repeat`). Over the repeats each star then has a spread of
 spec_parallax (:func:`spread_table`), which :func:`spread_summary` sets against the catalog's quoted
-eq. 5 uncertainty per S/N bin: eq. 5 propagates only the feature errors, not the uncertainty of theta
-that a different Training Set would give.
+uncertainty per S/N bin (spec_parallax_err: eq. 5 in the paper mode, which propagates only the feature
+errors, not the uncertainty of theta that a different Training Set would give; eq. 5 calibrated on
+held-out stars in the improved mode, catalog.calibration).
 
 Reads the Parent Sample, the design matrix, the repeat models and the catalog; the rules write
 ``results/<survey>/repeats/`` (repeat_<r>/heldout_<fold>.fits, spread.fits, spread_summary.ecsv).
@@ -18,6 +19,7 @@ import numpy as np
 from astropy.table import Table
 from scipy import stats as scipy_stats
 
+from spectroparallax.archives.columns import as_float
 from spectroparallax.io.errors import InputFileError
 from spectroparallax.sample import folds as sample_folds
 from spectroparallax.sample.cutflow import EmptySampleError
@@ -102,7 +104,8 @@ SPREAD_COLUMNS = {
     "SNR": (None, "APOGEE spectral signal-to-noise ratio (allStar SNR)"),
     "training": (None, "True if the star is in a Training Set (eq. 8-10)"),
     "spec_parallax": ("mas", "the catalog's spectrophotometric parallax (its own A/B split)"),
-    "spec_parallax_err": ("mas", "the catalog's quoted uncertainty, propagated from the feature errors (eq. 5)"),
+    "spec_parallax_err": ("mas", "the catalog's quoted uncertainty (eq. 5 in the paper mode, calibrated in the "
+                                 "improved mode: the catalog's ERRMODEL)"),
     "repeat_fold": (None, "the star's fold in each repeat (column r: repeat r), held out by the model that predicts it"),
     "repeat_spec_parallax": ("mas", "spectrophotometric parallax in each repeat, from the repeat model that held "
                              "the star's fold out"),
@@ -129,13 +132,13 @@ def spread_table(parent: Table, catalog: Table, labels, spec, lam: float, offset
                              "in order", "rerun the catalog rule (it was made from another Parent Sample)")
     labels, spec = np.asarray(labels, dtype=str), np.asarray(spec, dtype=float)
     mean, std, n = spread(spec)
-    quoted = np.ma.filled(np.ma.asarray(catalog["spec_parallax_err"], dtype=float), np.nan)
+    quoted = as_float(catalog["spec_parallax_err"])
     table = Table()
     table["2MASS_ID"] = ids
     table["source_id"] = np.asarray(parent["source_id"], dtype=np.int64)
     table["SNR"] = np.asarray(parent["SNR"], dtype=float)
     table["training"] = np.asarray(parent["training"], dtype=bool)
-    table["spec_parallax"] = np.ma.filled(np.ma.asarray(catalog["spec_parallax"], dtype=float), np.nan)
+    table["spec_parallax"] = as_float(catalog["spec_parallax"])
     table["spec_parallax_err"] = quoted
     table["repeat_fold"] = labels.T
     table["repeat_spec_parallax"] = spec.T
@@ -159,7 +162,7 @@ SUMMARY_COLUMNS = {
     "n_stars": (None, "stars with a spread (a finite prediction in every repeat) and a quoted error"),
     "median_spread": ("mas", "median over the stars of spec_parallax_std (the spread over random splits)"),
     "rms_spread": ("mas", "sqrt of the mean of spec_parallax_std^2: unbiased for the mean variance over splits"),
-    "median_quoted_err": ("mas", "median over the stars of the catalog's spec_parallax_err (eq. 5)"),
+    "median_quoted_err": ("mas", "median over the stars of the catalog's spec_parallax_err (the quoted uncertainty)"),
     "median_ratio": (None, "median_spread / median_quoted_err"),
     "rms_ratio": (None, "rms_spread / median_quoted_err"),
     **{f"ratio_p{p}": (None, f"{p}th percentile over the stars of spec_parallax_std / spec_parallax_err")
