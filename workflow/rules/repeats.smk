@@ -3,8 +3,8 @@
 # @ e306952, "for referee"). With split_repeats N > 0 the A/B training is repeated over N seeded
 # random splits at the setting cross-validation chose (crossval/best.yaml; in paper mode the fixed
 # paper_lambda / paper_offset, which best.yaml then holds): one repeat_train job per (repeat, held-out
-# fold), then the per-star spread of spec_parallax over the repeats against the catalog's quoted
-# eq. 5 error (repeat_spread) and the figure of every repeat's coefficients (figure_repeats).
+# fold), then the per-star spread of spec_parallax over the repeats against the catalog's
+# quoted error (repeat_spread) and the figure of every repeat's coefficients (figure_repeats).
 # Repeat r's fold labels are seeded random labels from model.split_seed and r
 # (spectroparallax.model.repeats.repeat_seed), also in paper mode: the repeats ask how the fit varies
 # over random splits, which the paper's one split by Gaia random_index parity cannot. N = 0 (the

@@ -1,6 +1,6 @@
 """The split-stability figure (model.split_repeats): the coefficients of every repeat's models
 overlaid, how often each spectral pixel survives the L1 penalty, and the spread of spec_parallax over
-the repeats against the quoted eq. 5 uncertainty (spectroparallax.model.repeats)."""
+the repeats against the quoted uncertainty (spectroparallax.model.repeats)."""
 
 import numpy as np
 
@@ -30,7 +30,7 @@ def repeat_coefficients(models: dict, summary):
     """Four panels. 1: every model's non-zero spectral coefficients against wavelength, colour =
     repeat, marker = held-out fold. 2: the fraction of the models in which each pixel's coefficient is
     non-zero. 3: the photometric coefficients and the constant term, one point per model. 4: the
-    spread of spec_parallax over the repeats in units of the quoted eq. 5 error per S/N bin
+    spread of spec_parallax over the repeats in units of the quoted error (spec_parallax_err) per S/N bin
     (``summary``: spread_summary.ecsv).
 
     ``models``: {(repeat, held-out fold): model Table (spectroparallax.model.files.read_model)}.
@@ -92,7 +92,8 @@ def repeat_coefficients(models: dict, summary):
     overall = next(row for row in summary if row["stars"] == "all")
     ax_ratio.axhline(1, color="0.5", lw=0.8, ls="--")
     ax_ratio.set(xscale="log", xlabel="APOGEE S/N (bins: quartiles)", ylabel="spread / quoted error")
-    ax_ratio.set_title(f"spec_parallax spread over {summary.meta.get('n_repeats', len(repeats))} repeats vs eq. 5: "
+    n_repeats = summary.meta.get('n_repeats', len(repeats))
+    ax_ratio.set_title(f"spec_parallax spread over {n_repeats} repeats vs quoted error: "
                        f"all {overall['n_stars']} stars, median ratio {overall['ratio_p50']:.2f} "
                        f"({overall['ratio_p50_corrected']:.2f} corrected)", loc="left")
     ax_ratio.legend(fontsize="x-small", loc="best")
