@@ -13,6 +13,11 @@ last the whole improved mode. Each run is compared with the mock's truth:
 - lambda, offset: the setting the catalog was made with.
 
     python benchmarks/paper_vs_improved.py --workdir /tmp/paper_vs_improved [--n-stars 4000] [--cores 2]
+        [--release dr17 --only quality_cut,zero_point]
+
+``--release`` writes the mock in that APOGEE release's formats (mock.release; dr16/dr17 bring Gaia
+DR3, where the DR3-only switches quality_cut and zero_point act); ``--only`` toggles just the
+named switches (the last run is still the whole improved mode).
 
 It prints a Markdown table (one row per run) and, as its last line, one JSON object
 {"runs": {name: figures}, "n_stars": ..., "seed": ...}. Existing runs in --workdir are reused.
@@ -39,13 +44,14 @@ from spectroparallax.mock import truth as mock_truth  # noqa: E402
 RESULTS = "results/mock"
 
 
-def _config(n_stars: int, seed: int, mode: str, switches: dict) -> dict:
+def _config(n_stars: int, seed: int, mode: str, switches: dict, release: str = "dr14") -> dict:
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["survey"] = "mock"
     cfg["mode"] = mode
     cfg["switches"] = {name: switches.get(name) for name in cfg["switches"]}
     cfg["mock"]["n_stars"] = n_stars
     cfg["mock"]["seed"] = seed
+    cfg["mock"]["release"] = release
     return cfg
 
 
@@ -92,22 +98,31 @@ def main(argv=None) -> int:
     parser.add_argument("--n-stars", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--release", default="dr14", help="mock.release: dr14 (Gaia DR2), dr16 or dr17 (Gaia DR3)")
+    parser.add_argument("--only", default="", help="comma-separated switches to toggle (default: every one)")
     args = parser.parse_args(argv)
 
     paper = modes.resolve("paper")
     improved = modes.resolve("improved")
     toggles = {name: improved[name] for name in modes.SWITCHES if paper[name] != improved[name]}
     toggles["optimizer"] = next(v for v in modes.SWITCHES["optimizer"].choices if v != paper["optimizer"])
+    if args.only:
+        names = args.only.split(",")
+        unknown = sorted(set(names) - set(toggles))
+        if unknown:
+            parser.error(f"--only: {', '.join(unknown)} not among the switches the modes set differently: "
+                         f"{', '.join(toggles)}")
+        toggles = {name: toggles[name] for name in names}
 
     base = args.workdir / "paper"
-    run(base, _config(args.n_stars, args.seed, "paper", {}), args.cores)
+    run(base, _config(args.n_stars, args.seed, "paper", {}, args.release), args.cores)
     results = {"paper": measure(base)}
     for name, value in toggles.items():
         work = args.workdir / f"{name}={value}"
-        run(work, _config(args.n_stars, args.seed, "paper", {name: value}), args.cores, base=base)
+        run(work, _config(args.n_stars, args.seed, "paper", {name: value}, args.release), args.cores, base=base)
         results[f"{name}={value}"] = measure(work)
     work = args.workdir / "improved"
-    run(work, _config(args.n_stars, args.seed, "improved", {}), args.cores, base=base)
+    run(work, _config(args.n_stars, args.seed, "improved", {}, args.release), args.cores, base=base)
     results["improved"] = measure(work)
 
     columns = ("scatter_truth", "bias_truth", "chi_width_truth", "n_pixels", "n_training", "lambda", "offset")
@@ -115,7 +130,7 @@ def main(argv=None) -> int:
     print("|---" * (len(columns) + 1) + "|")
     for name, figures in results.items():
         print(f"| {name} | " + " | ".join(f"{figures[c]:.4g}" for c in columns) + " |")
-    print(json.dumps({"runs": results, "n_stars": args.n_stars, "seed": args.seed}))
+    print(json.dumps({"runs": results, "n_stars": args.n_stars, "seed": args.seed, "release": args.release}))
     return 0
 
 

@@ -91,6 +91,7 @@ SWITCH_RULES = {
     "high_snr_subset": ("train", "crossval", "figure2"),
     "hyperparameters": ("crossval",),
     "optimizer": ("train",),
+    "zero_point": (),    # on Gaia DR3 only; the mock runs DR2
 
     # catalog and figures
     "catalog": ("catalog",),
@@ -200,6 +201,9 @@ CHANGES = {
     "model.dr3.offset_grid": C([-0.01, 0.0, 0.01, 0.02], why="read only with Gaia DR3 (the mock runs DR2)"),
     "model.dr3.reference_offset": C(0.01, why="read only with Gaia DR3 (the mock runs DR2)"),
     "model.dr3.paper_offset": C(0.01, why="read only with Gaia DR3 and switches.hyperparameters: paper"),
+    "model.dr3.constant.offset_grid": C([0.017, 0.03], why="read only with Gaia DR3 and switches.zero_point: paper"),
+    "model.dr3.constant.reference_offset": C(0.03, why="read only with Gaia DR3 and switches.zero_point: paper"),
+    "model.dr3.constant.paper_offset": C(0.03, why="read only with Gaia DR3 and switches.zero_point: paper"),
     "model.n_folds": C(3, "select_samples", jobs={"train": 24}),
     "model.split_seed": C(1, "select_samples"),
     # Off (0) in the completed run: turning it on adds only the repeats' jobs (2 repeats x 2 folds of

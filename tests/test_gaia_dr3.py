@@ -9,6 +9,7 @@ from astropy.table import Table
 from spectroparallax.archives import gaia_query, gaia_zero_point
 from spectroparallax.archives.columns import fit_parallax
 from spectroparallax.archives.gaia_release import gaia_release
+from spectroparallax.catalog import table
 from spectroparallax.mock import gaia_file
 from spectroparallax.mock.catalog import simulate_catalog
 
@@ -44,6 +45,26 @@ def test_zero_point_on_a_few_stars_and_what_happens_outside_its_range():
     assert (corrected[:3] > np.asarray(t["parallax"][:3])).all()
     np.testing.assert_array_equal(corrected[3:5], [1.0, 0.4])                           # kept, uncorrected
     assert fit_parallax(t[:3]).tolist() == list(t["parallax"][:3])     # no zero-point column (DR2): as is
+    # switches.zero_point paper: a constant offset only, so the DR3 parallaxes are fitted as they are.
+    np.testing.assert_array_equal(fit_parallax(out, l21=False)[:5], np.asarray(t["parallax"][:5], float))
+
+
+def test_the_catalog_says_which_zero_point_its_gaia_parallaxes_carry():
+    """Gaia_parallax is parallax - Z + offset with the L21 correction, parallax + offset without;
+    the header (PLXZP) and the column's description say which."""
+    parent = Table({"APOGEE_ID": ["2M1", "2M2"], "source_id": [1, 2], "ra": [1.0, 2.0], "dec": [3.0, 4.0],
+                    "parallax": [0.5, 0.3], "parallax_error": [0.05, 0.04], "parallax_zero_point": [-0.03, np.nan],
+                    "training": [True, False], "fold": ["A", "B"]})
+    spec, err = [0.51, 0.32], [0.02, 0.03]
+    l21 = table.build_catalog(parent, spec, err, 0.01, 30.0, "h")
+    const = table.build_catalog(parent, spec, err, 0.017, 30.0, "h", l21=False)
+    np.testing.assert_allclose(l21["Gaia_parallax"], [0.5 + 0.03 + 0.01, 0.3 + 0.01])
+    np.testing.assert_allclose(const["Gaia_parallax"], [0.5 + 0.017, 0.3 + 0.017])
+    assert l21.meta["PLXZP"] == "L21" and "L21" in l21["Gaia_parallax"].description
+    assert const.meta["PLXZP"] == "constant" and "L21" not in const["Gaia_parallax"].description
+    dr2 = table.build_catalog(parent[["APOGEE_ID", "source_id", "ra", "dec", "parallax", "parallax_error",
+                                      "training", "fold"]], spec, err, 0.048, 30.0, "h")
+    assert dr2.meta["PLXZP"] == "constant" and "DR2" in dr2["Gaia_parallax"].description
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +133,7 @@ def test_the_dr17_x_dr3_mock_runs_to_a_catalog_and_corrects_the_parallaxes(confi
     run to the catalog: its DR17 tree is read (apo1m and lco25m stars included), the DR3 chunks (file
     names carry the release) give every parent star the L21 zero point, and the parallaxes the model
     fits are closer to the mock's truth than Gaia's raw ones."""
-    from conftest import run_snakemake, write_mock_config
+    from conftest import job_counts, run_snakemake, write_mock_config
 
     write_mock_config(config, tmp_path, mock={"release": "dr17", "n_stars": 3000})
     out = run_snakemake(tmp_path, "--cores", "2", "catalog")
@@ -144,6 +165,20 @@ def test_the_dr17_x_dr3_mock_runs_to_a_catalog_and_corrects_the_parallaxes(confi
     w = 1 / err[ok] ** 2
     bias = lambda p: np.sum(w * (p[ok] - true[ok])) / w.sum()   # noqa: E731
     assert abs(bias(fit_parallax(parent))) < abs(bias(raw)) / 2, (bias(fit_parallax(parent)), bias(raw))
+
+    # switches.zero_point paper (with the paper's fixed setting, to keep it short): one constant offset
+    # (model.dr3.constant.paper_offset) on the raw DR3 parallaxes; only training, crossval and catalog rerun.
+    write_mock_config(config, tmp_path, mock={"release": "dr17", "n_stars": 3000},
+                      switches={"zero_point": "paper", "hyperparameters": "paper"})
+    plan = run_snakemake(tmp_path, "-n", "catalog")
+    assert job_counts(plan) == {"train": 2, "crossval": 1, "catalog": 1}, plan.stdout[-3000:]
+    assert "offset_0.017" in plan.stdout
+    out = run_snakemake(tmp_path, "--cores", "2", "catalog")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    const = Table.read(tmp_path / "results/mock/catalog/spectrophotometric_parallaxes.fits")
+    offset = config["model"]["dr3"]["constant"]["paper_offset"]
+    assert const.meta["PLXZP"] == "constant" and const.meta["PLXOFFST"] == offset and cat.meta["PLXZP"] == "L21"
+    np.testing.assert_allclose(np.ma.filled(const["Gaia_parallax"], np.nan), raw + offset, rtol=1e-6, equal_nan=True)
 
 
 def test_the_dr2_mock_result_reads_back_as_the_plain_votable_did(tmp_path):

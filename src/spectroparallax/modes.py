@@ -81,6 +81,14 @@ SWITCHES = {
         "sample",
         "fold A = Gaia random_index even, B = odd (infer_parallax.py)",
         "seeded random fold labels (model.split_seed), any number of folds (model.n_folds)"),
+    "zero_point": _pi(
+        "model",
+        "one constant offset added to every Gaia parallax (HER19 eq. 2, infer_parallax.py: 0.0483 mas on DR2); "
+        "on Gaia DR3 the same: model.dr3.constant.* (around the L21 quasar median, +0.017 mas), no per-star "
+        "correction",
+        "on Gaia DR3, each star's parallax corrected by the Lindegren et al. (2021) zero point "
+        "(gaiadr3-zeropoint; out-of-range stars kept uncorrected and counted) and a residual constant "
+        "offset from model.dr3.*; on Gaia DR2 the same as the paper"),
     "optimizer": Switch(
         "exact", "exact", ("paper", "exact"), "model",
         "paper: L-BFGS-B on the sign() subgradient of eq. 3, start 0.001/D, burn-in then all stars, "

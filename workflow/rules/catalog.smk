@@ -32,6 +32,7 @@ rule catalog:
         style=SWITCH["catalog"],
         training_cuts=TRAINING_CUTS,
         uncertainties=SWITCH["uncertainties"],
+        l21=L21,
         # Only the improved uncertainties use it: the paper mode's catalog does not rerun for it.
         outlier_factor=config["calibration"]["outlier_factor"] if SWITCH["uncertainties"] == "improved" else None,
         config_hash=config_hash(

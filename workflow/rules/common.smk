@@ -138,15 +138,21 @@ def aspcapstar_shard_inputs(wildcards):
 # code (model.paper_lambda, model.paper_offset; infer_parallax.py @ 7e102f0): 2 train jobs for 2
 # folds, and crossval scores it without choosing (no reference offset).
 FOLDS = [chr(ord("A") + k) for k in range(config["model"]["n_folds"])]
-# Gaia DR3 parallaxes are L21-corrected per star, so the offsets are residuals: model.dr3.* replace
-# offset_grid, reference_offset and paper_offset (config.yaml cites the values).
-OFFSETS = config["model"]["dr3"] if GAIA_RELEASE == "dr3" else config["model"]
+# switches.zero_point: in the improved mode Gaia DR3 parallaxes are L21-corrected per star, so the
+# offsets are residuals (model.dr3.*); the paper mode keeps one constant offset on DR3 too
+# (model.dr3.constant.*). Either replaces offset_grid, reference_offset and paper_offset (config.yaml
+# cites the values). On DR2 there is no per-star zero point, so the switch reaches no rule.
+L21 = SWITCH["zero_point"] == "improved" and GAIA_RELEASE == "dr3"
+if GAIA_RELEASE == "dr3":
+    OFFSETS = config["model"]["dr3"] if L21 else config["model"]["dr3"]["constant"]
+    OFFSET_KEY = "model.dr3." if L21 else "model.dr3.constant."
+else:
+    OFFSETS, OFFSET_KEY = config["model"], "model."
 # The Training Set's astrometric quality cut (switches.quality_cut): on Gaia DR3 in the improved
 # mode, ruwe <= sample.training.ruwe_max replaces eq. 9-10. ruwe_max reaches the rules only then, so
 # on DR2 (the paper's and the mock's) it reruns nothing.
 RUWE_CUT = SWITCH["quality_cut"] == "improved" and GAIA_RELEASE == "dr3"
 TRAINING_CUTS = {key: value for key, value in config["sample"]["training"].items() if key != "ruwe_max" or RUWE_CUT}
-OFFSET_KEY = "model.dr3." if GAIA_RELEASE == "dr3" else "model."
 if SWITCH["hyperparameters"] == "paper":
     SETTINGS = [(config["model"]["paper_lambda"], OFFSETS["paper_offset"])]
     REFERENCE_OFFSET = None

@@ -12,6 +12,8 @@ rule train:
         burn_in_snr=config["model"]["burn_in_snr"],
         high_snr_subset=SWITCH["high_snr_subset"],
         optimizer=SWITCH["optimizer"],
+        # switches.zero_point: subtract the L21 zero point (Gaia DR3, improved mode only)
+        l21=L21,
     threads: 4
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.train_mem_mb(*train_size(wildcards), attempt),
@@ -43,6 +45,7 @@ rule crossval:
         # None in paper mode (the one setting is the paper's, fixed): see common.smk
         reference_offset=REFERENCE_OFFSET,
         hyperparameters=SWITCH["hyperparameters"],
+        l21=L21,
     threads: 2
     resources:
         mem_mb=predict_mem,

@@ -123,14 +123,15 @@ def gaia_columns(release: str) -> dict:
             for name, (dtype, unit, desc) in columns.items()}
 
 
-def fit_parallax(parent) -> np.ndarray:
+def fit_parallax(parent, l21: bool = True) -> np.ndarray:
     """The Gaia parallax the model fits [mas], before the offset: parallax - parallax_zero_point.
 
-    A table without parallax_zero_point (Gaia DR2) gives the parallax unchanged; a star whose zero
-    point is NaN (outside the L21 validity range, zero_point_valid False) keeps its parallax uncorrected.
+    A table without parallax_zero_point (Gaia DR2), or ``l21`` False (switches.zero_point paper: a
+    constant offset only), gives the parallax unchanged; a star whose zero point is NaN (outside the
+    L21 validity range, zero_point_valid False) keeps its parallax uncorrected.
     """
     parallax = as_float(parent["parallax"])
-    if "parallax_zero_point" not in parent.colnames:
+    if not l21 or "parallax_zero_point" not in parent.colnames:
         return parallax
     zpt = as_float(parent["parallax_zero_point"])
     return parallax - np.where(np.isfinite(zpt), zpt, 0.0)

@@ -48,7 +48,7 @@ def paper_training_flag(parent: Table, training_cfg: dict) -> np.ndarray:
 
 def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_hash: str, *,
                   style: str = "improved", training_cfg: dict | None = None, spec_err_eq5=None,
-                  calibrations: dict | None = None) -> Table:
+                  calibrations: dict | None = None, l21: bool = True) -> Table:
     """Catalog columns (published names where they exist) with units and descriptions.
 
     ``spec`` and ``spec_err`` [mas] are the out-of-fold predictions for ``parent``'s rows; a
@@ -62,6 +62,9 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     Calibration}, switches.uncertainties improved) is given: then ``spec_err`` is the calibrated
     uncertainty, ``spec_err_eq5`` eq. 5's (written as spec_parallax_err_eq5), and the header holds
     each fold's s, epsilon and outlier fraction with their errors (ERRMODEL says which).
+
+    ``l21`` (switches.zero_point): on Gaia DR3, Gaia_parallax is the parallax minus its L21 zero
+    point (True) or the raw parallax (False, a constant offset only); the header's PLXZP says which.
     """
     if style not in ("paper", "improved"):
         raise ValueError(f"catalog style {style!r}: use 'paper' or 'improved'")
@@ -72,7 +75,7 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     if (calibrations is None) != (spec_err_eq5 is None):
         raise ValueError("calibrated uncertainties need both spec_err_eq5 and calibrations")
     bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
-    gaia = fit_parallax(parent)   # DR3: minus the L21 zero point (parallax_zero_point)
+    gaia = fit_parallax(parent, l21)   # DR3 with l21: minus the L21 zero point (parallax_zero_point)
     gaia_err = as_float(parent["parallax_error"])
     cat = Table()
     cat["2MASS_ID"] = np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str))
@@ -96,13 +99,14 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
              "spec_parallax": "mas", "spec_parallax_err": "mas", "spec_parallax_err_eq5": "mas"}
     dr3 = "parallax_zero_point" in parent.colnames   # only DR3 chunks carry the L21 zero point
     release = "DR3" if dr3 else "DR2"
+    zero_point = "L21" if dr3 and l21 else "constant"
     descriptions = {
         "2MASS_ID": "APOGEE / 2MASS identifier",
         "source_id": f"Gaia {release} source_id",
         "ra": "Gaia right ascension (epoch 2015.5)",
         "dec": "Gaia declination (epoch 2015.5)",
         "Gaia_parallax": (f"Gaia DR3 parallax minus its L21 zero point (where valid) plus the offset {offset} mas"
-                          if dr3 else f"Gaia DR2 parallax plus the offset {offset} mas"),
+                          if zero_point == "L21" else f"Gaia {release} parallax plus the offset {offset} mas"),
         "Gaia_parallax_err": f"Gaia {release} parallax uncertainty",
         "spec_parallax": "spectrophotometric parallax exp(theta . x) (eq. 4) from the model not trained on this star's fold",
         "spec_parallax_err": ("uncertainty propagated from the feature errors (eq. 5)" if calibrations is None else
@@ -122,7 +126,7 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
             cat[name].description = text
     cat.meta.update({"LAMBDA": float(lam), "PLXOFFST": float(offset), "CFGHASH": cfg_hash, "CATSTYLE": style,
                      "REFERENC": "Hogg, Eilers & Rix 2019, AJ 158, 147",
-                     "ERRMODEL": "eq5" if calibrations is None else "calibrated"})
+                     "ERRMODEL": "eq5" if calibrations is None else "calibrated", "PLXZP": zero_point})
     for fold, cal in (calibrations or {}).items():
         # A FITS header cannot hold NaN: an error the fit could not estimate is left undefined.
         values = {f"CALS_{fold}": cal.s, f"CALSE_{fold}": cal.s_err, f"CALE_{fold}": cal.epsilon,

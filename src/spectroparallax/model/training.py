@@ -36,11 +36,12 @@ def train(X, y, ivar, penalized, lam, burn_in, optimizer: str, theta0=None) -> F
 
 
 def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, burn_in_snr: float,
-               high_snr_subset: str, optimizer: str, start=None, **meta) -> FitResult:
+               high_snr_subset: str, optimizer: str, l21: bool = True, start=None, **meta) -> FitResult:
     """Rule train: fit the model that holds out ``fold`` at (``lam``, ``offset`` [mas]) and write it to ``path``.
 
     X: the design matrix (all Parent Sample rows; may be a memory map); index: the feature index
     (column ``penalized``); parent: the Parent Sample (training, fold, parallax, parallax_error).
+    ``l21`` (switches.zero_point): subtract each star's L21 zero point where the parent has one (Gaia DR3).
     The burn-in stars are the training stars of :func:`spectroparallax.catalog.stats.high_snr` with S/N >
     ``burn_in_snr`` (``high_snr_subset``). Raises ModelNotConverged / ModelCollapsed (one line) and
     writes nothing if the fit did not converge or collapsed; ValueError for bad training data.
@@ -50,7 +51,7 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     ``meta`` adds header keywords (e.g. the split repeat's REPEAT and RSEED, :mod:`.repeats`).
     """
     rows = folds.training_rows(parent["training"], parent["fold"], fold)
-    y = fit_parallax(parent)[rows] + offset    # Gaia parallax (DR3: minus its L21 zero point) plus the offset [mas]
+    y = fit_parallax(parent, l21)[rows] + offset    # Gaia parallax (DR3, l21: minus its L21 zero point) + offset [mas]
     error = as_float(parent["parallax_error"])[rows]
     ivar = 1.0 / error ** 2
     burn_in = high_snr(y, error, offset, burn_in_snr, high_snr_subset, strict=True)

@@ -28,7 +28,7 @@ calibrations = spec_err_eq5 = None
 if snakemake.params.uncertainties == "improved":
     spec_err_eq5 = spec_err
     spec_err, calibrations = calibration.cross_fit(
-        parent["fold"], fit_parallax(parent) + offset, as_float(parent["parallax_error"]), spec, spec_err_eq5,
+        parent["fold"], fit_parallax(parent, snakemake.params.l21) + offset, as_float(parent["parallax_error"]), spec, spec_err_eq5,
         parent["training"], outlier_factor=snakemake.params.outlier_factor)
     for fold, cal in calibrations.items():
         logging.info("uncertainties of fold %s, calibrated on the other folds' %d training stars: s = %.3f +- %.3f, "
@@ -36,7 +36,7 @@ if snakemake.params.uncertainties == "improved":
                      cal.epsilon, cal.epsilon_err, cal.f, cal.f_err)
 cat = table.build_catalog(parent, spec, spec_err, offset, lam, snakemake.params.config_hash,
                           style=snakemake.params.style, training_cfg=snakemake.params.training_cuts,
-                          spec_err_eq5=spec_err_eq5, calibrations=calibrations)
+                          spec_err_eq5=spec_err_eq5, calibrations=calibrations, l21=snakemake.params.l21)
 atomic.write_table(cat, snakemake.output.fits)
 atomic.write_table(cat, snakemake.output.csv)
 atomic.write_table(calibration.calibration_table(calibrations, snakemake.params.folds), snakemake.output.calibration)

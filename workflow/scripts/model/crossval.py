@@ -18,7 +18,7 @@ job_logging(snakemake)
 parent = Table.read(snakemake.input.parent)
 X = np.load(snakemake.input.X, mmap_mode="r")
 X_err = np.load(snakemake.input.X_err, mmap_mode="r")
-parallax = fit_parallax(parent)   # DR3: minus the L21 zero point
+parallax = fit_parallax(parent, snakemake.params.l21)   # DR3 in the improved mode: minus the L21 zero point
 error = as_float(parent["parallax_error"])
 
 models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.smk

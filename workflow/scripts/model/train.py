@@ -21,7 +21,7 @@ try:
     result = training.train_fold(snakemake.output[0], X, index, parent, fold, lam, offset,
                                  burn_in_snr=snakemake.params.burn_in_snr,
                                  high_snr_subset=snakemake.params.high_snr_subset,
-                                 optimizer=snakemake.params.optimizer, start=start)
+                                 optimizer=snakemake.params.optimizer, l21=snakemake.params.l21, start=start)
 except ValueError as err:
     sys.exit(f"train: held-out fold {fold}, lambda {lam:g}, offset {offset:g} mas: {err}")
 start_from = (f"{result.burn_in.n_stars} burn-in, {snakemake.params.high_snr_subset} subset" if start is None
