@@ -10,6 +10,10 @@ workflow on the default-size mock through the catalog and the cluster members, t
   training stars (what a user without the truth can check; Gaia's error dominates it for faint stars);
 - ``scatter_truth`` and ``bias_truth``: robust scatter and median of spec / true - 1 over the
   training stars;
+- ``eq5_phot_share`` (``_snr_3``): median over parent stars (in the highest S/N tercile) of the
+  fraction of eq. 5's variance that comes from the photometric coefficients
+  (catalog.calibration.eq5_variance_share with each star's held-out model);
+- ``s_<fold>``, ``epsilon_<fold>``: the calibration applied to each fold (catalog/calibration.csv);
 - ``cluster_<name>_ratio``: the robust width of (spec - true) / spec_err over each mock cluster's
   members (the Fig. 4 check), with ``cluster_<name>_n`` members.
 
@@ -25,13 +29,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 from astropy.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mock_accuracy  # noqa: E402
 
 from spectroparallax.archives.columns import as_float  # noqa: E402
-from spectroparallax.catalog import stats  # noqa: E402
+from spectroparallax.catalog import calibration, stats  # noqa: E402
 from spectroparallax.mock import truth as mock_truth  # noqa: E402
 
 TARGETS = ("catalog", "results/mock/clusters/members.ecsv")
@@ -66,6 +71,9 @@ def measure(workdir: Path) -> dict:
                                                                    a["spec"][train], a["spec_err"][train]))
     ratio = a["spec"][a["training"] & ok] / true[a["training"] & ok] - 1
     out["scatter_truth"], out["bias_truth"] = stats.robust_scatter(ratio), stats.median_or_nan(ratio)
+    out["eq5_phot_share"], out["eq5_phot_share_snr_3"] = _phot_share(workdir, ok, tercile == 2)
+    for row in Table.read(workdir / "results/mock/catalog/calibration.csv"):
+        out[f"s_{row['fold']}"], out[f"epsilon_{row['fold']}"] = float(row["s"]), float(row["epsilon"])
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
@@ -73,6 +81,22 @@ def measure(workdir: Path) -> dict:
         out[f"cluster_{name}_ratio"] = _width((spec - np.asarray(m["parallax_true"], float)) / err)
         out[f"cluster_{name}_n"] = int(np.isfinite(spec).sum())
     return out
+
+
+def _phot_share(workdir: Path, ok, high):
+    """Median share of eq. 5's variance from the photometric columns, over ``ok`` and ``ok & high``."""
+    res = workdir / "results/mock"
+    best = yaml.safe_load((res / "crossval/best.yaml").read_text())
+    parent = Table.read(res / "samples/parent.fits")
+    X_err = np.load(res / "features/X_err.npy", mmap_mode="r")
+    phot = np.asarray(Table.read(res / "features/features.ecsv")["kind"], str) == "photometry"
+    folds = np.asarray(parent["fold"], str)
+    share = np.full(len(parent), np.nan)
+    for fold in sorted(set(folds.tolist())):
+        model = Table.read(res / f"models/heldout_{fold}/lambda_{best['lambda']}_offset_{best['offset']}.fits")
+        mine = folds == fold
+        share[mine] = calibration.eq5_variance_share(np.asarray(model["theta"], float), X_err[mine], phot)
+    return float(np.nanmedian(share[ok])), float(np.nanmedian(share[ok & high]))
 
 
 def main():
