@@ -111,3 +111,17 @@ def test_binned_widths_by_hand():
     assert list(counts) == [300, 300]
     assert widths[0] == pytest.approx(robust_scatter(pull[:300])) and widths[1] == pytest.approx(robust_scatter(pull[300:600]))
     assert centres[0] == pytest.approx(np.median(x[:300])) and 1.7 < widths[1] / widths[0] < 2.3
+
+
+def test_epsilon_error_is_given_when_no_outliers_are_found():
+    # no outliers at all: f goes to its bound 0, where the Hessian in f is meaningless; epsilon's
+    # error must still come out, near the spread of epsilon over repeated surveys
+    eps = []
+    for seed in range(6):
+        rng = np.random.default_rng(100 + seed)
+        _, spec, err5, gaia, gaia_err = _survey(rng, 800, s=1.0, eps=0.08, f=0.0, outlier_sigma=0.0)
+        cal = calibration.fit(gaia, gaia_err, spec, err5)
+        eps.append(cal.epsilon)
+        if cal.f < 1e-6:
+            assert np.isfinite(cal.epsilon_err) and np.isnan(cal.f_err)
+    assert 0.5 < cal.epsilon_err / np.std(eps) < 2.0

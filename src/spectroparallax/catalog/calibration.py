@@ -37,6 +37,8 @@ from scipy import optimize
 
 #: Smallest epsilon the fit reports as a number (below it the fit cannot tell epsilon from 0).
 _EPS_FLOOR = 1e-5
+#: Below this outlier fraction f sits at its bound 0 and the Hessian in f means nothing.
+_F_FLOOR = 1e-6
 
 
 @dataclass
@@ -138,10 +140,14 @@ def fit(gaia, gaia_err, spec, spec_err_eq5, *, outlier_factor: float = 10.0, fit
     if fit_scale:
         errors = _standard_errors(lambda p: negative_log_likelihood(p, residual, gaia_err, spec, err5, outlier_factor),
                                   np.array([s, eps, f]))
-    else:
+    elif f > _F_FLOOR:
         errors = (0.0, *_standard_errors(
             lambda p: negative_log_likelihood((1.0, *p), residual, gaia_err, spec, err5, outlier_factor),
             np.array([eps, f])))
+    else:   # no outliers found (f at its bound 0): epsilon's error with f held there, f's unknown
+        errors = (0.0, *_standard_errors(
+            lambda p: negative_log_likelihood((1.0, p[0], f), residual, gaia_err, spec, err5, outlier_factor),
+            np.array([eps])), np.nan)
     if eps < _EPS_FLOOR:
         eps = 0.0
     return Calibration(float(s), float(eps), float(f), *errors, n_stars=int(gaia.size))
