@@ -17,14 +17,16 @@ workflow on the default-size mock through the catalog and the cluster members, t
   passes on, theta_phot . (observed - true magnitudes) [ln mas], over eq. 5's photometric part
   sqrt(sum theta_j^2 sigma_j^2): 1.00 means eq. 5's photometric term is the real noise, not an
   inflation; ``phot_noise_scatter``: the robust scatter of that noise itself;
-- ``s_<fold>``, ``epsilon_<fold>``: the calibration applied to each fold (catalog/calibration.csv);
+- ``s_<fold>``, ``epsilon_<fold>``: the calibration applied to each fold (catalog/calibration.csv;
+  improved mode only);
 - ``cluster_<name>_ratio``: the robust width of (spec - true) / spec_err over each mock cluster's
   members (the Fig. 4 check), with ``cluster_<name>_n`` members.
 
     python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
 
 Runs are reused from --workdir (one folder per seed and mode; Snakemake reruns what changed).
-About 3 minutes per run on 2 cores. Last line: one JSON object.
+About 3 minutes per run on 2 cores. Run it with the package of this checkout importable by
+an absolute path (PYTHONPATH=$PWD/src, or an editable install): the workflow runs inside --workdir. Last line: one JSON object.
 """
 
 import argparse
@@ -77,7 +79,8 @@ def measure(workdir: Path) -> dict:
     out["scatter_truth"], out["bias_truth"] = stats.robust_scatter(ratio), stats.median_or_nan(ratio)
     out.update(_photometry(workdir, np.asarray(cat["2MASS_ID"]), ok, tercile == 2))
     for row in Table.read(workdir / "results/mock/catalog/calibration.csv"):
-        out[f"s_{row['fold']}"], out[f"epsilon_{row['fold']}"] = float(row["s"]), float(row["epsilon"])
+        if row["error_model"] == "calibrated":
+            out[f"s_{row['fold']}"], out[f"epsilon_{row['fold']}"] = float(row["s"]), float(row["epsilon"])
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
