@@ -10,13 +10,23 @@ workflow on the default-size mock through the catalog and the cluster members, t
   training stars (what a user without the truth can check; Gaia's error dominates it for faint stars);
 - ``scatter_truth`` and ``bias_truth``: robust scatter and median of spec / true - 1 over the
   training stars;
+- ``eq5_phot_share`` (``_snr_3``): median over parent stars (in the highest S/N tercile) of the
+  fraction of eq. 5's variance that comes from the photometric coefficients
+  (catalog.calibration.eq5_variance_share with each star's held-out model);
+- ``phot_noise_width``: robust width, over parent stars, of the photometric noise the model really
+  passes on, theta_phot . (observed - true magnitudes) [ln mas], over eq. 5's photometric part
+  sqrt(sum theta_j^2 sigma_j^2): 1.00 means eq. 5's photometric term is the real noise, not an
+  inflation; ``phot_noise_scatter``: the robust scatter of that noise itself;
+- ``s_<fold>``, ``epsilon_<fold>``: the calibration applied to each fold (catalog/calibration.csv;
+  improved mode only);
 - ``cluster_<name>_ratio``: the robust width of (spec - true) / spec_err over each mock cluster's
   members (the Fig. 4 check), with ``cluster_<name>_n`` members.
 
     python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
 
 Runs are reused from --workdir (one folder per seed and mode; Snakemake reruns what changed).
-About 3 minutes per run on 2 cores. Last line: one JSON object.
+About 3 minutes per run on 2 cores. Run it with the package of this checkout importable by
+an absolute path (PYTHONPATH=$PWD/src, or an editable install): the workflow runs inside --workdir. Last line: one JSON object.
 """
 
 import argparse
@@ -25,13 +35,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 from astropy.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mock_accuracy  # noqa: E402
 
 from spectroparallax.archives.columns import as_float  # noqa: E402
-from spectroparallax.catalog import stats  # noqa: E402
+from spectroparallax.catalog import calibration, stats  # noqa: E402
 from spectroparallax.mock import truth as mock_truth  # noqa: E402
 
 TARGETS = ("catalog", "results/mock/clusters/members.ecsv")
@@ -66,6 +77,10 @@ def measure(workdir: Path) -> dict:
                                                                    a["spec"][train], a["spec_err"][train]))
     ratio = a["spec"][a["training"] & ok] / true[a["training"] & ok] - 1
     out["scatter_truth"], out["bias_truth"] = stats.robust_scatter(ratio), stats.median_or_nan(ratio)
+    out.update(_photometry(workdir, np.asarray(cat["2MASS_ID"]), ok, tercile == 2))
+    for row in Table.read(workdir / "results/mock/catalog/calibration.csv"):
+        if row["error_model"] == "calibrated":
+            out[f"s_{row['fold']}"], out[f"epsilon_{row['fold']}"] = float(row["s"]), float(row["epsilon"])
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
@@ -73,6 +88,37 @@ def measure(workdir: Path) -> dict:
         out[f"cluster_{name}_ratio"] = _width((spec - np.asarray(m["parallax_true"], float)) / err)
         out[f"cluster_{name}_n"] = int(np.isfinite(spec).sum())
     return out
+
+
+def _photometry(workdir: Path, ids, ok, high) -> dict:
+    """How much of eq. 5 the photometric coefficients make, and whether that part is real noise:
+    the median share of eq. 5's variance from the photometric columns over ``ok`` and ``ok & high``,
+    and the photometric noise each star's held-out model passes on (from its observed minus its true
+    magnitudes) against eq. 5's photometric part (``ids``: the parent stars' 2MASS_IDs, in order)."""
+    res = workdir / "results/mock"
+    best = yaml.safe_load((res / "crossval/best.yaml").read_text())
+    folds = np.asarray(Table.read(res / "samples/parent.fits")["fold"], str)
+    X = np.load(res / "features/X.npy", mmap_mode="r")
+    X_err = np.load(res / "features/X_err.npy", mmap_mode="r")
+    features = Table.read(res / "features/features.ecsv")
+    phot = np.asarray(features["kind"], str) == "photometry"
+    bands = np.asarray(features["name"], str)[phot]
+    truth = Table.read(workdir / "resources/mock/truth.fits")
+    truth = truth[~np.asarray(truth["is_duplicate_row"], bool)]
+    where = {k: i for i, k in enumerate(np.char.strip(np.asarray(truth["APOGEE_ID"], str)).tolist())}
+    rows = np.array([where.get(k, -1) for k in np.char.strip(np.asarray(ids, str)).tolist()])
+    true_mags = np.column_stack([np.asarray(truth[f"{b}_true"], float)[rows] for b in bands])
+    true_mags[rows < 0] = np.nan
+    share, noise, quoted = (np.full(folds.size, np.nan) for _ in range(3))
+    for fold in sorted(set(folds.tolist())):
+        theta = np.asarray(Table.read(res / f"models/heldout_{fold}/lambda_{best['lambda']}_offset_{best['offset']}"
+                                      ".fits")["theta"], float)
+        mine = folds == fold
+        share[mine] = calibration.eq5_variance_share(theta, X_err[mine], phot)
+        noise[mine] = (np.asarray(X[mine][:, phot], float) - true_mags[mine]) @ theta[phot]
+        quoted[mine] = np.sqrt(np.square(np.asarray(X_err[mine][:, phot], float)) @ theta[phot] ** 2)
+    return {"eq5_phot_share": float(np.nanmedian(share[ok])), "eq5_phot_share_snr_3": float(np.nanmedian(share[ok & high])),
+            "phot_noise_width": _width(noise[ok] / quoted[ok]), "phot_noise_scatter": _width(noise[ok])}
 
 
 def main():

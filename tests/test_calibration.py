@@ -24,7 +24,7 @@ def _survey(rng, n, s, eps, f, outlier_sigma=0.5):
 def test_fit_recovers_scale_and_scatter_within_its_errors(seed):
     rng = np.random.default_rng(seed)
     _, spec, err5, gaia, gaia_err = _survey(rng, 4000, s=1.6, eps=0.07, f=0.02)
-    cal = calibration.fit(gaia, gaia_err, spec, err5)
+    cal = calibration.fit(gaia, gaia_err, spec, err5, fit_scale=True)
     assert abs(cal.s - 1.6) < 3 * cal.s_err and cal.s_err < 0.1
     assert abs(cal.epsilon - 0.07) < 3 * cal.epsilon_err and cal.epsilon_err < 0.01
     assert 0.0 < cal.f < 0.05 and cal.n_stars == 4000
@@ -33,10 +33,34 @@ def test_fit_recovers_scale_and_scatter_within_its_errors(seed):
 def test_calibrated_errors_match_the_truth_where_eq5_does_not():
     rng = np.random.default_rng(5)
     true, spec, err5, gaia, gaia_err = _survey(rng, 6000, s=1.5, eps=0.08, f=0.0)
-    cal = calibration.fit(gaia, gaia_err, spec, err5)
+    cal = calibration.fit(gaia, gaia_err, spec, err5, fit_scale=True)
     width = lambda z: 1.4826 * np.median(np.abs(z - np.median(z)))  # noqa: E731
     assert width((true - spec) / err5) > 1.6                        # eq. 5 alone: far too small
     assert abs(width((true - spec) / cal.apply(spec, err5)) - 1.0) < 0.05
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_default_fit_holds_s_at_1_and_recovers_the_scatter_against_truth(seed):
+    # eq. 5 right (s = 1), an intrinsic 8 % scatter on top, 600 stars (one mock fold's training stars)
+    rng = np.random.default_rng(seed)
+    true, spec, err5, gaia, gaia_err = _survey(rng, 600, s=1.0, eps=0.08, f=0.02)
+    cal = calibration.fit(gaia, gaia_err, spec, err5)
+    assert cal.s == 1.0 and cal.s_err == 0.0
+    assert abs(cal.epsilon - 0.08) < 3 * cal.epsilon_err and cal.epsilon_err < 0.02
+    width = lambda z: 1.4826 * np.median(np.abs(z - np.median(z)))  # noqa: E731
+    assert abs(width((true - spec) / cal.apply(spec, err5)) - 1.0) < 0.1
+
+
+def test_eq5_variance_share_by_hand():
+    theta = np.array([0.5, 10.0, -6.0, 0.1])
+    X_err = np.array([[0.0, 0.01, 0.02, 1.0],
+                      [0.0, 0.0, 0.0, 0.0]])
+    share = calibration.eq5_variance_share(theta, X_err, [1, 2])
+    phot = (10.0 * 0.01) ** 2 + (6.0 * 0.02) ** 2
+    assert share[0] == pytest.approx(phot / (phot + 0.1 ** 2))
+    assert np.isnan(share[1])                                   # no eq.-5 variance: no share
+    mask = np.array([False, True, True, False])
+    assert calibration.eq5_variance_share(theta, X_err, mask)[0] == pytest.approx(share[0])
 
 
 def test_apply_by_hand():
@@ -87,3 +111,17 @@ def test_binned_widths_by_hand():
     assert list(counts) == [300, 300]
     assert widths[0] == pytest.approx(robust_scatter(pull[:300])) and widths[1] == pytest.approx(robust_scatter(pull[300:600]))
     assert centres[0] == pytest.approx(np.median(x[:300])) and 1.7 < widths[1] / widths[0] < 2.3
+
+
+def test_epsilon_error_is_given_when_no_outliers_are_found():
+    # no outliers at all: f goes to its bound 0, where the Hessian in f is meaningless; epsilon's
+    # error must still come out, near the spread of epsilon over repeated surveys
+    eps = []
+    for seed in range(6):
+        rng = np.random.default_rng(100 + seed)
+        _, spec, err5, gaia, gaia_err = _survey(rng, 800, s=1.0, eps=0.08, f=0.0, outlier_sigma=0.0)
+        cal = calibration.fit(gaia, gaia_err, spec, err5)
+        eps.append(cal.epsilon)
+        if cal.f < 1e-6:
+            assert np.isfinite(cal.epsilon_err) and np.isnan(cal.f_err)
+    assert 0.5 < cal.epsilon_err / np.std(eps) < 2.0

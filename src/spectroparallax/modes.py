@@ -102,7 +102,8 @@ SWITCHES = {
     "uncertainties": _pi(
         "catalog",
         "eq. 5 alone: the feature errors propagated through the model (infer_parallax.py)",
-        "eq. 5 scaled and an intrinsic fractional scatter added, both fitted by maximum likelihood on "
+        "eq. 5 plus an intrinsic fractional scatter epsilon in quadrature (eq. 5's scale s held at 1: "
+        "fitting both is nearly degenerate), epsilon fitted by maximum likelihood on "
         "held-out residuals against Gaia with Gaia's errors and an outlier component, cross-fitted "
         "fold by fold (catalog.calibration); eq. 5 kept as spec_parallax_err_eq5"),
     "figures": _pi(
