@@ -214,6 +214,7 @@ CHANGES = {
     "mock.spectra_logg_range": C([0.0, 2.2], "mock_survey"),
     "sample.training.ruwe_max": C(1.2, why="Gaia DR3 only (switches.quality_cut improved); the mock runs DR2"),
     "calibration.outlier_factor": C(5.0, "catalog", why="read by the improved uncertainties (TEST_MODE)"),
+    "calibration.fit_scale": C(True, "catalog", why="read by the improved uncertainties (TEST_MODE)"),
     "mock.release": C("dr17", "mock_survey"),
     "published.url": C("https://example.org/catalog.fits", why="the published catalog is joined on dr14 only"),
     "published.md5": C("0" * 32, why="the published catalog is joined on dr14 only"),

@@ -35,12 +35,13 @@ rule catalog:
         l21=L21,
         # Only the improved uncertainties use it: the paper mode's catalog does not rerun for it.
         outlier_factor=config["calibration"]["outlier_factor"] if SWITCH["uncertainties"] == "improved" else None,
+        fit_scale=config["calibration"]["fit_scale"] if SWITCH["uncertainties"] == "improved" else None,
         config_hash=config_hash(
             {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM},
              "catalog": {"style": SWITCH["catalog"], "training_cuts": TRAINING_CUTS,
                          "uncertainties": SWITCH["uncertainties"],
-                         "outlier_factor": config["calibration"]["outlier_factor"]
-                         if SWITCH["uncertainties"] == "improved" else None}}),
+                         **{key: config["calibration"][key] if SWITCH["uncertainties"] == "improved" else None
+                            for key in ("outlier_factor", "fit_scale")}}}),
     threads: 2
     resources:
         mem_mb=predict_mem,

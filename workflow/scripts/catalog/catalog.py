@@ -29,7 +29,7 @@ if snakemake.params.uncertainties == "improved":
     spec_err_eq5 = spec_err
     spec_err, calibrations = calibration.cross_fit(
         parent["fold"], fit_parallax(parent, snakemake.params.l21) + offset, as_float(parent["parallax_error"]), spec, spec_err_eq5,
-        parent["training"], outlier_factor=snakemake.params.outlier_factor)
+        parent["training"], outlier_factor=snakemake.params.outlier_factor, fit_scale=snakemake.params.fit_scale)
     for fold, cal in calibrations.items():
         logging.info("uncertainties of fold %s, calibrated on the other folds' %d training stars: s = %.3f +- %.3f, "
                      "epsilon = %.4f +- %.4f, outlier fraction %.3f +- %.3f", fold, cal.n_stars, cal.s, cal.s_err,
