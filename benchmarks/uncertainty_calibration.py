@@ -20,7 +20,9 @@ workflow on the default-size mock through the catalog and the cluster members, t
 - ``s_<fold>``, ``epsilon_<fold>``: the calibration applied to each fold (catalog/calibration.csv;
   improved mode only);
 - ``cluster_<name>_ratio``: the robust width of (spec - true) / spec_err over each mock cluster's
-  members (the Fig. 4 check), with ``cluster_<name>_n`` members.
+  members (the Fig. 4 check), with ``cluster_<name>_n`` members and ``cluster_<name>_ratio_err``
+  its bootstrap standard error; ``clusters_pooled_ratio`` (and ``_err``): the same over every
+  cluster's members together.
 
     python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
 
@@ -82,11 +84,18 @@ def measure(workdir: Path) -> dict:
         if row["error_model"] == "calibrated":
             out[f"s_{row['fold']}"], out[f"epsilon_{row['fold']}"] = float(row["s"]), float(row["epsilon"])
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
+    pooled = []
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
         spec, err = as_float(m["spec_parallax"]), as_float(m["spec_parallax_err"])
-        out[f"cluster_{name}_ratio"] = _width((spec - np.asarray(m["parallax_true"], float)) / err)
+        pulls = (spec - np.asarray(m["parallax_true"], float)) / err
+        out[f"cluster_{name}_ratio"] = _width(pulls)
+        out[f"cluster_{name}_ratio_err"] = stats.robust_scatter_err(pulls)
         out[f"cluster_{name}_n"] = int(np.isfinite(spec).sum())
+        pooled.append(pulls)
+    # All clusters' members together: one width with a usable error (each cluster has only 10-20).
+    pooled = np.concatenate(pooled) if pooled else np.array([])
+    out["clusters_pooled_ratio"], out["clusters_pooled_ratio_err"] = _width(pooled), stats.robust_scatter_err(pooled)
     return out
 
 

@@ -103,7 +103,7 @@ def test_the_rule_finds_the_mock_clusters(figures_run):
 
 
 def test_cluster_check_by_hand():
-    from spectroparallax.catalog.stats import robust_scatter
+    from spectroparallax.catalog.stats import robust_scatter, robust_scatter_err
 
     n = 200
     rng = np.random.default_rng(3)
@@ -124,6 +124,7 @@ def test_cluster_check_by_hand():
     assert near_row["cluster_parallax"] == pytest.approx(1.25)
     assert near_row["spec_parallax_mean"] == pytest.approx(np.sum(w * near) / np.sum(w))
     assert near_row["members_width"] == pytest.approx(robust_scatter(np.array([-1.0, 0.0, 1.0, 0.5])))
+    assert near_row["members_width_err"] == pytest.approx(robust_scatter_err(np.array([-1.0, 0.0, 1.0, 0.5])))
     assert near_row["pull"] == pytest.approx((near_row["spec_parallax_mean"] - 1.25) / near_row["spec_parallax_mean_err"])
     assert near_row["training_range"] == "inside" and near_row["n_members"] == 4
     assert poor_row["training_range"].startswith("[Fe/H] -2.00 outside")

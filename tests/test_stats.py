@@ -11,6 +11,19 @@ def test_robust_scatter_of_a_gaussian():
     assert np.isnan(stats.robust_scatter([]))
 
 
+def test_robust_scatter_err_matches_the_spread_over_independent_samples():
+    """The bootstrap error of one cluster-sized sample (15 members) against the true spread of the
+    width over 2000 independent samples of that size (the truth the bootstrap estimates)."""
+    rng = np.random.default_rng(7)
+    widths = [stats.robust_scatter(rng.normal(size=15)) for _ in range(2000)]
+    true_err = np.std(widths)
+    estimates = [stats.robust_scatter_err(rng.normal(size=15), n_boot=500, seed=k) for k in range(60)]
+    assert 0.15 < true_err < 0.3                         # a 15-member width is uncertain by ~20 %
+    assert np.median(estimates) == pytest.approx(true_err, rel=0.25)
+    assert np.isnan(stats.robust_scatter_err([1.0, 2.0]))
+    assert stats.robust_scatter_err(np.arange(20.0)) == stats.robust_scatter_err(np.arange(20.0))   # seeded
+
+
 def _catalog():
     # Four training stars in A with parallax / error = 50, two of them off by +10% and -10%,
     # one by +20%; one low-S/N training star; one non-training star in B; one without a prediction.

@@ -141,7 +141,7 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
     set's range of BP-RP, [Fe/H] and logg (:data:`RANGE_PERCENTILES`), so an extrapolated cluster is
     named rather than hidden. ``members``: :func:`member_table`; ``parent``: the Parent Sample.
     """
-    from spectroparallax.catalog.stats import robust_scatter
+    from spectroparallax.catalog.stats import robust_scatter, robust_scatter_err
 
     ids = np.char.strip(np.asarray(parent["APOGEE_ID"], dtype=str))
     training = np.asarray(parent["training"], bool)
@@ -154,7 +154,8 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         spec, err = as_float(m["spec_parallax"]), as_float(m["spec_parallax_err"])
         ok = np.isfinite(spec) & np.isfinite(err) & (err > 0)
         mean, mean_err, n = means[name]["spec"]
-        width = robust_scatter((spec[ok] - reference) / err[ok]) if ok.sum() >= 3 else np.nan
+        pulls = (spec[ok] - reference) / err[ok]
+        width, width_err = (robust_scatter(pulls), robust_scatter_err(pulls)) if ok.sum() >= 3 else (np.nan, np.nan)
         where = np.isin(ids, np.asarray(m["2MASS_ID"], dtype=str))
         outside = []
         for col, label in RANGE_COLUMNS.items():
@@ -163,11 +164,12 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
             if np.isfinite(median) and not lo <= median <= hi:
                 outside.append(f"{label} {median:.2f} outside {lo:.2f}..{hi:.2f}")
         rows.append((name, cluster.get("name", name), n, reference, mean, mean_err,
-                     (mean - reference) / mean_err if n else np.nan, width,
+                     (mean - reference) / mean_err if n else np.nan, width, width_err,
                      "; ".join(outside) if outside else "inside"))
     table = Table(rows=rows, names=("cluster", "name", "n_members", "cluster_parallax", "spec_parallax_mean",
-                                    "spec_parallax_mean_err", "pull", "members_width", "training_range"),
-                  dtype=("U16", "U32", "i8", "f8", "f8", "f8", "f8", "f8", "U160"))
+                                    "spec_parallax_mean_err", "pull", "members_width", "members_width_err",
+                                    "training_range"),
+                  dtype=("U16", "U32", "i8", "f8", "f8", "f8", "f8", "f8", "f8", "U160"))
     units = {"cluster_parallax": "mas", "spec_parallax_mean": "mas", "spec_parallax_mean_err": "mas"}
     descriptions = {
         "cluster": "cluster key in config.yaml clusters:",
@@ -178,6 +180,7 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         "spec_parallax_mean_err": "its uncertainty, 1 / sqrt(sum of weights)",
         "pull": "(spec_parallax_mean - cluster_parallax) / spec_parallax_mean_err",
         "members_width": "robust width of (spec_parallax - cluster_parallax) / spec_parallax_err over the members",
+        "members_width_err": "bootstrap standard error of members_width (few members: it is large)",
         "training_range": "inside, or which of the members' median BP-RP, [Fe/H], logg lies outside the "
                           "training set's 1-99 percentile range",
     }
