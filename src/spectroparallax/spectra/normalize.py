@@ -178,6 +178,54 @@ def _geometry(degree: int) -> _Geometry:
     )
 
 
+@dataclass(frozen=True)
+class _Relevant:
+    """The pixels that decide the continuum fit for a mask growth (arrays as fit_weights takes them):
+    the continuum pixels and their neighbours within the growth in the same chip."""
+
+    rel: np.ndarray  # int64 (n_rel,), those pixels in order, chip by chip
+    rel_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's are rel[rel_bounds[k]:rel_bounds[k + 1]]
+    rel_cont: np.ndarray  # uint8 (n_rel,), 1 at the continuum pixels
+    rel_runs: np.ndarray  # int64 (3, n_runs): runs of consecutive pixels in rel: first pixel, place, length
+    rel_run_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's runs
+    cont_runs: np.ndarray  # int64 (3, n_cont_runs): runs of geom.cont at consecutive places in rel:
+    cont_run_bounds: np.ndarray  # first index into geom.cont, first place in rel, length; chip k's runs
+    adjacent: np.ndarray  # uint8 (2 grow, n_rel): the place d before / after holds the pixel d before / after
+
+
+@lru_cache(maxsize=8)
+def _relevant(degree: int, grow: int) -> _Relevant:
+    geom = _geometry(degree)
+    rels = []
+    for k in range(geom.chip_start.size):
+        cont = geom.cont[geom.cont_bounds[k]:geom.cont_bounds[k + 1]]
+        around = (cont[:, None] + np.arange(-grow, grow + 1)[None, :]).ravel()
+        rels.append(np.unique(around[(around >= geom.chip_start[k]) & (around < geom.chip_stop[k])]))
+    rel = np.concatenate(rels).astype(np.int64)
+    rel_bounds = np.cumsum([0] + [r.size for r in rels]).astype(np.int64)
+    chip = np.repeat(np.arange(len(rels)), [r.size for r in rels])
+    adjacent = np.zeros((2 * grow, rel.size), dtype=np.uint8)
+    for d in range(1, grow + 1):
+        adjacent[2 * d - 2, d:] = (rel[:-d] == rel[d:] - d) & (chip[:-d] == chip[d:])
+        adjacent[2 * d - 1, :-d] = (rel[d:] == rel[:-d] + d) & (chip[d:] == chip[:-d])
+    place = np.full(apogee_grid.N_PIXELS, -1, dtype=np.int64)
+    place[rel] = np.arange(rel.size)
+    rel_runs, rel_run_bounds = _runs(rel, np.arange(rel.size), rel_bounds)
+    cont_runs, cont_run_bounds = _runs(np.arange(geom.cont.size), place[geom.cont], geom.cont_bounds)
+    return _Relevant(rel, rel_bounds, geom.is_cont[rel].copy(), rel_runs, rel_run_bounds, cont_runs,
+                     cont_run_bounds, adjacent)
+
+
+def _runs(source, dest, bounds):
+    """Runs where both int arrays source and dest step by 1, not crossing the given bounds (the
+    chips): int64 (3, n_runs) first source, first dest, length; and each chip's runs (n_chips + 1,)."""
+    breaks = np.flatnonzero((np.diff(source) != 1) | (np.diff(dest) != 1)) + 1
+    starts = np.union1d(breaks, bounds[:-1][bounds[:-1] < bounds[-1]])
+    stops = np.append(starts[1:], source.size)
+    runs = np.stack([source[starts], dest[starts], stops - starts]).astype(np.int64)
+    return runs, np.searchsorted(starts, bounds).astype(np.int64)
+
+
 def _outside_chips(chips) -> list[slice]:
     bounds = [0] + [b for c in chips for b in (c.start, c.stop)] + [apogee_grid.N_PIXELS]
     return [slice(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
@@ -433,8 +481,9 @@ def _fit_block(geom, flux, err, rules):
     count = np.empty((n, n_chips), dtype=np.int64)
     margins = np.empty((n, n_chips, 2), dtype=np.float32)
     refit = np.empty((n, n_chips), dtype=bool)
-    args = (geom.basis, geom.chip_start, geom.chip_stop, geom.cont, geom.cont_bounds, geom.is_cont,
-            rules.thr, rules.grow, _NO_DATA, weights, count, margins, refit)
+    near = _relevant(p - 1, rules.grow)
+    args = (geom.basis, near.rel, near.rel_bounds, near.rel_cont, near.rel_runs, near.rel_run_bounds, geom.cont,
+            geom.cont_bounds, near.cont_runs, near.cont_run_bounds, near.adjacent, rules.grow, rules.thr, _NO_DATA, weights, count, margins, refit)
     # Pass 1, against the flat level.
     normalize_kernels.fit_weights(flux, err, coef, True, *args)
     coef, ok = _solve(geom, weights, count >= rules.min_pixels)
