@@ -78,14 +78,14 @@ def _continuum(coef, i, k, basis, q):
 
 @njit(cache=True, error_model="numpy")
 def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_runs, rel_run_bounds, cont,
-                cont_bounds, cont_runs, cont_run_bounds, adjacent, grow, thr, no_data, weights, count, margins, refit):
+                cont_bounds, adjacent, grow, thr, no_data, weights, count, margins, refit):
     """Inverse-variance weights of the continuum pixels that a fit may use.
 
     The error cut is made against a flat continuum at the median of the chip's usable, positive
     continuum-pixel fluxes if ``flat`` (pass 1), else against the continuum ``coef`` (pass 2).
     A continuum pixel is used unless it fails the rules itself or a pixel within ``grow`` of it
-    in the same chip fails them and holds data. Writes weights float64 (2 n_stars, n_cont):
-    1 / err^2 at the used pixels and 0 elsewhere in rows [0, n), those times the flux in rows
+    in the same chip fails them and holds data. Writes weights float64 (2 n_stars, n_rel),
+    a column per relevant pixel (below): 1 / err^2 at the used continuum pixels and 0 elsewhere in rows [0, n), those times the flux in rows
     [n, 2n); and count int64 (n_stars, n_chips), the used pixels.
 
     Only the "relevant" pixels decide a weight: the continuum pixels and their neighbours within
@@ -97,9 +97,8 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
     which is so for every neighbour of a continuum pixel within grow in its chip. Each star's
     relevant pixels are first copied into short contiguous buffers, so that the loops over them compile to vector
     instructions. The copies go by runs of consecutive pixels, rel_runs int64 (3, n_runs): first
-    pixel, first place in rel, length (chip k's runs rel_run_bounds[k]:rel_run_bounds[k + 1]); and
-    likewise cont_runs (3, n_cont_runs): first continuum pixel (index into cont), first place in
-    rel, length, by cont_run_bounds. Not element by element: LLVM makes such a loop of float
+    pixel, first place in rel, length (chip k's runs rel_run_bounds[k]:rel_run_bounds[k + 1]).
+    Not element by element: LLVM makes such a loop of float
     loads through an index array into vector gathers, which are slow on AMD processors (the
     kernel took twice as long).
 
@@ -129,9 +128,6 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
     width = (rel_bounds[1:] - rel_bounds[:-1]).max()
     seed_pad = np.zeros(width + 2 * grow, dtype=np.uint8)  # one chip's seeds, `grow` zeros each side
     good_rel = np.empty(n_rel, dtype=np.uint8)
-    c_good = np.empty(cont.size, dtype=np.uint8)
-    c_err = np.empty(cont.size, dtype=np.float32)
-    c_flux = np.empty(cont.size, dtype=np.float32)
     bits = np.zeros(2, dtype=np.int32)
     values = bits.view(np.float32)
     for i in range(n):
@@ -206,9 +202,8 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
             if flat:
                 bits[0], bits[1] = passed_max, failed_min
                 margins[i, k, 0], margins[i, k, 1] = values[0], values[1]
-            # Which continuum pixels are used (a loop over the chip's relevant pixels: the
-            # neighbours of a continuum pixel are its neighbours in rel, where ``adjacent`` says
-            # so), then those flags with the err and flux, copied run by run into cont's order.
+            # Which continuum pixels are used (the neighbours of a continuum pixel are its
+            # neighbours in rel, where ``adjacent`` says so), and their weights.
             seed_pad[grow:grow + r1 - r0] = seed_in
             g_rel = good_rel[r0:r1]
             for q in range(r1 - r0):
@@ -217,24 +212,14 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
                 left, right = adjacent[2 * d - 2, r0:r1], adjacent[2 * d - 1, r0:r1]
                 for q in range(r1 - r0):
                     g_rel[q] &= np.uint8(1) - ((seed_pad[grow + q - d] & left[q]) | (seed_pad[grow + q + d] & right[q]))
-            j0, j1 = cont_bounds[k], cont_bounds[k + 1]
-            for r in range(cont_run_bounds[k], cont_run_bounds[k + 1]):
-                j, q0, m = cont_runs[0, r], cont_runs[1, r] - r0, cont_runs[2, r]
-                cg_dst, ce_dst, cf_dst = c_good[j:j + m], c_err[j:j + m], c_flux[j:j + m]
-                g_src, e_src, f_src = g_rel[q0:q0 + m], e_in[q0:q0 + m], f_in[q0:q0 + m]
-                for q in range(m):
-                    cg_dst[q] = g_src[q]
-                    ce_dst[q] = e_src[q]
-                    cf_dst[q] = f_src[q]
-            w_var, w_flux = weights[i, j0:j1], weights[n + i, j0:j1]
-            g_in, ce_in, cf_in = c_good[j0:j1], c_err[j0:j1], c_flux[j0:j1]
+            w_var, w_flux = weights[i, r0:r1], weights[n + i, r0:r1]
             used = 0
-            for j in range(j1 - j0):
-                e = np.float64(ce_in[j])
+            for q in range(r1 - r0):
+                e = np.float64(e_in[q])
                 inv_var = 1.0 / (e * e)
-                good = g_in[j] != 0
-                w_var[j] = inv_var if good else 0.0
-                w_flux[j] = inv_var * np.float64(cf_in[j]) if good else 0.0
+                good = g_rel[q] != 0
+                w_var[q] = inv_var if good else 0.0
+                w_flux[q] = inv_var * np.float64(f_in[q]) if good else 0.0
                 used += np.int64(good)
             count[i, k] = used
 @njit(cache=True, error_model="numpy")
@@ -269,10 +254,17 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                 a_0, x = coef[i, k, 0], basis[1, start:stop] if p > 1 else basis[0, start:stop]
                 # The usual quadratic in one loop (T_0 = 1, T_1 = x, T_2 = 2x^2 - 1, as chebvander
                 # computes it), faster than the general loops below.
-                if p == 3:
+                n_nonpositive = 0
+                if p == 3:  # continuum and division in one loop
                     a_1, a_2 = coef[i, k, 1], coef[i, k, 2]
                     for q in range(w):
-                        continuum[q] = np.float32((a_0 + a_1 * x[q]) + a_2 * (x[q] * (2.0 * x[q]) - 1.0))
+                        c = np.float32((a_0 + a_1 * x[q]) + a_2 * (x[q] * (2.0 * x[q]) - 1.0))
+                        fo = f_in[q] / c
+                        eo = e_in[q] / c
+                        f_out[q] = fo
+                        e_out[q] = eo
+                        n_nonpositive += np.int64(c <= 0)
+                        bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
                 else:
                     b_0 = basis[0, start:stop]
                     for q in range(w):
@@ -284,15 +276,14 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                             acc[q] += a_m * b_m[q]
                     for q in range(w):
                         continuum[q] = np.float32(acc[q])
-                n_nonpositive = 0
-                for q in range(w):
-                    c = continuum[q]
-                    fo = f_in[q] / c
-                    eo = e_in[q] / c
-                    f_out[q] = fo
-                    e_out[q] = eo
-                    n_nonpositive += np.int64(c <= 0)
-                    bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
+                    for q in range(w):
+                        c = continuum[q]
+                        fo = f_in[q] / c
+                        eo = e_in[q] / c
+                        f_out[q] = fo
+                        e_out[q] = eo
+                        n_nonpositive += np.int64(c <= 0)
+                        bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
                 if n_nonpositive:
                     nonpositive[i, k] = True
                     failed = True
