@@ -27,10 +27,13 @@ two passes, each using only the continuum pixels that the masking rules leave:
 
 The final mask is then computed with the final continuum. Stars are processed in blocks of
 ``_BLOCK``. The per-pixel work (the rules, the mask growth, the division) is done by the compiled
-kernels of :mod:`spectroparallax.spectra.normalize_kernels`, a few loops per star and chip; the fits are
-batched linear algebra: for every star and chip of a block, the normal equations are built by one
-matrix product of the kernels' inverse-variance weights with the Chebyshev basis at the
-continuum pixels, and solved as a stack of (degree + 1) x (degree + 1) systems.
+kernels of :mod:`spectroparallax.spectra.normalize_kernels`, a few loops per star and chip; the fit's
+masking looks only at the continuum pixels and their neighbours within the growth (about a third
+of a chip), the only pixels that decide which continuum pixels a fit uses. The fits are batched
+linear algebra: for every star and chip of a block, the normal equations are built by one matrix
+product of the kernels' inverse-variance weights (0 off the used continuum pixels) with products
+of the Chebyshev basis (the upper triangle of the symmetric normal matrix), and solved as a stack
+of (degree + 1) x (degree + 1) systems.
 
 The paper's own normalization (``mode: paper``; normalize_all_spectra.py @ ee877c7,
 ``NormalizeData``) differs in two switches of :mod:`spectroparallax.modes`, each a keyword of
