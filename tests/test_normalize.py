@@ -171,6 +171,35 @@ def test_masked_and_grown_continuum_pixels_do_not_enter_the_fit():
     np.testing.assert_allclose(res.flux[0][unmasked], 1.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize("grow", [1, 2])
+def test_a_bad_pixel_takes_out_of_the_fit_exactly_the_continuum_pixels_within_grow_in_its_chip(grow):
+    # Counted by hand from the continuum list: a bad pixel (NaN error, which holds data) removes
+    # the continuum pixels within `grow` of it in its own chip, and none in another. The pixels:
+    # both ends of every chip (continuum pixels sit on chip 0's first and last pixel and chip 1's
+    # last), the first pixels of chip 1 (beside its first continuum pixel, next to chip 0's last
+    # one in the detector order), and a run of chip 0 whose places among the pixels the fit looks
+    # at equal chip 1's and chip 2's widths there (a kernel that reads past a narrower chip's end
+    # would find these seeds).
+    opts = dict(OPTS, grow=grow)
+    flux, err, _, _ = synthetic(1, snr=200, seed=12)
+    clean = normalize(flux, err, **opts)
+    assert (clean.chip_status == FIT_OK).all()
+    cont = set(CONT_IN_CHIP.tolist())
+    edges = [int(q) for k in range(3) for q in np.flatnonzero(CHIP == k)[[0, 1, 2, -3, -2, -1]]]
+    near = [int(c) + d for c in CONT_IN_CHIP for d in range(-grow, grow + 1)
+            if 0 <= c + d < apogee_grid.N_PIXELS and CHIP[c + d] == CHIP[c]]
+    chip0_near = np.unique([p for p in near if CHIP[p] == 0])
+    width = [np.unique([p for p in near if CHIP[p] == k]).size for k in range(3)]
+    stale = [int(chip0_near[w + d]) for w in width[1:] for d in range(-grow, grow + 1)]
+    for p in sorted(set(edges + stale + [int(CONT_IN_CHIP[CHIP[CONT_IN_CHIP] == 1][0]) - 1])):
+        e = err.copy()
+        e[0, p] = np.nan
+        got = normalize(flux, e, **opts).n_fit_pixels[0]
+        lost = [sum(1 for q in range(p - grow, p + grow + 1) if q in cont and CHIP[q] == k == CHIP[p])
+                for k in range(3)]
+        np.testing.assert_array_equal(got, clean.n_fit_pixels[0] - lost, err_msg=f"bad pixel {p}")
+
+
 def test_impossible_fits_are_reported_and_masked():
     flux, err, _, _ = synthetic(4, snr=50, seed=4)
     flux[0] = np.nan  # nothing usable anywhere

@@ -27,10 +27,13 @@ two passes, each using only the continuum pixels that the masking rules leave:
 
 The final mask is then computed with the final continuum. Stars are processed in blocks of
 ``_BLOCK``. The per-pixel work (the rules, the mask growth, the division) is done by the compiled
-kernels of :mod:`spectroparallax.spectra.normalize_kernels`, a few loops per star and chip; the fits are
-batched linear algebra: for every star and chip of a block, the normal equations are built by one
-matrix product of the kernels' inverse-variance weights with the Chebyshev basis at the
-continuum pixels, and solved as a stack of (degree + 1) x (degree + 1) systems.
+kernels of :mod:`spectroparallax.spectra.normalize_kernels`, a few loops per star and chip; the fit's
+masking looks only at the continuum pixels and their neighbours within the growth (about a third
+of a chip), the only pixels that decide which continuum pixels a fit uses. The fits are batched
+linear algebra: for every star and chip of a block, the normal equations are built by one matrix
+product of the kernels' inverse-variance weights (0 off the used continuum pixels) with products
+of the Chebyshev basis (the upper triangle of the symmetric normal matrix), and solved as a stack
+of (degree + 1) x (degree + 1) systems.
 
 The paper's own normalization (``mode: paper``; normalize_all_spectra.py @ ee877c7,
 ``NormalizeData``) differs in two switches of :mod:`spectroparallax.modes`, each a keyword of
@@ -134,10 +137,6 @@ class _Geometry:
     cont: np.ndarray  # int64 (n_cont,), the continuum pixels inside the chips, chip by chip
     cont_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's are cont[cont_bounds[k]:cont_bounds[k + 1]]
     is_cont: np.ndarray  # uint8 (8575,), 1 at those continuum pixels
-    # per chip, float64 (n_cont_k, (degree + 1)**2): outer products of the basis at its continuum
-    # pixels (inverse variances @ this: the normal matrices)
-    design_outer: tuple
-    design_cont: tuple  # per chip, float64 (n_cont_k, degree + 1): the basis at its continuum pixels
 
     @property
     def chips(self):
@@ -156,26 +155,74 @@ def _geometry(degree: int) -> _Geometry:
     cont_all = apogee_grid.continuum_pixels()
     p = degree + 1
     basis = np.zeros((p, apogee_grid.N_PIXELS))
-    starts, stops, conts, design_outer, design_cont = [], [], [], [], []
+    starts, stops, conts = [], [], []
     for k, (lo, hi) in enumerate(apogee_grid.CHIPS):
         idx = np.flatnonzero(chip_of == k)
         start, stop = int(idx[0]), int(idx[-1]) + 1
         basis[:, start:stop] = chebyshev.chebvander(_chip_x(wl[start:stop], lo, hi), degree).T
         cont = cont_all[chip_of[cont_all] == k]
-        vc = basis[:, cont].T
         starts.append(start)
         stops.append(stop)
         conts.append(cont)
-        design_outer.append((vc[:, :, None] * vc[:, None, :]).reshape(len(cont), p * p))
-        design_cont.append(vc)
     cont = np.concatenate(conts).astype(np.int64)
     is_cont = np.zeros(apogee_grid.N_PIXELS, dtype=np.uint8)
     is_cont[cont] = 1
     return _Geometry(
         np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), basis, cont,
         np.cumsum([0] + [c.size for c in conts]).astype(np.int64), is_cont,
-        tuple(design_outer), tuple(design_cont),
     )
+
+
+@dataclass(frozen=True)
+class _Relevant:
+    """The pixels that decide the continuum fit for a mask growth (arrays as fit_weights takes them):
+    the continuum pixels and their neighbours within the growth in the same chip."""
+
+    rel: np.ndarray  # int64 (n_rel,), those pixels in order, chip by chip
+    rel_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's are rel[rel_bounds[k]:rel_bounds[k + 1]]
+    rel_cont: np.ndarray  # uint8 (n_rel,), 1 at the continuum pixels
+    rel_runs: np.ndarray  # int64 (3, n_runs): runs of consecutive pixels in rel: first pixel, place, length
+    rel_run_bounds: np.ndarray  # int64 (n_chips + 1,), chip k's runs
+    adjacent: np.ndarray  # uint8 (2 grow, n_rel): the place d before / after holds the pixel d before / after
+    # per chip, float64 (n_rel_k, (degree + 1)(degree + 2) / 2): products T_a T_b (a <= b, in the
+    # order of np.triu_indices) of the basis at its relevant pixels (the kernel's weights, one
+    # column per relevant pixel, @ this: the upper triangles of the symmetric normal matrices)
+    design_outer: tuple
+    design_cont: tuple  # per chip, float64 (n_rel_k, degree + 1): the basis at its relevant pixels
+
+
+@lru_cache(maxsize=8)
+def _relevant(degree: int, grow: int) -> _Relevant:
+    geom = _geometry(degree)
+    rels = []
+    for k in range(geom.chip_start.size):
+        cont = geom.cont[geom.cont_bounds[k]:geom.cont_bounds[k + 1]]
+        around = (cont[:, None] + np.arange(-grow, grow + 1)[None, :]).ravel()
+        rels.append(np.unique(around[(around >= geom.chip_start[k]) & (around < geom.chip_stop[k])]))
+    rel = np.concatenate(rels).astype(np.int64)
+    rel_bounds = np.cumsum([0] + [r.size for r in rels]).astype(np.int64)
+    chip = np.repeat(np.arange(len(rels)), [r.size for r in rels])
+    adjacent = np.zeros((2 * grow, rel.size), dtype=np.uint8)
+    for d in range(1, grow + 1):
+        adjacent[2 * d - 2, d:] = (rel[:-d] == rel[d:] - d) & (chip[:-d] == chip[d:])
+        adjacent[2 * d - 1, :-d] = (rel[d:] == rel[:-d] + d) & (chip[d:] == chip[:-d])
+    rel_runs, rel_run_bounds = _runs(rel, np.arange(rel.size), rel_bounds)
+    p = degree + 1
+    design_cont = tuple(geom.basis[:, r].T.copy() for r in rels)
+    upper = np.triu_indices(p)
+    design_outer = tuple(v[:, upper[0]] * v[:, upper[1]] for v in design_cont)
+    return _Relevant(rel, rel_bounds, geom.is_cont[rel].copy(), rel_runs, rel_run_bounds, adjacent,
+                     design_outer, design_cont)
+
+
+def _runs(source, dest, bounds):
+    """Runs where both int arrays source and dest step by 1, not crossing the given bounds (the
+    chips): int64 (3, n_runs) first source, first dest, length; and each chip's runs (n_chips + 1,)."""
+    breaks = np.flatnonzero((np.diff(source) != 1) | (np.diff(dest) != 1)) + 1
+    starts = np.union1d(breaks, bounds[:-1][bounds[:-1] < bounds[-1]])
+    stops = np.append(starts[1:], source.size)
+    runs = np.stack([source[starts], dest[starts], stops - starts]).astype(np.int64)
+    return runs, np.searchsorted(starts, bounds).astype(np.int64)
 
 
 def _outside_chips(chips) -> list[slice]:
@@ -429,40 +476,44 @@ def _fit_block(geom, flux, err, rules):
 
     n, n_chips, p = flux.shape[0], geom.chip_start.size, geom.basis.shape[0]
     coef = np.zeros((n, n_chips, p))
-    weights = np.empty((2 * n, geom.cont.size))
+    near = _relevant(p - 1, rules.grow)
+    weights = np.empty((2 * n, near.rel.size))
     count = np.empty((n, n_chips), dtype=np.int64)
     margins = np.empty((n, n_chips, 2), dtype=np.float32)
     refit = np.empty((n, n_chips), dtype=bool)
-    args = (geom.basis, geom.chip_start, geom.chip_stop, geom.cont, geom.cont_bounds, geom.is_cont,
-            rules.thr, rules.grow, _NO_DATA, weights, count, margins, refit)
+    args = (geom.basis, near.rel, near.rel_bounds, near.rel_cont, near.rel_runs, near.rel_run_bounds, geom.cont,
+            geom.cont_bounds, near.adjacent, rules.grow, rules.thr, _NO_DATA, weights, count, margins, refit)
     # Pass 1, against the flat level.
     normalize_kernels.fit_weights(flux, err, coef, True, *args)
-    coef, ok = _solve(geom, weights, count >= rules.min_pixels)
+    coef, ok = _solve(near, weights, count >= rules.min_pixels)
     # Pass 2, against the first fit. The kernel leaves the weights of a chip as they are where no
     # pixel's decision can change, so solving again is needed only if some chip's did; the whole
     # block is solved, keeping the shapes (and so each star's numbers) independent of the others.
     normalize_kernels.fit_weights(flux, err, coef, False, *args)
     if refit.any():
-        coef, ok = _solve(geom, weights, count >= rules.min_pixels)
+        coef, ok = _solve(near, weights, count >= rules.min_pixels)
     return coef, ok, count
 
 
-def _solve(geom, weights, ok):
+def _solve(near, weights, ok):
     """Weighted least-squares Chebyshev coefficients of every star in every chip.
 
-    weights: float64 (2n, n_cont), the inverse variances of the pixels to fit (0 elsewhere), then
-    those times the flux; ok: bool (n, n_chips), the chips with enough pixels. Returns
-    (coef float64 (n, n_chips, degree + 1), ok); a chip not ok (or whose solve failed) has
-    ok False and coef 0.
+    near: the :class:`_Relevant` pixels; weights: float64 (2n, n_rel), the inverse variances of
+    the pixels to fit (0 elsewhere), then those times the flux; ok: bool (n, n_chips), the chips
+    with enough pixels. Returns (coef float64 (n, n_chips, degree + 1), ok); a chip not ok (or
+    whose solve failed) has ok False and coef 0.
     """
-    n, n_chips, p = weights.shape[0] // 2, geom.chip_start.size, geom.basis.shape[0]
+    n, n_chips, p = weights.shape[0] // 2, near.rel_bounds.size - 1, near.design_cont[0].shape[1]
     normal = np.empty((n, n_chips, p, p))
     rhs = np.empty((n, n_chips, p))
+    upper = np.triu_indices(p)
     with np.errstate(invalid="ignore", over="ignore"):
         for k in range(n_chips):
-            cols = slice(geom.cont_bounds[k], geom.cont_bounds[k + 1])
-            normal[:, k] = (weights[:n, cols] @ geom.design_outer[k]).reshape(n, p, p)
-            rhs[:, k] = weights[n:, cols] @ geom.design_cont[k]
+            cols = slice(near.rel_bounds[k], near.rel_bounds[k + 1])
+            triangle = weights[:n, cols] @ near.design_outer[k]
+            normal[:, k, upper[0], upper[1]] = triangle
+            normal[:, k, upper[1], upper[0]] = triangle
+            rhs[:, k] = weights[n:, cols] @ near.design_cont[k]
     ok = ok.copy()
     normal[~ok] = np.eye(p)
     rhs[~ok] = 0.0

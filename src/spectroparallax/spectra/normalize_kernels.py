@@ -77,63 +77,64 @@ def _continuum(coef, i, k, basis, q):
 
 
 @njit(cache=True, error_model="numpy")
-def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_bounds, is_cont, thr,
-                grow, no_data, weights, count, margins, refit):
+def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_runs, rel_run_bounds, cont,
+                cont_bounds, adjacent, grow, thr, no_data, weights, count, margins, refit):
     """Inverse-variance weights of the continuum pixels that a fit may use.
 
     The error cut is made against a flat continuum at the median of the chip's usable, positive
     continuum-pixel fluxes if ``flat`` (pass 1), else against the continuum ``coef`` (pass 2).
     A continuum pixel is used unless it fails the rules itself or a pixel within ``grow`` of it
-    in the same chip fails them and holds data. Writes weights float64 (2 n_stars, n_cont):
-    1 / err^2 at the used pixels and 0 elsewhere in rows [0, n), those times the flux in rows
-    [n, 2n); and count int64 (n_stars, n_chips), the used pixels. is_cont uint8 (n_pixels,): 1 at
-    the continuum pixels.
+    in the same chip fails them and holds data. Writes weights float64 (2 n_stars, n_rel),
+    a column per relevant pixel (below): 1 / err^2 at the used continuum pixels and 0 elsewhere in rows [0, n), those times the flux in rows
+    [n, 2n); and count int64 (n_stars, n_chips), the used pixels.
 
-    margins float32 (n_stars, n_chips, 2): pass 1 writes the largest err of a usable pixel that
-    passed the cut and the smallest err of one that failed. Pass 2 reads them: where thr times
-    a lower bound of the new continuum is at least the first and thr times an upper bound is
-    below the second, every pixel is decided as in pass 1, so its weights and count are left as
-    they are and ``refit`` (bool (n_stars, n_chips), written by pass 2) is False; likewise for
-    chips that pass 1 could not fit (coef all 0), which stay failed.
+    Only the "relevant" pixels decide a weight: the continuum pixels and their neighbours within
+    ``grow`` in the same chip, about a third of a chip's pixels. rel int64 (n_rel,) lists them in
+    order, chip k's are rel[rel_bounds[k]:rel_bounds[k + 1]]; rel_cont uint8 (n_rel,) is 1 at the
+    continuum pixels; cont int64 (n_cont,) the continuum pixels, chip k's cont[cont_bounds[k]:
+    cont_bounds[k + 1]]; adjacent uint8 (2 grow, n_rel): row 2d - 2 (2d - 1) is 1 where the
+    place d before (after) a pixel in rel holds the pixel d before (after) it in the same chip,
+    which is so for every neighbour of a continuum pixel within grow in its chip. Each star's
+    relevant pixels are first copied into short contiguous buffers, so that the loops over them compile to vector
+    instructions. The copies go by runs of consecutive pixels, rel_runs int64 (3, n_runs): first
+    pixel, first place in rel, length (chip k's runs rel_run_bounds[k]:rel_run_bounds[k + 1]).
+    Not element by element: LLVM makes such a loop of float
+    loads through an index array into vector gathers, which are slow on AMD processors (the
+    kernel took twice as long).
+
+    margins float32 (n_stars, n_chips, 2): pass 1 writes the largest err of a usable relevant
+    pixel that passed the cut and the smallest err of one that failed. Pass 2 reads them: where
+    thr times a lower bound of the new continuum is at least the first and thr times an upper
+    bound is below the second, every relevant pixel is decided as in pass 1, so its weights and
+    count are left as they are and ``refit`` (bool (n_stars, n_chips), written by pass 2) is False;
+    likewise for chips that pass 1 could not fit (coef all 0), which stay failed.
 
     The exact continuum is needed only for a pixel whose err lies between thr times a lower and
     an upper bound of the continuum over the chip (pass 1: the smallest and largest of those
     fluxes; pass 2: a_0 -+ sum |a_k|, as |T_k| <= 1, widened far beyond float64 rounding); float32
     rounding and multiplication are monotonic, so outside the bounds the cut is decided. A first,
-    vectorized loop over the chip classifies its pixels as passing, failing or undecided; the
-    few undecided ones are then settled with the exact continuum.
+    vectorized loop classifies the pixels as passing, failing or undecided; the few undecided ones
+    are then settled with the exact continuum.
     """
     n = flux.shape[0]
+    n_rel = rel.size
     buf = np.empty(cont.size, dtype=np.float32)
-    width = (chip_stop - chip_start).max()
-    # Per pixel of a chip, offset by `grow` so that neighbours beyond the chip's ends read the
-    # zeros there: state 1 passes the rules, 0 fails, 2 undecided; seed 1 fails and holds data.
-    state = np.zeros(width + 2 * grow, dtype=np.uint8)
-    seed = np.zeros(width + 2 * grow, dtype=np.uint8)
+    # Copied flux and err of one star's relevant pixels; state: 1 passes the rules, 0 fails,
+    # 2 undecided; seed_pad: the chip's seeds (1: fails and holds data) after `grow` zeros, which
+    # a neighbour before the chip reads (one after its end reads whatever a wider chip left there,
+    # but only where ``adjacent`` is 0); good_rel: a continuum pixel the fit uses.
+    f_rel = np.empty(n_rel, dtype=np.float32)
+    e_rel = np.empty(n_rel, dtype=np.float32)
+    state = np.zeros(n_rel, dtype=np.uint8)
+    width = (rel_bounds[1:] - rel_bounds[:-1]).max()
+    seed_pad = np.zeros(width + 2 * grow, dtype=np.uint8)
+    good_rel = np.empty(n_rel, dtype=np.uint8)
     bits = np.zeros(2, dtype=np.int32)
     values = bits.view(np.float32)
     for i in range(n):
-        for k in range(cont_bounds.size - 1):
-            start, stop = chip_start[k], chip_stop[k]
-            a, b = cont_bounds[k], cont_bounds[k + 1]
-            if flat:
-                # Extrema of the usable, positive continuum-pixel fluxes, on their bit patterns,
-                # in a loop over the whole chip rather than over the continuum pixels: it reads
-                # the spectrum in order (which the CPU prefetches) and brings it into the cache.
-                f_in, e_in, cont_in = flux[i, start:stop], err[i, start:stop], is_cont[start:stop]
-                f_bits = f_in.view(np.int32)
-                lo_bits, hi_bits = _INF_BITS, np.int32(0)
-                for q in range(stop - start):
-                    f, e = f_in[q], e_in[q]
-                    valid = (cont_in[q] != 0) & _usable(f, e) & (f > 0)
-                    lo_bits = min(lo_bits, f_bits[q] if valid else _INF_BITS)
-                    hi_bits = max(hi_bits, f_bits[q] if valid else np.int32(0))
-                bits[0], bits[1] = lo_bits, hi_bits
-                lo, hi = np.float64(values[0]), np.float64(values[1])
-                if lo > hi:  # no such pixel: the level is 0
-                    lo, hi = 0.0, 0.0
-                level = np.float32(-1.0)  # computed when first needed
-            else:
+        for k in range(rel_bounds.size - 1):
+            r0, r1 = rel_bounds[k], rel_bounds[k + 1]
+            if not flat:
                 refit[i, k] = False
                 spread = 0.0
                 for m in range(1, coef.shape[2]):
@@ -145,12 +146,34 @@ def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_
                 if thr * np.float32(lo) >= margins[i, k, 0] and thr * np.float32(hi) < margins[i, k, 1]:
                     continue
                 refit[i, k] = True
+            for r in range(rel_run_bounds[k], rel_run_bounds[k + 1]):
+                f_src = flux[i, rel_runs[0, r]:rel_runs[0, r] + rel_runs[2, r]]
+                e_src = err[i, rel_runs[0, r]:rel_runs[0, r] + rel_runs[2, r]]
+                f_dst = f_rel[rel_runs[1, r]:rel_runs[1, r] + rel_runs[2, r]]
+                e_dst = e_rel[rel_runs[1, r]:rel_runs[1, r] + rel_runs[2, r]]
+                for q in range(rel_runs[2, r]):
+                    f_dst[q] = f_src[q]
+                    e_dst[q] = e_src[q]
+            f_in, e_in, c_in = f_rel[r0:r1], e_rel[r0:r1], rel_cont[r0:r1]
+            s_in = state[r0:r1]
+            seed_in = seed_pad[grow:grow + r1 - r0]  # this chip's seeds, `grow` zeros before them
+            if flat:
+                # Extrema of the usable, positive continuum-pixel fluxes, on their bit patterns.
+                f_bits = f_in.view(np.int32)
+                lo_bits, hi_bits = _INF_BITS, np.int32(0)
+                for q in range(r1 - r0):
+                    f, e = f_in[q], e_in[q]
+                    valid = (c_in[q] != 0) & _usable(f, e) & (f > 0)
+                    lo_bits = min(lo_bits, f_bits[q] if valid else _INF_BITS)
+                    hi_bits = max(hi_bits, f_bits[q] if valid else np.int32(0))
+                bits[0], bits[1] = lo_bits, hi_bits
+                lo, hi = np.float64(values[0]), np.float64(values[1])
+                if lo > hi:  # no such pixel: the level is 0
+                    lo, hi = 0.0, 0.0
+                level = np.float32(-1.0)  # computed when first needed
             under_lo, under_hi = thr * np.float32(lo), thr * np.float32(hi)
-            f_in, e_in = flux[i, start:stop], err[i, start:stop]
-            s_in = state[grow:grow + stop - start]
-            seed_in = seed[grow:grow + stop - start]
             n_undecided = 0
-            for q in range(stop - start):
+            for q in range(r1 - r0):
                 f, e = f_in[q], e_in[q]
                 usable = _usable(f, e)
                 sure = usable & (e <= under_lo)
@@ -158,19 +181,19 @@ def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_
                 s_in[q] = np.uint8(sure) + np.uint8(2) * np.uint8(undecided)
                 n_undecided += np.int64(undecided)
             if n_undecided:
-                for q in range(stop - start):
+                for q in range(r1 - r0):
                     if s_in[q] == 2:
                         if flat:
                             if level < 0:
-                                level = _median_level(flux, err, i, cont, a, b, buf)
+                                level = _median_level(flux, err, i, cont, cont_bounds[k], cont_bounds[k + 1], buf)
                             c = level
                         else:
-                            c = _continuum(coef, i, k, basis, start + q)
+                            c = _continuum(coef, i, k, basis, rel[r0 + q])
                         s_in[q] = np.uint8(e_in[q] <= thr * c)
             # The margins: extrema of positive float32 values, on their bit patterns.
             e_bits = e_in.view(np.int32)
             passed_max, failed_min = 0, _INF_BITS
-            for q in range(stop - start):
+            for q in range(r1 - r0):
                 f, e = f_in[q], e_in[q]
                 passed = s_in[q] == 1
                 usable = _usable(f, e)
@@ -181,21 +204,37 @@ def fit_weights(flux, err, coef, flat, basis, chip_start, chip_stop, cont, cont_
             if flat:
                 bits[0], bits[1] = passed_max, failed_min
                 margins[i, k, 0], margins[i, k, 1] = values[0], values[1]
-            seed[stop - start + grow:] = 0  # beyond this chip's end (a wider chip may have left seeds)
+            # Which continuum pixels are used (the neighbours of a continuum pixel are its
+            # neighbours in rel, where ``adjacent`` says so), and their weights. The weights are
+            # written as weights[i, r0 + q], not through a view of the row: numba does not
+            # vectorize a loop that writes through such views (3.5x slower).
             used = 0
-            for j in range(a, b):
-                g = cont[j] - start + grow
-                good = state[g] == 1
+            if grow == 1:  # the usual growth: the rules and the weights in one loop
+                left, right = adjacent[0, r0:r1], adjacent[1, r0:r1]
+                for q in range(r1 - r0):
+                    good = ((c_in[q] != 0) & (s_in[q] == 1) & ((seed_pad[q] & left[q]) == 0)
+                            & ((seed_pad[q + 2] & right[q]) == 0))
+                    e = np.float64(e_in[q])
+                    inv_var = 1.0 / (e * e)
+                    weights[i, r0 + q] = inv_var if good else 0.0
+                    weights[n + i, r0 + q] = inv_var * np.float64(f_in[q]) if good else 0.0
+                    used += np.int64(good)
+            else:
+                g_rel = good_rel[r0:r1]
+                for q in range(r1 - r0):
+                    g_rel[q] = c_in[q] & np.uint8(s_in[q] == 1)
                 for d in range(1, grow + 1):
-                    good &= (seed[g - d] | seed[g + d]) == 0
-                e = np.float64(err[i, cont[j]])
-                inv_var = 1.0 / (e * e)
-                weights[i, j] = inv_var if good else 0.0
-                weights[n + i, j] = inv_var * np.float64(flux[i, cont[j]]) if good else 0.0
-                used += np.int64(good)
+                    left, right = adjacent[2 * d - 2, r0:r1], adjacent[2 * d - 1, r0:r1]
+                    for q in range(r1 - r0):
+                        g_rel[q] &= np.uint8(1) - ((seed_pad[grow + q - d] & left[q]) | (seed_pad[grow + q + d] & right[q]))
+                for q in range(r1 - r0):
+                    e = np.float64(e_in[q])
+                    inv_var = 1.0 / (e * e)
+                    good = g_rel[q] != 0
+                    weights[i, r0 + q] = inv_var if good else 0.0
+                    weights[n + i, r0 + q] = inv_var * np.float64(f_in[q]) if good else 0.0
+                    used += np.int64(good)
             count[i, k] = used
-
-
 @njit(cache=True, error_model="numpy")
 def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_data, bad_pixel_error,
            out_flux, out_err, nonpositive, n_masked):
@@ -228,10 +267,17 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                 a_0, x = coef[i, k, 0], basis[1, start:stop] if p > 1 else basis[0, start:stop]
                 # The usual quadratic in one loop (T_0 = 1, T_1 = x, T_2 = 2x^2 - 1, as chebvander
                 # computes it), faster than the general loops below.
-                if p == 3:
+                n_nonpositive = 0
+                if p == 3:  # continuum and division in one loop
                     a_1, a_2 = coef[i, k, 1], coef[i, k, 2]
                     for q in range(w):
-                        continuum[q] = np.float32((a_0 + a_1 * x[q]) + a_2 * (x[q] * (2.0 * x[q]) - 1.0))
+                        c = np.float32((a_0 + a_1 * x[q]) + a_2 * (x[q] * (2.0 * x[q]) - 1.0))
+                        fo = f_in[q] / c
+                        eo = e_in[q] / c
+                        f_out[q] = fo
+                        e_out[q] = eo
+                        n_nonpositive += np.int64(c <= 0)
+                        bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
                 else:
                     b_0 = basis[0, start:stop]
                     for q in range(w):
@@ -243,15 +289,14 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                             acc[q] += a_m * b_m[q]
                     for q in range(w):
                         continuum[q] = np.float32(acc[q])
-                n_nonpositive = 0
-                for q in range(w):
-                    c = continuum[q]
-                    fo = f_in[q] / c
-                    eo = e_in[q] / c
-                    f_out[q] = fo
-                    e_out[q] = eo
-                    n_nonpositive += np.int64(c <= 0)
-                    bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
+                    for q in range(w):
+                        c = continuum[q]
+                        fo = f_in[q] / c
+                        eo = e_in[q] / c
+                        f_out[q] = fo
+                        e_out[q] = eo
+                        n_nonpositive += np.int64(c <= 0)
+                        bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
                 if n_nonpositive:
                     nonpositive[i, k] = True
                     failed = True
