@@ -92,11 +92,14 @@ def logged_wall(workdir: Path) -> float:
     return total
 
 
-def run_size(workdir: Path, n_stars: int, cores: int, mode: str, seed: int | None) -> dict:
-    mock_accuracy.build(workdir, n_stars, None, None, cores, seed, mode=mode, mock=MOCK, targets=TARGETS)
+def run_size(workdir: Path, n_stars: int, cores: int, mode: str, seed: int | None, build: bool = True) -> dict:
+    """Build (unless ``build`` is False) and read one size; science is None while there is no catalog."""
+    if build:
+        mock_accuracy.build(workdir, n_stars, None, None, cores, seed, mode=mode, mock=MOCK, targets=TARGETS)
     wall = logged_wall(workdir)
     rules = read_benchmarks(workdir / "benchmarks" / "out" / "mock")
-    science = mock_accuracy.measure(workdir)
+    done = (workdir / "results/mock/catalog/spectrophotometric_parallaxes.fits").exists()
+    science = mock_accuracy.measure(workdir) if done else None
     return {"n_stars": n_stars, "wall_s": wall, "rules": rules, "science": science}
 
 
@@ -107,9 +110,13 @@ def main():
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--mode", choices=["improved", "paper"], default="improved")
     ap.add_argument("--seed", type=int, default=None, help="the mocks' seed (default: config.yaml's mock.seed)")
+    ap.add_argument("--no-run", action="store_true",
+                    help="only read the folders as they are (e.g. a run still going): the jobs finished so far, "
+                         "science null where there is no catalog yet")
     args = ap.parse_args()
 
-    runs = [run_size(args.workdir / f"n{n}", n, args.cores, args.mode, args.seed) for n in args.sizes]
+    runs = [run_size(args.workdir / f"n{n}", n, args.cores, args.mode, args.seed, build=not args.no_run)
+            for n in args.sizes]
     small, large = runs
     n_a, n_b = small["n_stars"], large["n_stars"]
     names = sorted(set(small["rules"]) | set(large["rules"]),
@@ -141,7 +148,7 @@ def main():
         out[f"dominant_share_{label}"] = round(share, 3)
         out[f"max_job_rss_mb_{label}"] = round(max((r["max_rss_mb"] for r in run["rules"].values()), default=0))
         for key in ("n_parent", "n_training", "lambda", "offset", "scatter_truth", "bias_truth", "zero_fraction"):
-            value = run["science"][key]
+            value = run["science"][key] if run["science"] else None
             out[f"{key}_{label}"] = round(value, 4) if isinstance(value, float) else value
         print(f"{label} ({run['n_stars']} rows): wall {run['wall_s']:.0f} s, simulator {simulator:.0f} s, "
               f"dominated by {top} ({share:.0%} of the summed job time); science {run['science']}")

@@ -17,7 +17,7 @@ MEASURED_AT_PAPER_SIZE = {
     "reduce_allstar": (168.6, lambda: jobsize.reduce_allstar_mem_mb(16.80, 100_000)),
     # 41,764 spectra in 4 shards
     "aspcapstar_shard": (118.0, lambda: jobsize.aspcapstar_shard_mem_mb(10_441)),
-    "gaia_chunk": (320.8, lambda: jobsize.gaia_chunk_mem_mb(100_000)),
+    "gaia_chunk": (352.1, lambda: jobsize.gaia_chunk_mem_mb(100_000)),   # the largest of the chunks (321-352)
 }
 
 

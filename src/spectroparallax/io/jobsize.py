@@ -22,7 +22,7 @@ reduce_allstar  58 + 1.01 x the allStar file (memory-mapped)      585 at 486 MiB
                                                                    168.6 at 16.8 MiB, 100,000 rows (+)
 aspcapstar_     72 + 0.0044 x files in the shard                   81 at 2,110 and 118 at 10,441
 shard                                                              files (mock mirror copy) (+)
-gaia_chunk      72 + 0.0025 x rows read (the mock: its whole       122 at 20,000 and 321 at 100,000
+gaia_chunk      72 + 0.0025 x rows read (the mock: its whole       122 at 20,000 and 321-352 at 100,000
                 cross-match, ~0.96 per allStar row)                mock rows (+)
 mock_survey     337 + 0.0032 x n_stars                             401 at 20,000, 656 at 100,000
                                                                    (spectra for 0 < logg <= 2.2) (+)
