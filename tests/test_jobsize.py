@@ -18,6 +18,14 @@ MEASURED_AT_PAPER_SIZE = {
     # 41,764 spectra in 4 shards
     "aspcapstar_shard": (118.0, lambda: jobsize.aspcapstar_shard_mem_mb(10_441)),
     "gaia_chunk": (352.1, lambda: jobsize.gaia_chunk_mem_mb(100_000)),   # the largest of the chunks (321-352)
+    # HER19's sizes, the rule scripts on synthetic inputs (benchmarks/rule_memory.py, normalize_memory.py)
+    "train (HER19)": (1689.0, lambda: jobsize.train_mem_mb(14_113, 7414)),
+    "crossval (HER19)": (4555.0, lambda: jobsize.predict_mem_mb(22_392, 7414)),
+    "reduce_allstar (486 MiB, 39,200 rows)": (585.0, lambda: jobsize.reduce_allstar_mem_mb(486.0, 39_200)),
+    "normalize_shard (11,250 files)": (596.0, lambda: jobsize.normalize_mem_mb(11_250, 2000)),
+    "design_matrix (45,000 x 7,460)": (579.0, lambda: jobsize.design_matrix_mem_mb(45_000, 7460)),
+    # 20,000 rows (paper_scale.py): the train request once fell below this peak (530 MB for 595)
+    "train (20,000 rows)": (595.0, lambda: jobsize.train_mem_mb(2631, 7414)),
 }
 
 
@@ -35,6 +43,14 @@ def test_requests_are_the_model_times_the_margin_rounded_up_to_10_mb():
 
 
 @pytest.mark.parametrize("rule", sorted(MEASURED_AT_PAPER_SIZE))
-def test_request_at_the_paper_size_covers_the_measured_peak_within_1_5x(rule):
+def test_request_covers_the_measured_peak_within_1_5x(rule):
     peak, request = MEASURED_AT_PAPER_SIZE[rule]
     assert peak <= request() <= 1.5 * peak, (rule, peak, request())
+
+
+def test_train_runtime_grows_for_small_lambda():
+    # HER19's per-fold training matrix, 157 s at lambda 30 (rule_memory.py) x RUNTIME_MARGIN 4 = 10.5 -> 11 min;
+    # lambda 3: x (30 / 3)^1.1 = 12.59 -> 131.8 -> 132 min; lambda 100 is no faster than 30
+    assert jobsize.train_runtime_min(14_113, 7414) == 11 == jobsize.train_runtime_min(14_113, 7414, lam=100.0)
+    assert jobsize.train_runtime_min(14_113, 7414, lam=3.0) == 132
+    assert jobsize.train_runtime_min(14_113, 7414, attempt=2, lam=3.0) == 264
