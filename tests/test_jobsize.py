@@ -17,6 +17,8 @@ MEASURED_AT_PAPER_SIZE = {
     "reduce_allstar": (168.6, lambda: jobsize.reduce_allstar_mem_mb(16.80, 100_000)),
     # 41,764 spectra in 4 shards
     "aspcapstar_shard": (118.0, lambda: jobsize.aspcapstar_shard_mem_mb(10_441)),
+    # 10,441 files a shard, batches of 2,000 (the largest of the four shards' peaks)
+    "normalize_shard": (714.6, lambda: jobsize.normalize_mem_mb(10_441, 2000)),
     "gaia_chunk": (352.1, lambda: jobsize.gaia_chunk_mem_mb(100_000)),   # the largest of the chunks (321-352)
     # HER19's sizes, the rule scripts on synthetic inputs (benchmarks/rule_memory.py, normalize_memory.py)
     "train (HER19)": (1689.0, lambda: jobsize.train_mem_mb(14_113, 7414)),

@@ -13,8 +13,11 @@ train           345 + 3.37 x training matrix (n_train x D float32) 1689 at 399 (
                                                                    the old 150 + 3.9 x's 440)
 crossval,       120 + 3.51 x X and X_err rows of the larger fold   259 at 41 (default mock); 4555 at
 catalog                                                            1266 (HER19), rule_memory.py
-normalize_shard 185 + 3.8 x one batch (shard_size x 8575 float32)  456, 596: shards of 2,000 and
-                + 0.015 x files in the shard (185: with numba)     11,250 files, batches of 2,000 (*)
+normalize_shard 230 + 3.8 x one batch (shard_size x 8575 float32)  456, 596: shards of 2,000 and
+                + 0.023 x files in the shard (with numba)          11,250 files, batches of 2,000 (*);
+                                                                   526 at 2,110 and 662-715 at 10,441
+                                                                   files (+: above the old 185 + ...
+                                                                   + 0.015 x's 590)
 design_matrix   556 + 0.018 x X (n_parent x D float32)             560 at 228, 579 at 1280 (*)
 select_pixels   280 + 0.0006 x spectra                             281 at 8,000, 302 at 45,000 (*)
 reduce_allstar  58 + 1.01 x the allStar file (memory-mapped)      585 at 486 MiB, ~39,000 13 kB rows
@@ -196,7 +199,7 @@ def predict_runtime_min(n_parent: int, n_features: int, n_settings: int = 1, att
 
 def normalize_mem_mb(n_files: int, shard_size: int, attempt: int = 1) -> int:
     """One batch of shard_size spectra in memory; the shard's outputs are appended to files."""
-    return _mem(185 + 3.8 * _f32_mib(min(n_files, shard_size), N_PIXELS) + 0.015 * n_files, attempt)
+    return _mem(230 + 3.8 * _f32_mib(min(n_files, shard_size), N_PIXELS) + 0.023 * n_files, attempt)
 
 
 def normalize_runtime_min(n_files: int, attempt: int = 1) -> int:
