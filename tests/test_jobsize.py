@@ -15,10 +15,14 @@ MEASURED_AT_PAPER_SIZE = {
     "mock_survey": (656.2, lambda: jobsize.mock_mem_mb(100_000)),
     # allStar file 16.80 MiB, 100,000 rows
     "reduce_allstar": (168.6, lambda: jobsize.reduce_allstar_mem_mb(16.80, 100_000)),
-    # 41,764 spectra in 4 shards
-    "aspcapstar_shard": (118.0, lambda: jobsize.aspcapstar_shard_mem_mb(10_441)),
-    # 10,441 files a shard, batches of 2,000 (the largest of the four shards' peaks)
-    "normalize_shard": (714.6, lambda: jobsize.normalize_mem_mb(10_441, 2000)),
+    # 42,164 allStar rows in the logg range, 4 shards of 10,541
+    "aspcapstar_shard": (118.0, lambda: jobsize.aspcapstar_shard_mem_mb(10_541)),
+    # batches of 2,000 (the largest of the four shards' peaks)
+    "normalize_shard": (714.6, lambda: jobsize.normalize_mem_mb(10_541, 2000)),
+    "select_pixels": (379.5, lambda: jobsize.select_pixels_mem_mb(42_164)),
+    "select_samples": (317.8, lambda: jobsize.select_samples_mem_mb(42_164)),
+    # X of 36,808 x 7,414
+    "design_matrix": (527.9, lambda: jobsize.design_matrix_mem_mb(36_808, 7414)),
     "gaia_chunk": (352.1, lambda: jobsize.gaia_chunk_mem_mb(100_000)),   # the largest of the chunks (321-352)
     # HER19's sizes, the rule scripts on synthetic inputs (benchmarks/rule_memory.py, normalize_memory.py)
     "train (HER19)": (1689.0, lambda: jobsize.train_mem_mb(14_113, 7414)),
@@ -37,8 +41,8 @@ def test_requests_are_the_model_times_the_margin_rounded_up_to_10_mb():
     # 72 + 0.0025 x 100,000 = 322; x 1.2 = 386.4 -> 390; twice that on the second attempt
     assert jobsize.gaia_chunk_mem_mb(100_000) == 390
     assert jobsize.gaia_chunk_mem_mb(100_000, attempt=2) == 780
-    # 72 + 0.0044 x 10,441 = 117.94; x 1.2 = 141.5 -> 150
-    assert jobsize.aspcapstar_shard_mem_mb(10_441) == 150
+    # 72 + 0.0044 x 10,541 = 118.38; x 1.2 = 142.1 -> 150
+    assert jobsize.aspcapstar_shard_mem_mb(10_541) == 150
     # 80 x 1.2 = 96 -> 100, which is also the floor; 100 x 1.2 = 120 stays 120
     assert jobsize.small_mem_mb() == 100 == jobsize.MIN_MEM_MB
     assert jobsize._mem(100.0, 1) == 120

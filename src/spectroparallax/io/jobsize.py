@@ -15,16 +15,20 @@ crossval,       120 + 3.51 x X and X_err rows of the larger fold   259 at 41 (de
 catalog                                                            1266 (HER19), rule_memory.py
 normalize_shard 230 + 3.8 x one batch (shard_size x 8575 float32)  456, 596: shards of 2,000 and
                 + 0.023 x files in the shard (with numba)          11,250 files, batches of 2,000 (*);
-                                                                   526 at 2,110 and 662-715 at 10,441
+                                                                   526 at 2,131 and 616-715 at 10,541
                                                                    files (+: above the old 185 + ...
                                                                    + 0.015 x's 590)
 design_matrix   556 + 0.018 x X (n_parent x D float32)             560 at 228, 579 at 1280 (*)
-select_pixels   280 + 0.0006 x spectra                             281 at 8,000, 302 at 45,000 (*)
+select_pixels   167 + 0.0051 x spectra (allStar rows in the logg   210 at 8,522 and 379 at 42,164
+                range)                                             rows (+); 281 at 8,000, 302 at
+                                                                   45,000 (*, the step alone)
+select_samples  77 + 0.0057 x allStar rows in the logg range       125 at 8,522 and 318 at 42,164
+                                                                   rows (+)
 reduce_allstar  58 + 1.01 x the allStar file (memory-mapped)      585 at 486 MiB, ~39,000 13 kB rows
                 + 0.00094 x its rows (the columns read, ~1 kB      (like DR14's), rule_memory.py;
                 a row)                                             79.8 at 3.37 MiB, 20,000 rows and
                                                                    168.6 at 16.8 MiB, 100,000 rows (+)
-aspcapstar_     72 + 0.0044 x files in the shard                   81 at 2,110 and 118 at 10,441
+aspcapstar_     72 + 0.0044 x files in the shard                   81 at 2,131 and 118 at 10,541
 shard                                                              files (mock mirror copy) (+)
 gaia_chunk      72 + 0.0025 x rows read (the mock: its whole       122 at 20,000 and 321-352 at 100,000
                 cross-match, ~0.96 per allStar row)                mock rows (+)
@@ -216,7 +220,12 @@ def design_matrix_runtime_min(n_parent: int, n_features: int, attempt: int = 1) 
 
 
 def select_pixels_mem_mb(n_spectra: int, attempt: int = 1) -> int:
-    return _mem(280 + 0.0006 * n_spectra, attempt)
+    return _mem(167 + 0.0051 * n_spectra, attempt)
+
+
+def select_samples_mem_mb(n_rows: int, attempt: int = 1) -> int:
+    """The cuts on the allStar rows in the logg range, joined with Gaia and the spectra's status."""
+    return _mem(77 + 0.0057 * n_rows, attempt)
 
 
 def reduce_allstar_mem_mb(allstar_mb: float, allstar_rows: int, attempt: int = 1) -> int:
