@@ -8,9 +8,10 @@ with twice as much. Memory models (peak RSS, Linux VmHWM, of the rule's package 
 ==============  =================================================  =================================
 rule            peak [MB]; sizes in MiB                            measured (MB at MiB)
 ==============  =================================================  =================================
-train           345 + 3.37 x training matrix (n_train x D float32) 1689 at 399 (HER19), rule_memory.py;
-                                                                   595 at 74 (+, 20,000 rows: above
-                                                                   the old 150 + 3.9 x's 440)
+train           163 + 5.8 x training matrix (n_train x D float32)  595 at 74 and 2251 at 360 (+; the
+                                                                   old 150 + 3.9 x gave 440 and 1552);
+                                                                   rule_memory.py's stand-in peaks
+                                                                   lower: 1689 at 399 (HER19)
 crossval,       120 + 3.51 x X and X_err rows of the larger fold   259 at 41 (default mock); 4555 at
 catalog                                                            1266 (HER19), rule_memory.py
 normalize_shard 230 + 3.8 x one batch (shard_size x 8575 float32)  456, 596: shards of 2,000 and
@@ -18,7 +19,8 @@ normalize_shard 230 + 3.8 x one batch (shard_size x 8575 float32)  456, 596: sha
                                                                    526 at 2,131 and 616-715 at 10,541
                                                                    files (+: above the old 185 + ...
                                                                    + 0.015 x's 590)
-design_matrix   556 + 0.018 x X (n_parent x D float32)             560 at 228, 579 at 1280 (*)
+design_matrix   556 + 0.018 x X (n_parent x D float32)             560 at 228, 579 at 1280 (*); 571 at
+                                                                   211 and 528 at 1041 (+)
 select_pixels   167 + 0.0051 x spectra (allStar rows in the logg   210 at 8,522 and 379 at 42,164
                 range)                                             rows (+); 281 at 8,000, 302 at
                                                                    45,000 (*, the step alone)
@@ -178,7 +180,7 @@ def _f32_mib(rows: int, cols: int) -> float:
 
 
 def train_mem_mb(n_train: int, n_features: int, attempt: int = 1) -> int:
-    return _mem(345 + 3.37 * _f32_mib(n_train, n_features), attempt)
+    return _mem(163 + 5.8 * _f32_mib(n_train, n_features), attempt)
 
 
 #: A small lambda keeps more pixels non-zero and the fit takes longer: train's CPU time at the
