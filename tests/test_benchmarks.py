@@ -25,6 +25,8 @@ TOY_RUNS = {
                            ["speedup", "speedup_fresh_output", "ms_per_1000", "read_write_ms_per_1000",
                             "npy_read_write_ms_per_1000", "ceiling"]),
     "train_speed.py": (["--n-stars", "300", "--n-features", "120"], None),
+    "mock_speed.py": (["--workdir", "mock", "--n-stars", "300", "--baseline-files", "5"],
+                      ["simulator_cpu_s", "cpu_ms_per_file", "astropy_write_cpu_ms_per_file", "ratio_to_astropy_write"]),
     "cv_path.py": (["--n-stars", "300", "--n-features", "120"],
                    ["seconds_grid_path", "seconds_grid_cold", "seconds_paper_one_fold", "ratio_grid_over_paper",
                     "objective_paper", "objective_path"]),
@@ -42,3 +44,32 @@ def test_benchmark_runs_at_a_toy_size_and_ends_with_json(script, tmp_path):
     for key in keys or []:
         assert key in figures, f"{script}: no {key} in {sorted(figures)}"
         assert math.isfinite(figures[key]) and figures[key] > 0, (key, figures[key])
+
+
+def test_paper_scale_reads_rule_costs_and_the_logged_wall_time(tmp_path):
+    """paper_scale.py's figures come from Snakemake's files: per rule the summed benchmark times and
+    the largest max_rss, and the whole workflow's wall time from the logs' time stamps (each
+    invocation's first to last, summed), so a size resumed over two runs is timed as it ran."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import paper_scale
+
+    bench = tmp_path / "benchmarks" / "out" / "mock"
+    (bench / "train").mkdir(parents=True)
+    head = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (bench / "normalize_shard_0.tsv").write_text(head + "10.0\t0:00:10\t500.5\t1\t1\t1\t0\t0\t50\t4.0\n")
+    (bench / "normalize_shard_1.tsv").write_text(head + "30.0\t0:00:30\t700.0\t1\t1\t1\t0\t0\t50\tNA\n")
+    (bench / "train" / "heldout_A_lambda_3.0_offset_0.029.tsv").write_text(
+        head + "7.0\t0:00:07\t900.0\t1\t1\t1\t0\t0\t50\t6.5\n")
+    rules = paper_scale.read_benchmarks(bench)
+    assert rules["normalize_shard"] == {"jobs": 2, "wall_s": 40.0, "cpu_s": 4.0, "max_rss_mb": 700.0}
+    assert rules["train"] == {"jobs": 1, "wall_s": 7.0, "cpu_s": 6.5, "max_rss_mb": 900.0}
+
+    logs = tmp_path / ".snakemake" / "log"
+    logs.mkdir(parents=True)
+    (logs / "2026-12-06T184902.snakemake.log").write_text(
+        "Building DAG of jobs...\n[Sun Dec  6 18:49:02 2026]\nrule a:\n[Sun Dec  6 18:59:30 2026]\n"
+        "[Sun Dec  6 19:06:47 2026]\nElapsed time: 0:17:45\n")
+    (logs / "2026-12-06T200000.snakemake.log").write_text("[Sun Dec  6 23:59:30 2026]\n[Mon Dec  7 00:00:30 2026]\n")
+    (logs / "2026-12-06T210000.snakemake.log").write_text("Nothing to be done.\n")
+    assert paper_scale.logged_wall(tmp_path) == 17 * 60 + 45 + 60
+    assert paper_scale.exponent(10.0, 50.0, 20_000, 100_000) == pytest.approx(1.0)

@@ -258,6 +258,31 @@ def test_fast_writer_bytes_equal_astropys():
             assert fast == buf.getvalue(), (release, row)
 
 
+
+def _astropy_primary(release, record, version):
+    header = writers.primary_header(release, record, version)
+    hdu = fits.PrimaryHDU(header=header)
+    buf = __import__("io").BytesIO()
+    fits.HDUList([hdu, fits.ImageHDU(np.zeros(2, np.float32))]).writeto(buf)
+    return buf.getvalue()    # the primary HDU (header only) and then an extension
+
+
+@pytest.mark.parametrize("release", ["dr14", "dr17"])
+def test_fast_primary_header_equals_astropys_for_every_row(release):
+    """The primary headers the mock formats itself (DR14's star keys) are astropy's, byte for byte,
+    for every row, including awkward values: a quote, empty text, an exponent, negative numbers."""
+    allstar, _, _ = simulate_catalog(200, 5, release=release, apred=VERSIONS[release]["apred"])
+    allstar["FIELD"][1], allstar["FIELD"][2] = "it's", ""
+    # 2**-20 prints with an exponent in 20 characters; 3e20 as float32 needs astropy's truncation
+    allstar["VHELIO_AVG"][3], allstar["VHELIO_AVG"][4], allstar["SNR"][5] = 2.0**-20, -9999.0, 3e20
+    allstar["J"][6] = -0.125
+    records = writers.AllStarRecords(allstar)
+    for row in range(len(allstar)):
+        fast = writers.primary_header_bytes(release, records, row, "v1")
+        full = _astropy_primary(release, records.records[row], "v1")
+        assert full.startswith(fast) and full[len(fast):len(fast) + 8] == b"XTENSION", (release, row)
+
+
 def test_versions_and_releases_are_checked(tmp_path):
     with pytest.raises(ValueError, match="results"):
         write_mock_survey(tmp_path, "dr17", {**VERSIONS["dr17"], "results": "x"}, 100, 1)

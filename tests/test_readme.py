@@ -95,12 +95,12 @@ def _crossval_mem_mb(dry_run_output: str) -> int:
     return int(job.group(1))
 
 
-@pytest.mark.parametrize(("name", "crossval_mem_mb"), [("mock.yaml", (500, 600)), ("mock-paper-size.yaml", (4000, 6000))])
+@pytest.mark.parametrize(("name", "crossval_mem_mb"), [("mock.yaml", (300, 600)), ("mock-paper-size.yaml", (4000, 6000))])
 def test_config_examples_validate_and_dry_run(repo, tmp_path, name, crossval_mem_mb):
     """The shipped config/ examples pass the schema (the Snakefile validates the merged config) and
     dry-run on the mock. The job sizes follow mock.n_stars before any file exists
     (spectroparallax.io.jobsize), so crossval's memory request shows the example's size arrived:
-    500 MB for the 4,000-row mock, ~4.6 GB at the paper's size (README "Resources")."""
+    ~330 MB for the 4,000-row mock, ~4.6 GB at the paper's size (README "Resources")."""
     for link in ("Snakefile", "config.yaml", "config", "workflow"):
         (tmp_path / link).symlink_to(repo / link)
     out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", f"config/{name}", "-n"],

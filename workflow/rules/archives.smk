@@ -34,7 +34,7 @@ checkpoint reduce_allstar:
         logg_max=config["sample"]["logg_max"],
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: jobsize.reduce_allstar_mem_mb(allstar_file_mb(), attempt),
+        mem_mb=lambda wildcards, attempt: jobsize.reduce_allstar_mem_mb(allstar_file_mb(), allstar_file_rows(), attempt),
         runtime=lambda wildcards, attempt: jobsize.minutes(30, attempt),
     log:
         f"{LOGS}/reduce_allstar.log",
@@ -60,7 +60,7 @@ rule aspcapstar_shard:
         sas_url=None if local_sas() else config["apogee"]["sas_url"],
     threads: max(SHARD_CONNECTIONS, 1)
     resources:
-        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        mem_mb=lambda wildcards, attempt: jobsize.aspcapstar_shard_mem_mb(shard_files(), attempt),
         runtime=lambda wildcards, attempt: jobsize.download_runtime_min(
             shard_files() if SHARD_CONNECTIONS else 0, SHARD_CONNECTIONS, attempt),
         archive_connections=SHARD_CONNECTIONS,
@@ -87,7 +87,7 @@ rule gaia_chunk:
         query=GAIA_QUERY,
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        mem_mb=lambda wildcards, attempt: jobsize.gaia_chunk_mem_mb(gaia_chunk_rows(), attempt),
         runtime=lambda wildcards, attempt: jobsize.minutes(0 if SURVEY == "mock" else jobsize.TAP_QUERY_MIN, attempt),
         archive_connections=0 if SURVEY == "mock" else 1,
     log:

@@ -253,6 +253,18 @@ def allstar_file_mb():
     return jobsize.file_mb(path) if _have(path) else EXPECTED.allstar_mb
 
 
+def gaia_chunk_rows():
+    """Rows a gaia_chunk job reads: the mock's whole cross-match file (~0.96 per allStar row), else
+    its chunk of the allStar rows in the logg range."""
+    return config["mock"]["n_stars"] if SURVEY == "mock" else math.ceil(allstar_rows() / N_CHUNKS)
+
+
+def allstar_file_rows():
+    """Rows of the archive's allStar file (all of them, before the logg cut)."""
+    path = f"{sas_root()}/{ALLSTAR_REL}"
+    return jobsize.fits_rows(path) if _have(path) else EXPECTED.allstar_rows
+
+
 def train_size(wildcards):
     """Training stars of the model that holds out wildcards.fold, and the features."""
     _, training = fold_sizes()

@@ -17,7 +17,7 @@ rule train:
     threads: 4
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.train_mem_mb(*train_size(wildcards), attempt),
-        runtime=lambda wildcards, attempt: jobsize.train_runtime_min(*train_size(wildcards), attempt),
+        runtime=lambda wildcards, attempt: jobsize.train_runtime_min(*train_size(wildcards), attempt, float(wildcards.lam)),
     log:
         f"{LOGS}/train/heldout_{{fold}}_lambda_{{lam}}_offset_{{offset}}.log",
     benchmark:

@@ -56,7 +56,9 @@ rule repeat_train:
     resources:
         # A random half of the Training Set, as large as the catalog's own folds (train_size).
         mem_mb=lambda wildcards, attempt: jobsize.train_mem_mb(*train_size(wildcards), attempt),
-        runtime=lambda wildcards, attempt: jobsize.train_runtime_min(*train_size(wildcards), attempt),
+        # The lambda crossval chooses is not known yet: the grid's smallest (the slowest fit).
+        runtime=lambda wildcards, attempt: jobsize.train_runtime_min(
+            *train_size(wildcards), attempt, min(lam for lam, _ in SETTINGS)),
     log:
         f"{LOGS}/repeats/repeat_{{repeat}}_heldout_{{fold}}.log",
     benchmark:

@@ -24,7 +24,7 @@ rule select_samples:
         split_seed=config["model"]["split_seed"] if SWITCH["split"] == "improved" else None,
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: jobsize.small_mem_mb(attempt),
+        mem_mb=lambda wildcards, attempt: jobsize.select_samples_mem_mb(allstar_rows(), attempt),
         runtime=lambda wildcards, attempt: jobsize.minutes(0, attempt),
     log:
         f"{LOGS}/select_samples.log",

@@ -8,18 +8,34 @@ with twice as much. Memory models (peak RSS, Linux VmHWM, of the rule's package 
 ==============  =================================================  =================================
 rule            peak [MB]; sizes in MiB                            measured (MB at MiB)
 ==============  =================================================  =================================
-train           150 + 3.9 x training matrix (n_train x D float32)  181 at 13 (default mock); 1689 at
-                                                                   399 (HER19), rule_memory.py
+train           163 + 5.8 x training matrix (n_train x D float32)  595 at 74 and 2251-2430 at 360 (+; the
+                                                                   old 150 + 3.9 x gave 440 and 1552);
+                                                                   rule_memory.py's stand-in peaks
+                                                                   lower: 1689 at 399 (HER19)
 crossval,       120 + 3.51 x X and X_err rows of the larger fold   259 at 41 (default mock); 4555 at
 catalog                                                            1266 (HER19), rule_memory.py
-normalize_shard 185 + 3.8 x one batch (shard_size x 8575 float32)  456, 596: shards of 2,000 and
-                + 0.015 x files in the shard (185: with numba)     11,250 files, batches of 2,000 (*)
-design_matrix   556 + 0.018 x X (n_parent x D float32)             560 at 228, 579 at 1280 (*)
-select_pixels   280 + 0.0006 x spectra                             281 at 8,000, 302 at 45,000 (*)
-reduce_allstar  80 + 1.05 x the allStar file (memory-mapped; a     585 at 486 (13 kB rows, like
-                row's scalar columns share its pages)              DR14's), rule_memory.py
-mock_survey     285 + 0.004 x n_stars                              301 at 4,000 (191 before the spline continuum)
-                                                                   stars (Snakemake benchmark)
+normalize_shard 230 + 3.8 x one batch (shard_size x 8575 float32)  456, 596: shards of 2,000 and
+                + 0.023 x files in the shard (with numba)          11,250 files, batches of 2,000 (*);
+                                                                   526 at 2,131 and 616-715 at 10,541
+                                                                   files (+: above the old 185 + ...
+                                                                   + 0.015 x's 590)
+design_matrix   556 + 0.018 x X (n_parent x D float32)             560 at 228, 579 at 1280 (*); 571 at
+                                                                   211 and 528 at 1041 (+)
+select_pixels   167 + 0.0051 x spectra (allStar rows in the logg   210 at 8,522 and 379 at 42,164
+                range)                                             rows (+); 281 at 8,000, 302 at
+                                                                   45,000 (*, the step alone)
+select_samples  77 + 0.0057 x allStar rows in the logg range       125 at 8,522 and 318 at 42,164
+                                                                   rows (+)
+reduce_allstar  58 + 1.01 x the allStar file (memory-mapped)      585 at 486 MiB, ~39,000 13 kB rows
+                + 0.00094 x its rows (the columns read, ~1 kB      (like DR14's), rule_memory.py;
+                a row)                                             79.8 at 3.37 MiB, 20,000 rows and
+                                                                   168.6 at 16.8 MiB, 100,000 rows (+)
+aspcapstar_     72 + 0.0044 x files in the shard                   81 at 2,131 and 118 at 10,541
+shard                                                              files (mock mirror copy) (+)
+gaia_chunk      72 + 0.0025 x rows read (the mock: its whole       122 at 20,000 and 321-352 at 100,000
+                cross-match, ~0.96 per allStar row)                mock rows (+)
+mock_survey     337 + 0.0032 x n_stars                             401 at 20,000, 656 at 100,000
+                                                                   (spectra for 0 < logg <= 2.2) (+)
 others          80 (interpreter and imports)                       71-95 on the mocks
 ==============  =================================================  =================================
 
@@ -27,6 +43,12 @@ Peaks are Linux VmHWM of the rule's script or its package calls: benchmarks/rule
 the default mock's and HER19's sizes; (*) benchmarks/normalize_memory.py at 8,000 and 45,000
 stars, with the streaming normalization and design matrix of the normalize branch (before it,
 the design matrix was built in memory: 7.96 GB at 45,000 stars).
+
+(+) benchmarks/paper_scale.py, 2026-12-06, 20,000 and 100,000 allStar rows (Snakemake benchmark
+max_rss; the 100,000-row mock is the paper's size, config/mock-paper-size.yaml).
+
+Every request is the model times :data:`MARGIN`, rounded up to :data:`MEM_STEP_MB`, at least
+:data:`MIN_MEM_MB`: at the paper's size within 1.5x of the measured peak (tests/test_jobsize.py).
 
 Runtimes are wall seconds measured on a shared 2-core machine, scaled linearly with the same
 sizes. Downloads and Gaia queries could not be timed here (no archive access): their runtimes
@@ -53,7 +75,10 @@ MIB = 2**20
 #: Every request is the modelled peak times this factor.
 MARGIN = 1.2
 #: Floor of every memory request [MB]: the interpreter, numpy and astropy take ~80.
-MIN_MEM_MB = 500
+MIN_MEM_MB = 100
+#: Memory requests are rounded up to this [MB] (finer than 100 MB, so that a small job's request
+#: stays within 1.5x of its peak).
+MEM_STEP_MB = 10
 #: Runtime requests are the measured time scaled to the job's size times this factor [minutes].
 RUNTIME_MARGIN = 4.0
 MIN_RUNTIME_MIN = 10
@@ -62,8 +87,9 @@ MIN_RUNTIME_MIN = 10
 N_NON_SPECTRAL = 9
 #: HER19 sec. 4: 44,784 Parent Sample stars, 28,226 in the Training Sets, 7,405 pixels kept.
 #: About 50,000 allStar rows have 0 < logg <= 2.2 (config.yaml, gaia.query_chunks); the DR14
-#: allStar file is ~3.5 GB (spectroparallax.archives.allstar).
-PAPER = dict(rows=50_000, parent=44_784, training=28_226, features=N_NON_SPECTRAL + 7405, allstar_mb=3500.0)
+#: allStar file is ~3.5 GB for 277,371 rows (spectroparallax.archives.allstar).
+PAPER = dict(rows=50_000, parent=44_784, training=28_226, features=N_NON_SPECTRAL + 7405, allstar_mb=3500.0,
+             allstar_rows=277_371)
 #: The mock survey per allStar row (default mock: 1633, 1438 and 930 of 4,000 rows; 20,000-row
 #: mock: 8522, 7540, 5208), and its allStar file's bytes per row.
 MOCK_PER_ROW = dict(rows=0.42, parent=0.37, training=0.25, allstar_bytes=200)
@@ -73,7 +99,7 @@ _TRAIN_S_PER_ELEMENT = 157.0 / (14_113 * 7414)        # rule_memory.py, lambda 3
 _PREDICT_S_PER_ELEMENT = 31.0 / (44_784 * 7414)       # rule_memory.py, catalog (one setting)
 _NORMALIZE_S_PER_FILE = 9.2 / 2130                    # 20,000-star mock, one shard
 _DESIGN_S_PER_ELEMENT = 5.5 / (7540 * 7408)           # 20,000-star mock
-_MOCK_S_PER_STAR = 669.0 / 20_000                     # 20,000-star mock, one core, loaded machine
+_MOCK_S_PER_STAR = 434.0 / 100_000                    # paper_scale.py, 100,000-row mock, load ~10 on 2 cores
 DOWNLOAD_S_PER_FILE = 1.0                             # assumed, per connection
 TAP_QUERY_MIN = 30                                    # assumed, per Gaia chunk
 ALLSTAR_DOWNLOAD_MIN = 120                            # assumed: ~3.5 GB at >= 0.5 MB/s
@@ -82,13 +108,14 @@ ALLSTAR_DOWNLOAD_MIN = 120                            # assumed: ~3.5 GB at >= 0
 @dataclass(frozen=True)
 class Sizes:
     """Expected numbers of allStar rows in the logg range, Parent Sample and training stars,
-    design-matrix columns, and the allStar file's size [MB]."""
+    design-matrix columns, the allStar file's size [MB] and its rows."""
 
     rows: int
     parent: int
     training: int
     features: int
     allstar_mb: float
+    allstar_rows: int
 
 
 def expected_sizes(config: dict) -> Sizes:
@@ -98,7 +125,7 @@ def expected_sizes(config: dict) -> Sizes:
         n = config["mock"]["n_stars"]
         return Sizes(rows=math.ceil(MOCK_PER_ROW["rows"] * n), parent=math.ceil(MOCK_PER_ROW["parent"] * n),
                      training=math.ceil(MOCK_PER_ROW["training"] * n), features=PAPER["features"],
-                     allstar_mb=n * MOCK_PER_ROW["allstar_bytes"] / 1e6)
+                     allstar_mb=n * MOCK_PER_ROW["allstar_bytes"] / 1e6, allstar_rows=n)
     return Sizes(**PAPER)
 
 
@@ -140,7 +167,8 @@ def file_mb(path) -> float:
 
 
 def _mem(peak_mb: float, attempt: int) -> int:
-    return max(MIN_MEM_MB, 100 * math.ceil(MARGIN * peak_mb / 100)) * attempt
+    steps = math.ceil(MARGIN * peak_mb / MEM_STEP_MB)
+    return max(MIN_MEM_MB, MEM_STEP_MB * steps) * attempt
 
 
 def _minutes(seconds: float, attempt: int) -> int:
@@ -152,11 +180,18 @@ def _f32_mib(rows: int, cols: int) -> float:
 
 
 def train_mem_mb(n_train: int, n_features: int, attempt: int = 1) -> int:
-    return _mem(150 + 3.9 * _f32_mib(n_train, n_features), attempt)
+    return _mem(163 + 5.8 * _f32_mib(n_train, n_features), attempt)
 
 
-def train_runtime_min(n_train: int, n_features: int, attempt: int = 1) -> int:
-    return _minutes(_TRAIN_S_PER_ELEMENT * n_train * n_features, attempt)
+#: A small lambda keeps more pixels non-zero and the fit takes longer: train's CPU time at the
+#: 20,000-row mock (paper_scale.py, 2026-12-06) was ~13x lambda 30's at lambda 3 and ~2.2x at 10,
+#: i.e. about (30 / lambda)^1.1 below the lambda 30 the per-element time was measured at.
+_TRAIN_LAMBDA_REF, _TRAIN_LAMBDA_POWER = 30.0, 1.1
+
+
+def train_runtime_min(n_train: int, n_features: int, attempt: int = 1, lam: float = _TRAIN_LAMBDA_REF) -> int:
+    slower = max(1.0, _TRAIN_LAMBDA_REF / float(lam)) ** _TRAIN_LAMBDA_POWER
+    return _minutes(_TRAIN_S_PER_ELEMENT * n_train * n_features * slower, attempt)
 
 
 def predict_mem_mb(n_largest_fold: int, n_features: int, attempt: int = 1) -> int:
@@ -170,7 +205,7 @@ def predict_runtime_min(n_parent: int, n_features: int, n_settings: int = 1, att
 
 def normalize_mem_mb(n_files: int, shard_size: int, attempt: int = 1) -> int:
     """One batch of shard_size spectra in memory; the shard's outputs are appended to files."""
-    return _mem(185 + 3.8 * _f32_mib(min(n_files, shard_size), N_PIXELS) + 0.015 * n_files, attempt)
+    return _mem(230 + 3.8 * _f32_mib(min(n_files, shard_size), N_PIXELS) + 0.023 * n_files, attempt)
 
 
 def normalize_runtime_min(n_files: int, attempt: int = 1) -> int:
@@ -187,15 +222,31 @@ def design_matrix_runtime_min(n_parent: int, n_features: int, attempt: int = 1) 
 
 
 def select_pixels_mem_mb(n_spectra: int, attempt: int = 1) -> int:
-    return _mem(280 + 0.0006 * n_spectra, attempt)
+    return _mem(167 + 0.0051 * n_spectra, attempt)
 
 
-def reduce_allstar_mem_mb(allstar_mb: float, attempt: int = 1) -> int:
-    return _mem(80 + 1.05 * allstar_mb, attempt)
+def select_samples_mem_mb(n_rows: int, attempt: int = 1) -> int:
+    """The cuts on the allStar rows in the logg range, joined with Gaia and the spectra's status."""
+    return _mem(77 + 0.0057 * n_rows, attempt)
+
+
+def reduce_allstar_mem_mb(allstar_mb: float, allstar_rows: int, attempt: int = 1) -> int:
+    """The allStar file's pages (memory-mapped) plus ~1 kB per row for the columns it reads."""
+    return _mem(58 + 1.01 * allstar_mb + 0.00094 * allstar_rows, attempt)
+
+
+def aspcapstar_shard_mem_mb(n_files: int, attempt: int = 1) -> int:
+    """Fetching (or copying from a mirror) a shard's aspcapStar files and their checksums."""
+    return _mem(72 + 0.0044 * n_files, attempt)
+
+
+def gaia_chunk_mem_mb(n_rows: int, attempt: int = 1) -> int:
+    """A Gaia chunk job reading ``n_rows`` cross-match rows (the mock's whole file: its n_stars)."""
+    return _mem(72 + 0.0025 * n_rows, attempt)
 
 
 def mock_mem_mb(n_stars: int, attempt: int = 1) -> int:
-    return _mem(285 + 0.004 * n_stars, attempt)   # scipy.interpolate and the weak-line matrix: +110 MB
+    return _mem(337 + 0.0032 * n_stars, attempt)
 
 
 def mock_runtime_min(n_stars: int, attempt: int = 1) -> int:

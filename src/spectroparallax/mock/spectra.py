@@ -38,13 +38,19 @@ def wavelength() -> np.ndarray:
     return 10.0 ** (LOG10_LAMBDA_START + LOG10_LAMBDA_STEP * np.arange(N_PIXELS))
 
 
-def chip_of_pixel() -> np.ndarray:
-    """Per pixel, the chip (0, 1, 2) of :data:`CHIPS` it lies in, or -1 (a fresh array)."""
+@lru_cache(maxsize=1)
+def _chip_of_pixel() -> np.ndarray:
     wl = wavelength()
     chip = np.full(N_PIXELS, -1, dtype=np.int8)
     for k, (lo, hi) in enumerate(CHIPS):
         chip[(wl >= lo) & (wl <= hi)] = k
+    chip.flags.writeable = False
     return chip
+
+
+def chip_of_pixel() -> np.ndarray:
+    """Per pixel, the chip (0, 1, 2) of :data:`CHIPS` it lies in, or -1 (a fresh array)."""
+    return _chip_of_pixel().copy()
 
 
 def outside_aspcap_chips() -> np.ndarray:
@@ -228,12 +234,15 @@ def instrument_continuum(params):
     return out
 
 
+@lru_cache(maxsize=1)
+def _chip_pixels():
+    return tuple(np.flatnonzero(_chip_of_pixel() == k) for k in range(3))
+
+
 def edge_pixel_index(edge_counts):
     """Pixel indices zeroed at the chip edges for one star, given its 6 per-edge counts."""
-    chip = chip_of_pixel()
     idx = []
-    for k in range(3):
-        pix = np.flatnonzero(chip == k)
+    for k, pix in enumerate(_chip_pixels()):
         idx.append(pix[: edge_counts[2 * k]])
         idx.append(pix[pix.size - edge_counts[2 * k + 1]:])
     return np.concatenate(idx)
@@ -263,7 +272,7 @@ def observe_spectrum(true_flux, continuum, snr, edge_counts, n_nan, rng, no_data
     sigma = np.sqrt(np.maximum(true_flux, 0.05)) / snr * noise_pattern()
     flux = continuum * (true_flux + sigma * rng.standard_normal(true_flux.size))
     err = continuum * sigma
-    dead = chip_of_pixel() < 0
+    dead = _chip_of_pixel() < 0    # a fresh array
     dead[edge_pixel_index(edge_counts)] = True
     if no_data is not None:
         dead |= no_data

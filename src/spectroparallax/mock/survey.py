@@ -76,6 +76,10 @@ def write_spectra(sas_root, release, versions, allstar, truth, seed, k):
     extra_dead = no_data_pixels(release)
     no_data = (chip_of_pixel() < 0) | (extra_dead if extra_dead is not None else False)
     records = writers.AllStarRecords(allstar)
+    # The columns each file needs, read once (a Table row per star is slow).
+    snr = np.asarray(allstar["SNR"], float)
+    ids, telescopes, fields, locations, files = (allstar[c].tolist()
+                                                 for c in ("APOGEE_ID", "TELESCOPE", "FIELD", "LOCATION_ID", "FILE"))
     sums = defaultdict(dict)
     for start in range(0, todo.size, _CHUNK):
         rows = todo[start:start + _CHUNK]
@@ -86,13 +90,12 @@ def write_spectra(sas_root, release, versions, allstar, truth, seed, k):
         model = _model_spectra(allstar, rows, no_data, k)
         for j, i in enumerate(rows):
             rng = np.random.default_rng([seed, 2, int(i)])
-            flux, err = observe_spectrum(true_flux[j].astype(float), continuum[j], float(allstar["SNR"][i]),
+            flux, err = observe_spectrum(true_flux[j].astype(float), continuum[j], float(snr[i]),
                                          t["edge_zero_pixels"][j], int(t["n_nan_pixels"][j]), rng, extra_dead)
-            row = allstar[i]
-            where = (release, versions, row["TELESCOPE"], row["FIELD"], row["LOCATION_ID"])
-            path = sas_root / sas_tree.aspcapstar_relpath(*where, row["APOGEE_ID"], row["FILE"])
+            where = (release, versions, telescopes[i], fields[i], locations[i])
+            path = sas_root / sas_tree.aspcapstar_relpath(*where, ids[i], files[i])
             sums[(path.parent, sas_tree.sha1sum_name(*where))][path.name] = writers.write_aspcapstar(
-                path, row["APOGEE_ID"], flux, err, truncate=t["spectrum_status"][j] == "unreadable",
+                path, ids[i], flux, err, truncate=t["spectrum_status"][j] == "unreadable",
                 model=model[j], records=records, row=int(i), release=release, version=versions["aspcap"])
         log.info("mock spectra: %d of %d written", min(start + _CHUNK, todo.size), todo.size)
     for (folder, name), files in sums.items():
