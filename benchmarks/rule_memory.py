@@ -79,13 +79,14 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
     if step in ("train", "train_A"):
         fold = "A" if step == "train_A" else "B"
         return _Files(**common, input=_Files(index=str(d / "features.ecsv"), **features), output=_Files(_model(d, fold)),
-                      params=_Files(burn_in_snr=20.0, high_snr_subset="improved", optimizer="exact"),
+                      params=_Files(burn_in_snr=20.0, high_snr_subset="improved", optimizer="exact", l21=False),
                       wildcards=_Files(fold=fold, lam=str(LAM), offset=str(OFFSET)))
     if step == "crossval":
         return _Files(**common, input=_Files(models=models, **features),
                       output=_Files(table=str(d / "crossval.csv"), best=str(d / "best.yaml")),
                       params=_Files(settings=[(LAM, OFFSET)] * n_settings, folds=list(FOLDS), snr_min=20.0,
-                                    high_snr_subset="improved", reference_offset=None, hyperparameters="improved"))
+                                    high_snr_subset="improved", reference_offset=None, hyperparameters="improved",
+                                    l21=False))
     if step == "catalog":
         return _Files(**common, input=_Files(best=str(d / "best.yaml"), models=models, **features),
                       output=_Files(fits=str(d / "catalog.fits"), csv=str(d / "catalog.csv"),
@@ -93,7 +94,8 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
                       params=_Files(folds=list(FOLDS), model=str(d / "models" / "heldout_{fold}" /
                                                                  "lambda_{lam}_offset_{offset}.fits"),
                                     config_hash="rule_memory", style="improved", uncertainties="improved",
-                                    outlier_factor=10.0, training_cuts={"parallax_error_max": 0.1,
+                                    outlier_factor=10.0, fit_scale=False, l21=False,
+                                    training_cuts={"parallax_error_max": 0.1,
                                                                       "visibility_periods_min": 8,
                                                                       "astrometric_chi2_max": 35.0}))
     if step == "reduce_allstar":
