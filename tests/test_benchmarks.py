@@ -23,7 +23,7 @@ TOY_RUNS = {
                         "seconds_crossval"]),
     "normalize_speed.py": (["--n-spectra", "40", "--n-loop", "10", "--repeats", "1"], None),
     "train_speed.py": (["--n-stars", "300", "--n-features", "120"], None),
-    "cv_path.py": (["--n-stars", "300", "--n-features", "120"],
+    "cv_path.py": (["--n-stars", "300", "--n-features", "120", "--paper-lams", "3"],
                    ["seconds_grid_path", "seconds_grid_cold", "seconds_paper_one_fold", "ratio_grid_over_paper",
                     "objective_paper", "objective_path"]),
 }
