@@ -403,17 +403,15 @@ def _line_search(H, c, q, x, lam, d):
         tb = np.where(nz & (d * sg < 0), -x / d, np.inf)
     cand = np.flatnonzero(tb < 1)
     cand = cand[np.argsort(tb[cand])]
-    t_lo, t, kink = 0.0, None, None
-    for j in cand:
-        tk = tb[j]
-        t_star = -slope / a
-        if t_star <= tk:
-            t = max(t_star, t_lo)
-            break
-        t_lo, kink = tk, j
-        slope += 2.0 * lam[j] * abs(d[j])
-    if t is None:
-        t = min(max(-slope / a, t_lo), 1.0)
+    # slope before the k-th breakpoint (the running sum in the order a loop would add them),
+    # and the unconstrained minimizer of the quadratic piece it starts
+    slopes = np.cumsum(np.concatenate(([slope], 2.0 * lam[cand] * np.abs(d[cand]))))
+    t_stars = -slopes / a
+    tks = tb[cand]
+    hit = np.flatnonzero(t_stars[:-1] <= tks)
+    k = int(hit[0]) if hit.size else cand.size   # the piece the minimizer lies on
+    t_lo, kink = (float(tks[k - 1]), cand[k - 1]) if k > 0 else (0.0, None)
+    t = max(float(t_stars[k]), t_lo) if hit.size else min(max(float(t_stars[k]), t_lo), 1.0)
     if t <= 0:
         return 0.0
     xn = x + t * d
