@@ -124,3 +124,88 @@ def test_the_dag_chains_each_fold_and_offset_from_the_largest_lambda(config, tmp
         else:
             assert len(starts) == 1, output
             assert name.search(starts[0]).groups() == (fold, expected, off), (output, starts)
+
+
+# ----------------------------------------------------------------------------------------------
+# The machinery that makes the grid fast must not change what it solves.
+
+
+def test_support_solver_updates_give_the_exact_solve():
+    """_SupportSolver solves H_SS d = v on a support that gains and loses pixels by updating the last
+    Cholesky factor; every answer must equal a direct solve on that support."""
+    from spectroparallax.model.exp_linear import _SupportSolver
+
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((400, 80))
+    A[:, 1::2] += A[:, ::2]                       # correlated columns, like neighbouring pixels
+    H = A.T @ A + 1e-3 * np.eye(80)
+    solver = _SupportSolver(lambda i, j: H[np.ix_(i, j)])
+    S = np.sort(rng.choice(80, 50, replace=False))
+    n_updates = 0
+    for step in range(8):
+        if step:
+            out = np.setdiff1d(np.arange(80), S)
+            S = np.union1d(np.setdiff1d(S, rng.choice(S, step % 3 + 1, replace=False)),
+                           rng.choice(out, step % 2 + 1, replace=False))
+        K_before = solver.K
+        v = rng.standard_normal(S.size)
+        d = solver.solve(S, v)
+        np.testing.assert_allclose(H[np.ix_(S, S)] @ d, v, atol=1e-8)
+        n_updates += K_before is not None and solver.K is K_before and not np.array_equal(K_before, S)
+    assert n_updates >= 5                         # the update path, not a refactorization, was tested
+
+
+def test_curvature_cache_extends_to_the_exact_weighted_gram():
+    """_Curvature extends its Hessian by new columns; each block must be Z^T diag(h_ref) Z (+ ridge)."""
+    from spectroparallax.model.exp_linear import _Curvature
+
+    rng = np.random.default_rng(5)
+    Z = rng.standard_normal((300, 40)).astype(np.float32)
+    h = rng.uniform(0.5, 2.0, 300)
+    cache = _Curvature(Z)
+    W1, W2 = np.array([0, 3, 7, 9]), np.array([1, 3, 9, 20, 33])
+    _, built = cache.matrix(W1, h)
+    H2, built2 = cache.matrix(W2, h * (1 + 1e-3))   # h moved a little: extended, not rebuilt
+    assert built and not built2 and cache.builds == 1
+    Zd = Z.astype(np.float64)
+    exact = (Zd[:, W2] * h[:, None]).T @ Zd[:, W2] + cache.ridge * np.eye(W2.size)
+    np.testing.assert_allclose(H2, exact, rtol=1e-5, atol=1e-3)
+    _, built3 = cache.matrix(W2, 2 * h)             # h doubled: rebuilt from the current h
+    assert built3 and cache.builds == 2
+
+
+def _kkt_float64(theta, X, y, ivar, pen, lam):
+    """Largest violation of eq. 3's optimality conditions, from a float64 gradient, relative to the
+    size of a unit-variance column's gradient (as fit's stopping rule)."""
+    Xd = np.asarray(X, np.float64)
+    p = np.exp(Xd @ theta)
+    gr = -ivar * (y - p) * p
+    scale = Xd.std(axis=0)
+    scale[scale == 0] = 1.0                                        # the intercept
+    g = (gr @ Xd) * scale                                          # per unit of the scaled column
+    lam_s = np.where(pen, lam * scale, 0.0)
+    viol = np.where(theta > 0, np.abs(g + lam_s), np.where(theta < 0, np.abs(g - lam_s),
+                                                          np.maximum(np.abs(g) - lam_s, 0.0)))
+    return float(viol.max() / np.sqrt(np.dot(gr, gr) * len(y)))
+
+
+def test_grid_warm_across_offsets_reaches_each_cold_optimum_and_its_kkt_conditions(problem):
+    """fit_grid (lambda path per offset, each offset's largest lambda from the previous offset, one
+    shared Hessian) stops where a cold fit stops, and no pixel it screened out violates the KKT
+    conditions (checked with a float64 gradient over every column)."""
+    from spectroparallax.model.exp_linear import fit_grid
+
+    X, y, ivar, pen, _ = problem
+    lams, offsets = [100.0, 10.0, 3.0], [0.029, 0.048]
+    grid = fit_grid(X, y, ivar, pen, lams, offsets)
+    assert list(grid) == [(lam, off) for off in offsets for lam in lams]
+    assert [k for k, r in grid.items() if r.burn_in is not None] == [(100.0, 0.029)]   # one cold start
+    for (lam, off), res in grid.items():
+        assert res.converged, (lam, off, res.message)
+        # fit stops at 1e-7 of its float32 gradient; a wrongly screened pixel would be off by far more
+        assert _kkt_float64(res.theta, X, y + off, ivar, pen, lam) < 1e-4, (lam, off)
+        cold = fit(X, y + off, ivar, pen, lam)
+        f_w = objective(res.theta, X, y + off, ivar, pen, lam)
+        f_c = objective(cold.theta, X, y + off, ivar, pen, lam)
+        assert abs(f_w - f_c) <= REL_OBJECTIVE * f_c, (lam, off, f_w, f_c)
+    assert grid[3.0, 0.029].zero_fraction < grid[100.0, 0.029].zero_fraction

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 from scipy.linalg import cho_factor, cho_solve
 
 #: Above this linear predictor the optimizer continues exp() linearly: exp(80)**2 * ivar stays far
@@ -54,6 +55,12 @@ _BURN_IN_TOL = 1e-4
 _QP_ROUNDS = 30
 #: Armijo sufficient-decrease constant of the backtracking line search.
 _ARMIJO = 1e-4
+#: The model Hessian Z^T diag(h) Z is rebuilt only when the per-star curvature h has moved by more
+#: than this fraction (sum |h - h_ref| / sum h_ref) since it was built (or a step with the stale
+#: one had to backtrack); otherwise it is reused, within a fit, along the lambda path and across
+#: offsets. A stale Hessian only slows the rate: the gradient, the KKT check over all columns and
+#: the line search on the true objective are always exact, so the optimum is the same.
+_H_DRIFT = 0.2
 
 
 @dataclass
@@ -248,6 +255,71 @@ class _Scaled:
         return beta
 
 
+class _Curvature:
+    """The model Hessian Z^T diag(h_ref) Z on a growing set of columns of the scaled matrix Z.
+
+    Building it costs N |W|^2 flops, by far the largest cost of an outer iteration once the
+    working set holds thousands of pixels; it is kept and extended by the columns a later
+    working set adds (N |new| |cols| flops), and rebuilt on the current working set only when
+    ``h`` has drifted (:data:`_H_DRIFT`) or the caller asks (``fresh``). One instance may serve
+    every fit on the same Z (a lambda path, several offsets).
+    """
+
+    def __init__(self, Z):
+        self.Z = Z
+        self.pos = np.full(Z.shape[1], -1, dtype=np.intp)  # column -> row of self.H (-1: absent)
+        self.cols = np.empty(0, dtype=np.intp)
+        self.H = np.empty((0, 0))
+        self.h_ref = None
+        self.builds = 0
+
+    def _weighted(self, cols):
+        return self.Z[:, cols] * self.sw[:, None]
+
+    def matrix(self, W, h, fresh=False):
+        """(H restricted to the columns W, with the ridge; whether it was built from this ``h``)."""
+        built = (fresh or self.h_ref is None or self.h_ref.shape != h.shape
+                 or float(np.sum(np.abs(h - self.h_ref))) > _H_DRIFT * float(np.sum(self.h_ref)))
+        if built:
+            self.h_ref = h.copy()
+            self.h_max = float(h.max()) or 1.0  # scaled to <= 1 so float32 cannot overflow
+            self.sw = np.sqrt(h / self.h_max).astype(np.float32)
+            Zh = self._weighted(W)
+            self.H = (Zh.T @ Zh).astype(np.float64) * self.h_max
+            del Zh
+            self.pos[:] = -1
+            self.cols = np.array(W, dtype=np.intp)
+            self.pos[self.cols] = np.arange(self.cols.size)
+            self.builds += 1
+            # fixed per build (not per working set) so that any block of H is the same matrix
+            self.ridge = _RIDGE * float(np.mean(np.diag(self.H))) + 1e-300
+            self.solver = _SupportSolver(self.block)
+        else:
+            new = W[self.pos[W] < 0]
+            if new.size:
+                Zn = self._weighted(new)
+                cross = (Zn.T @ self._weighted(self.cols)).astype(np.float64) * self.h_max
+                corner = (Zn.T @ Zn).astype(np.float64) * self.h_max
+                del Zn
+                m = self.cols.size
+                H = np.empty((m + new.size, m + new.size))
+                H[:m, :m] = self.H
+                H[m:, :m] = cross
+                H[:m, m:] = cross.T
+                H[m:, m:] = corner
+                self.H = H
+                self.pos[new] = m + np.arange(new.size)
+                self.cols = np.concatenate([self.cols, new])
+        return self.block(W, W), built
+
+    def block(self, rows, cols):
+        """H (with the ridge) at the columns ``rows`` x ``cols`` of Z (all in the cache)."""
+        i, j = self.pos[rows], self.pos[cols]
+        B = self.H[np.ix_(i, j)]
+        B[i[:, None] == j[None, :]] += self.ridge
+        return B
+
+
 def _smooth(eta, y, w):
     """Model parallax p(eta), dp/deta, residual y - p and 0.5 chi^2 (float64).
 
@@ -277,16 +349,30 @@ def _kkt(beta, g, lam_v):
 # Weighted-lasso QP: min_x c.x + 0.5 x^T H x + sum_j lam_j |x_j|
 
 
+@njit(cache=True)
 def _cd_sweep(H, q, x, lam, diag, idx):
-    """One cyclic coordinate-descent pass over ``idx``; updates x and q = c + H x in place."""
-    for j in idx:
+    """One cyclic coordinate-descent pass over ``idx``; updates x and q = c + H x in place.
+
+    Compiled: the sweep visits every working-set coordinate one at a time (a Python loop here
+    was most of a path step's time once the working set reached thousands of pixels).
+    """
+    m = q.shape[0]
+    for k in range(idx.shape[0]):
+        j = idx[k]
         hjj = diag[j]
         xj = x[j]
         u = xj - q[j] / hjj
         lj = lam[j] / hjj
-        xn = u - lj if u > lj else (u + lj if u < -lj else 0.0)
+        if u > lj:
+            xn = u - lj
+        elif u < -lj:
+            xn = u + lj
+        else:
+            xn = 0.0
         if xn != xj:
-            q += (xn - xj) * H[j]
+            step = xn - xj
+            for i in range(m):
+                q[i] += step * H[j, i]
             x[j] = xn
 
 
@@ -317,17 +403,15 @@ def _line_search(H, c, q, x, lam, d):
         tb = np.where(nz & (d * sg < 0), -x / d, np.inf)
     cand = np.flatnonzero(tb < 1)
     cand = cand[np.argsort(tb[cand])]
-    t_lo, t, kink = 0.0, None, None
-    for j in cand:
-        tk = tb[j]
-        t_star = -slope / a
-        if t_star <= tk:
-            t = max(t_star, t_lo)
-            break
-        t_lo, kink = tk, j
-        slope += 2.0 * lam[j] * abs(d[j])
-    if t is None:
-        t = min(max(-slope / a, t_lo), 1.0)
+    # slope before the k-th breakpoint (the running sum in the order a loop would add them),
+    # and the unconstrained minimizer of the quadratic piece it starts
+    slopes = np.cumsum(np.concatenate(([slope], 2.0 * lam[cand] * np.abs(d[cand]))))
+    t_stars = -slopes / a
+    tks = tb[cand]
+    hit = np.flatnonzero(t_stars[:-1] <= tks)
+    k = int(hit[0]) if hit.size else cand.size   # the piece the minimizer lies on
+    t_lo, kink = (float(tks[k - 1]), cand[k - 1]) if k > 0 else (0.0, None)
+    t = max(float(t_stars[k]), t_lo) if hit.size else min(max(float(t_stars[k]), t_lo), 1.0)
     if t <= 0:
         return 0.0
     xn = x + t * d
@@ -342,33 +426,124 @@ def _line_search(H, c, q, x, lam, d):
     return 0.0
 
 
-def _newton_direction(H, q, x, lam):
-    """Newton direction of the QP restricted to the sign pattern (orthant) of x; None if singular."""
+class _SupportSolver:
+    """Solves H_SS d = v for the changing sign-pattern supports S of one Hessian.
+
+    ``block(rows, cols)`` returns H's entries (with its ridge) for index arrays. The last
+    Cholesky factor (of H_KK, K the support it was computed for) is kept; a support that differs
+    from K by a few columns (entering: A, leaving: R) is solved exactly by block elimination on it
+    (the Schur complement of A, and Lagrange multipliers that hold the R coefficients at zero), in
+    O((|A| + |R|) |K|^2) instead of a new |S|^3 / 3 factorization; a large change refactorizes.
+    """
+
+    def __init__(self, block):
+        self.block = block
+        self.K = None
+        self.cf = None
+
+    def _factor(self, S):
+        try:
+            self.cf = cho_factor(self.block(S, S), check_finite=False)
+        except np.linalg.LinAlgError:
+            self.K = self.cf = None
+            return False
+        self.K = S.copy()
+        return True
+
+    def solve(self, S, v):
+        """H_SS^{-1} v for sorted indices S; None if H_SS is not positive definite."""
+        K = self.K
+        if K is not None:
+            A = S[~np.isin(S, K, assume_unique=True)]
+            R = K[~np.isin(K, S, assume_unique=True)]
+            if A.size + R.size == 0:
+                return cho_solve(self.cf, v, check_finite=False)
+            if A.size + R.size <= max(8, K.size // 10) and A.size < K.size:
+                d = self._update_solve(S, v, A, R)
+                if d is not None:
+                    return d
+        if not self._factor(S):
+            return None
+        return cho_solve(self.cf, v, check_finite=False)
+
+    def _update_solve(self, S, v, A, R):
+        K, cf = self.K, self.cf
+        nk = K.size
+        if A.size:
+            HKA = self.block(K, A)
+            U = cho_solve(cf, HKA, check_finite=False)
+            try:
+                sc = cho_factor(self.block(A, A) - HKA.T @ U, check_finite=False)
+            except np.linalg.LinAlgError:
+                return None
+
+        def t_solve(r):  # solve on T = K + A (in that order) by block elimination
+            zK = cho_solve(cf, r[:nk], check_finite=False)
+            if not A.size:
+                return zK
+            zA = cho_solve(sc, r[nk:] - U.T @ r[:nk], check_finite=False)
+            return np.concatenate([zK - U @ zA, zA])
+
+        # positions of S in T; the right-hand side is zero on R (their multipliers absorb it)
+        in_k = np.isin(S, K, assume_unique=True)
+        posS = np.where(in_k, np.searchsorted(K, S), nk + np.searchsorted(A, S))
+        r = np.zeros(nk + A.size)
+        r[posS] = v
+        z = t_solve(r)
+        if R.size:
+            rpos = np.searchsorted(K, R)
+            E = np.zeros((nk + A.size, R.size))
+            E[rpos, np.arange(R.size)] = 1.0
+            G = t_solve(E)
+            try:
+                mu = np.linalg.solve(G[rpos], -z[rpos])
+            except np.linalg.LinAlgError:
+                return None
+            z = z + G @ mu
+        return z[posS]
+
+
+def _newton_direction(H, q, x, lam, solver=None, cols=None):
+    """Newton direction of the QP restricted to the sign pattern (orthant) of x; None if singular.
+
+    ``solver`` (a :class:`_SupportSolver` of H, indexed by ``cols[j]`` for coefficient j)
+    keeps a factorization between the Newton steps of a QP and of later QPs on the same Hessian.
+    """
     S = np.flatnonzero(x != 0)
     d = np.zeros_like(x)
     if not S.size:
         return d
-    try:
-        cf = cho_factor(H[np.ix_(S, S)], check_finite=False)
-    except np.linalg.LinAlgError:
+    v = q[S] + lam[S] * np.sign(x[S])
+    if solver is None:
+        try:
+            d[S] = -cho_solve(cho_factor(H[np.ix_(S, S)], check_finite=False), v, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        return d
+    sol = solver.solve(cols[S], v)
+    if sol is None:
         return None
-    d[S] = -cho_solve(cf, q[S] + lam[S] * np.sign(x[S]), check_finite=False)
+    d[S] = -sol
     return d
 
 
-def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS):
+def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS, *, solver=None, cols=None):
     """Solve the weighted lasso QP exactly (to ``tol`` in the KKT violation).
 
     Alternates coordinate-descent sweeps (which find the sign pattern) with Newton steps on that
     sign pattern followed by an exact line search (:func:`_line_search`), at most ``max_rounds``
     times: a partial solve still lowers the model, so the outer step still descends.
-    Returns (x, rounds).
+    ``solver``/``cols``: a :class:`_SupportSolver` of the Hessian H is a block of (H = its
+    rows and columns ``cols``), shared between sub-problems. Returns (x, rounds).
     """
     x = x0.copy()
     diag = np.diag(H).copy()
     live = np.flatnonzero(diag > 0)
     x[diag <= 0] = 0.0
     q = c + H @ x
+    if solver is None:
+        cols = np.arange(x.size)
+        solver = _SupportSolver(lambda i, j: H[np.ix_(i, j)])
     for rounds in range(1, max_rounds + 1):
         # coordinate descent until the sign pattern settles (cheap per sweep but slow on
         # correlated columns), then a Newton step on that pattern with an exact line search
@@ -379,7 +554,7 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS):
                 break
         if _kkt(x, q, lam)[live].max(initial=0.0) <= tol:
             return x, rounds
-        d = _newton_direction(H, q, x, lam)
+        d = _newton_direction(H, q, x, lam, solver, cols)
         if d is not None:
             _line_search(H, c, q, x, lam, d)
         if _kkt(x, q, lam)[live].max(initial=0.0) <= tol:
@@ -391,12 +566,16 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS):
 # Proximal Newton on the scaled problem
 
 
-def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history):
+def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvature=None):
     """Minimize 0.5 sum w (y - exp(Z beta))^2 + sum lam_v |beta| from ``beta`` (modified copy returned).
 
+    ``curvature``: a :class:`_Curvature` of Z to reuse (shared along a path), else a new one.
     Returns (beta, n_iter, converged, message, kkt_violation).
     """
     n, d = Z.shape
+    if curvature is None:
+        curvature = _Curvature(Z)
+    fresh = False
     beta = beta.copy()
     unpen = lam_v == 0
     eta = (Z @ beta.astype(np.float32)).astype(np.float64)
@@ -430,29 +609,30 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history):
                 cand = cand[np.argpartition(-viol[cand], k - 1)[:k]]
             ws[cand] = True
         W = np.flatnonzero(ws)
-        ZW = np.ascontiguousarray(Z[:, W])
         # exact curvature w (dp^2 - r d2p), floored at 0 (Gauss-Newton would drop the r d2p term)
         h = np.maximum(w * (dp * dp - r * np.where(eta > _ETA_CLIP, 0.0, p)), 0.0)
-        h_max = float(h.max()) or 1.0  # scaled to <= 1 so float32 cannot overflow
-        Zh = ZW * np.sqrt(h / h_max).astype(np.float32)[:, None]
-        H = (Zh.T @ Zh).astype(np.float64) * h_max
-        del Zh
-        H[np.diag_indices_from(H)] += _RIDGE * np.mean(np.diag(H)) + 1e-300
+        H, built = curvature.matrix(W, h, fresh=fresh)
         bW = beta[W]
         c = g[W] - H @ bW
         # inexact sub-problem solves far from the optimum, ever tighter close to it
-        xW, qp_rounds = _lasso_qp(H, c, lam_v[W], bW, tol=max(1e-2 * kkt, 1e-3 * tol * gscale))
+        xW, qp_rounds = _lasso_qp(H, c, lam_v[W], bW, tol=max(1e-2 * kkt, 1e-3 * tol * gscale),
+                                  solver=curvature.solver, cols=W)
         dW = xW - bW
         # predicted decrease of the model (negative); line search on the true objective
         pen_old = float(np.dot(lam_v, np.abs(beta)))
         pen_new_W = float(np.dot(lam_v[W], np.abs(xW))) - float(np.dot(lam_v[W], np.abs(bW)))
         delta = float(np.dot(g[W], dW)) + pen_new_W
+        if not delta < 0 and not built:
+            fresh = True  # a stale Hessian gave no descent: retry with the current one
+            continue
         if not delta < 0:
             # the float32 gradient cannot resolve a better step
             converged = kkt <= 100 * tol * gscale
             message = "no descent direction left at float32 precision"
             break
-        deta = (ZW @ dW.astype(np.float32)).astype(np.float64)
+        step = np.zeros(d, dtype=np.float32)
+        step[W] = dW
+        deta = (Z @ step).astype(np.float64)
         t = 1.0
         for _ in range(60):
             bt = bW + t * dW
@@ -464,6 +644,7 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history):
         else:
             converged, message = False, "line search failed"
             break
+        fresh = t < 1.0 and not built  # a stale Hessian that needed backtracking: rebuild it
         beta[W] = bt
         beta[W[np.abs(bt) == 0]] = 0.0
         dF = F - F_t
@@ -480,7 +661,7 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history):
 
 
 def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=None, max_iter=200, tol=1e-7,
-        working_set_min=100) -> FitResult:
+        working_set_min=100, _shared=None) -> FitResult:
     """Fit eq. 3 exactly: minimize 0.5 chi^2 + lam * ||theta[penalized]||_1.
 
     X (N, D) features (float32 is fine); y (N,) Gaia parallax + offset [mas]; ivar (N,)
@@ -491,12 +672,13 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=No
     caller's :func:`spectroparallax.catalog.stats.high_snr`, switches.high_snr_subset). With ``theta0`` the
     fit starts there (warm start along a lambda grid).
     ``tol`` is the relative KKT tolerance; ``working_set_min`` the least number of KKT violators
-    added to the working set per iteration.
+    added to the working set per iteration. ``_shared`` (internal, :func:`fit_grid`): the scaled
+    matrix of this X and its Hessian cache, reused between fits on the same X.
     """
     t0 = time.perf_counter()
     X, y, ivar, penalized, lam_v = _check_inputs(X, y, ivar, penalized, lam)
     n, d = X.shape
-    sc = _Scaled(X, penalized)
+    sc, curvature = _shared if _shared is not None else (_Scaled(X, penalized), None)
     lam_b = lam_v / sc.s  # |theta_j| = |beta_j| / s_j
     if sc.icpt is not None:
         lam_b[sc.icpt] = 0.0
@@ -530,7 +712,8 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=No
     else:
         beta = sc.to_beta(_check_theta(theta0, d, "theta0"))
     hist = []
-    beta, it, conv, msg, kkt = _prox_newton(sc.Z, y, ivar, lam_b, beta, max_iter, tol, working_set_min, hist)
+    beta, it, conv, msg, kkt = _prox_newton(sc.Z, y, ivar, lam_b, beta, max_iter, tol, working_set_min, hist,
+                                            curvature=curvature)
     theta = sc.to_theta(beta)
     obj = objective(theta, X, y, ivar, penalized, lam)
     if theta0 is not None:
@@ -569,14 +752,44 @@ def fit_path(X, y, ivar, penalized, lams, burn_in_snr=20.0, *, burn_in=None, tol
     objective is convex, so the start changes where the solver begins, not the optimum it stops
     at (to ``tol``); a larger lambda's answer is sparser and close to the next one's, so a
     warm fit needs a few proximal-Newton iterations on a small working set instead of a burn-in
-    and a full descent. The cross-validation grid runs as this path (model.cv_path, one train job
+    and a full descent. The scaled matrix and the model Hessian are shared between the lambdas
+    (:func:`fit_grid`). The cross-validation grid runs as this path (model.cv_path, one train job
     per lambda chained in the DAG); benchmarks/cv_path.py times it.
     """
+    grid = fit_grid(X, y, ivar, penalized, lams, [0.0], burn_in_snr, burn_in=burn_in, tol=tol, theta0=theta0)
+    return {lam: result for (lam, _), result in grid.items()}
+
+
+def fit_grid(X, y, ivar, penalized, lams, offsets, burn_in_snr=20.0, *, burn_in=None, tol=1e-7,
+             theta0=None) -> dict:
+    """Fit eq. 3 at every (lambda, offset) of ``lams`` x ``offsets`` on one X: {(lam, offset): FitResult}.
+
+    y (N,) is the Gaia parallax without offset [mas]; each setting fits y + offset. Per offset
+    (in the given order) the lambdas run from the largest down, each warm-started from the
+    previous answer (:func:`fit_path`); the first offset's largest lambda starts from ``theta0``
+    or cold (burn-in on ``burn_in``, else y + offset's S/N > ``burn_in_snr``), every later
+    offset's largest lambda from the previous offset's answer there (an offset changes y only,
+    by a few hundredths of a mas: the optimum moves little). X is scaled once and the model
+    Hessian (:class:`_Curvature`) is kept between all the fits; every fit still stops on its own
+    KKT conditions over all columns, so each answer is the optimum a cold :func:`fit` reaches.
+    """
+    t0 = time.perf_counter()
+    X, y, ivar, penalized, _ = _check_inputs(X, y, ivar, penalized, 0.0)
+    sc = _Scaled(X, penalized)
+    shared = (sc, _Curvature(sc.Z))
+    setup = time.perf_counter() - t0
     order = sorted({float(lam) for lam in np.atleast_1d(lams)}, reverse=True)
     results = {}
-    start = theta0
-    for lam in order:
-        result = fit(X, y, ivar, penalized, lam, burn_in_snr, theta0=start, burn_in=burn_in, tol=tol)
-        results[lam] = result
-        start = result.theta
+    top = theta0
+    for offset in [float(o) for o in np.atleast_1d(offsets)]:
+        start = top
+        for lam in order:
+            result = fit(X, y + offset, ivar, penalized, lam, burn_in_snr, theta0=start, burn_in=burn_in, tol=tol,
+                         _shared=shared)
+            result.time += setup  # the shared scaling is charged to the first fit
+            setup = 0.0
+            results[lam, offset] = result
+            start = result.theta
+            if lam == order[0]:
+                top = result.theta
     return results
