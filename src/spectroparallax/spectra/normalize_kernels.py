@@ -46,6 +46,15 @@ def _usable(f, e):
     return (abs(f) < np.inf) & (abs(e) < np.inf) & (e > 0)
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _divided(f, e, c, thr):
+    """One pixel divided by its continuum ``c``: (flux, error, 1 if the result is unusable:
+    non-finite flux, error not in (0, thr])."""
+    fo = f / c
+    eo = e / c
+    return fo, eo, np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
+
+
 @njit(cache=True, error_model="numpy")
 def _median_level(flux, err, i, cont, a, b, buf):
     """Median of star i's usable, positive flux at the continuum pixels cont[a:b] (float32).
@@ -272,12 +281,8 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                     a_1, a_2 = coef[i, k, 1], coef[i, k, 2]
                     for q in range(w):
                         c = np.float32((a_0 + a_1 * x[q]) + a_2 * (x[q] * (2.0 * x[q]) - 1.0))
-                        fo = f_in[q] / c
-                        eo = e_in[q] / c
-                        f_out[q] = fo
-                        e_out[q] = eo
+                        f_out[q], e_out[q], bad[q] = _divided(f_in[q], e_in[q], c, thr)
                         n_nonpositive += np.int64(c <= 0)
-                        bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
                 else:
                     b_0 = basis[0, start:stop]
                     for q in range(w):
@@ -291,12 +296,8 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                         continuum[q] = np.float32(acc[q])
                     for q in range(w):
                         c = continuum[q]
-                        fo = f_in[q] / c
-                        eo = e_in[q] / c
-                        f_out[q] = fo
-                        e_out[q] = eo
+                        f_out[q], e_out[q], bad[q] = _divided(f_in[q], e_in[q], c, thr)
                         n_nonpositive += np.int64(c <= 0)
-                        bad[q] = np.uint8(1) - np.uint8((abs(fo) < np.inf) & (eo > 0) & (eo <= thr))
                 if n_nonpositive:
                     nonpositive[i, k] = True
                     failed = True
