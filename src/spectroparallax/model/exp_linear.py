@@ -503,24 +503,18 @@ class _SupportSolver:
         return z[posS]
 
 
-def _newton_direction(H, q, x, lam, solver=None, cols=None):
+def _newton_direction(q, x, lam, solver, cols):
     """Newton direction of the QP restricted to the sign pattern (orthant) of x; None if singular.
 
-    ``solver`` (a :class:`_SupportSolver` of H, indexed by ``cols[j]`` for coefficient j)
-    keeps a factorization between the Newton steps of a QP and of later QPs on the same Hessian.
+    ``solver`` (a :class:`_SupportSolver` of the QP's Hessian, indexed by ``cols[j]`` for
+    coefficient j) keeps a factorization between the Newton steps of a QP and of later QPs on the
+    same Hessian.
     """
     S = np.flatnonzero(x != 0)
     d = np.zeros_like(x)
     if not S.size:
         return d
-    v = q[S] + lam[S] * np.sign(x[S])
-    if solver is None:
-        try:
-            d[S] = -cho_solve(cho_factor(H[np.ix_(S, S)], check_finite=False), v, check_finite=False)
-        except np.linalg.LinAlgError:
-            return None
-        return d
-    sol = solver.solve(cols[S], v)
+    sol = solver.solve(cols[S], q[S] + lam[S] * np.sign(x[S]))
     if sol is None:
         return None
     d[S] = -sol
@@ -554,7 +548,7 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS, *, solver=None, cols=No
                 break
         if _kkt(x, q, lam)[live].max(initial=0.0) <= tol:
             return x, rounds
-        d = _newton_direction(H, q, x, lam, solver, cols)
+        d = _newton_direction(q, x, lam, solver, cols)
         if d is not None:
             _line_search(H, c, q, x, lam, d)
         if _kkt(x, q, lam)[live].max(initial=0.0) <= tol:
