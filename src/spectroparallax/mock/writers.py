@@ -166,11 +166,16 @@ def _primary_start():
     return header.tostring().encode("ascii")[:80 * len(header.cards)]    # without END and the padding
 
 
-@lru_cache(maxsize=8)
-def _primary_bytes_cached(release, version):
-    header = _primary(None, None, release, version).header
+def _astropy_primary_bytes(record, release, version):
+    """HDU 0 as astropy serializes it, with the EXTEND card it adds to a primary with extensions."""
+    header = _primary(None, record, release, version).header
     header.set("EXTEND", True, after="NAXIS")
     return header.tostring().encode("ascii")
+
+
+@lru_cache(maxsize=8)
+def _primary_bytes_cached(release, version):
+    return _astropy_primary_bytes(None, release, version)
 
 
 def primary_header_bytes(release, records, row, version):
@@ -187,9 +192,7 @@ def primary_header_bytes(release, records, row, version):
         value = value.strip() if isinstance(value, str) else value.item()
         text = _card_value(value)
         if text is None:    # astropy's own rules (and errors) for anything unusual
-            header = _primary(None, records.records[row], release, version).header
-            header.set("EXTEND", True, after="NAXIS")
-            return header.tostring().encode("ascii")
+            return _astropy_primary_bytes(records.records[row], release, version)
         cards.append(f"{key:8}= {text:<70}")
     cards.append(f"{'END':80}")
     text = "".join(cards).encode("ascii")
