@@ -1,11 +1,16 @@
 """Are the quoted uncertainties right? The catalog against the mock's truth, two seeds, both modes (issue 20).
 
 For each seed (default two the project's tests never use) and each mode, runs this checkout's
-workflow on the default-size mock through the catalog and the cluster members, then prints:
+workflow on a mock of --n-stars allStar rows (default 20,000: ~2,500 training stars per fold
+calibrate the errors of the other; the default 4,000-row mock gives ~500, and the widths below move
+by ~0.1 from seed to seed there) with --cluster-members per cluster (default 60, so a cluster's
+scatter is measured to ~+-0.1 rather than ~+-0.3 with the mock's default 15), through the catalog
+and the cluster members, then prints:
 
 - ``width_truth``: robust width (half the 16-84 percentile range) of (true - spec) / spec_err over
   every parent star with finite values; ``width_truth_snr_<k>``: the same in each tercile of APOGEE
-  S/N (1 lowest); 1.00 means the uncertainties are right;
+  S/N (1 lowest); ``width_truth_logg_<lo>_<hi>``: in bins of ASPCAP logg; 1.00 means the
+  uncertainties are right;
 - ``width_gaia_training``: robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) over the
   training stars (what a user without the truth can check; Gaia's error dominates it for faint stars);
 - ``scatter_truth`` and ``bias_truth``: robust scatter and median of spec / true - 1 over the
@@ -17,17 +22,24 @@ workflow on the default-size mock through the catalog and the cluster members, t
   passes on, theta_phot . (observed - true magnitudes) [ln mas], over eq. 5's photometric part
   sqrt(sum theta_j^2 sigma_j^2): 1.00 means eq. 5's photometric term is the real noise, not an
   inflation; ``phot_noise_scatter``: the robust scatter of that noise itself;
-- ``s_<fold>``, ``epsilon_<fold>``: the calibration applied to each fold (catalog/calibration.csv;
-  improved mode only);
-- ``cluster_<name>_ratio``: the robust width of (spec - true) / spec_err over each mock cluster's
-  members (the Fig. 4 check), with ``cluster_<name>_n`` members and ``cluster_<name>_ratio_err``
-  its bootstrap standard error; ``clusters_pooled_ratio`` (and ``_err``): the same over every
-  cluster's members together.
+- ``s_<fold>``, ``epsilon_<fold>`` (``epsilon_err_<fold>``), ``slope_<fold>`` (``slope_err_<fold>``):
+  the calibration applied to each fold (catalog/calibration.csv; improved mode only; the slope is
+  d ln epsilon / d logg with calibration.epsilon_covariate LOGG);
+- ``two_param_s``, ``two_param_epsilon``, ``two_param_s_epsilon_correlation``: the fit of s and a
+  constant epsilon together on all training stars (calibration.fit_scale true), and the correlation
+  of the two in it (inverse Hessian): why s is held at 1;
+- ``cluster_<name>_scatter`` (``_err``): the members' scatter over their quoted errors about their own
+  weighted mean (clusters/check.csv members_scatter, bootstrap error); ``cluster_<name>_ratio``
+  (``_err``): the robust width of (spec - true) / spec_err over the members, which also holds their
+  shared offset; ``cluster_<name>_mean_offset``: weighted mean spec / cluster parallax - 1,
+  ``cluster_<name>_pull`` its pull; ``cluster_<name>_training_range``; ``clusters_pooled_scatter``,
+  ``clusters_pooled_ratio`` (and ``_err``): over every cluster's members together.
 
     python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
+        [--n-stars 20000] [--cluster-members 60]
 
 Runs are reused from --workdir (one folder per seed and mode; Snakemake reruns what changed).
-About 3 minutes per run on 2 cores. Run it with the package of this checkout importable by
+About 15 minutes per run on 2 cores at 20,000 rows (3 at 4,000). Run it with the package of this checkout importable by
 an absolute path (PYTHONPATH=$PWD/src, or an editable install): the workflow runs inside --workdir. Last line: one JSON object.
 """
 
@@ -48,6 +60,8 @@ from spectroparallax.catalog import calibration, stats  # noqa: E402
 from spectroparallax.mock import truth as mock_truth  # noqa: E402
 
 TARGETS = ("catalog", "results/mock/clusters/members.ecsv")
+#: ASPCAP logg bins [dex] of the widths against the truth (the parent sample is 0 < logg <= 2.2).
+LOGG_BINS = ((0.0, 0.8), (0.8, 1.2), (1.2, 1.6), (1.6, 2.2))
 
 
 def _width(z):
@@ -74,6 +88,10 @@ def measure(workdir: Path) -> dict:
     tercile = np.digitize(snr, edges)
     for k in range(3):
         out[f"width_truth_snr_{k + 1}"] = _width(pull[ok & (tercile == k)])
+    # The same by ASPCAP logg: the linear model is worst for the rarest, most luminous giants.
+    logg = as_float(parent["LOGG"])
+    for lo, hi in LOGG_BINS:
+        out[f"width_truth_logg_{lo:g}_{hi:g}"] = _width(pull[ok & (logg > lo) & (logg <= hi)])
     train = a["training"] & ok & np.isfinite(a["gaia"])
     out["width_gaia_training"] = _width(stats.normalized_residuals(a["gaia"][train], a["gaia_err"][train],
                                                                    a["spec"][train], a["spec_err"][train]))
@@ -82,9 +100,16 @@ def measure(workdir: Path) -> dict:
     out.update(_photometry(workdir, np.asarray(cat["2MASS_ID"]), ok, tercile == 2))
     for row in Table.read(workdir / "results/mock/catalog/calibration.csv"):
         if row["error_model"] == "calibrated":
-            out[f"s_{row['fold']}"], out[f"epsilon_{row['fold']}"] = float(row["s"]), float(row["epsilon"])
+            fold = row["fold"]
+            out[f"s_{fold}"], out[f"epsilon_{fold}"] = float(row["s"]), float(row["epsilon"])
+            out[f"epsilon_err_{fold}"] = float(row["epsilon_err"])
+            if "covariate" in row.colnames and row["covariate"]:
+                out[f"slope_{fold}"], out[f"slope_err_{fold}"] = float(row["slope"]), float(row["slope_err"])
+    if out["error_model"] == "calibrated":
+        out.update(_scale_scatter_correlation(a, as_float(joined["spec_parallax_err_eq5"]), train & ok))
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
-    pooled = []
+    checks = {r["cluster"]: r for r in Table.read(workdir / "results/mock/clusters/check.csv")}
+    pooled, spreads = [], []
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
         spec, err = as_float(m["spec_parallax"]), as_float(m["spec_parallax_err"])
@@ -92,11 +117,41 @@ def measure(workdir: Path) -> dict:
         out[f"cluster_{name}_ratio"] = _width(pulls)
         out[f"cluster_{name}_ratio_err"] = stats.robust_scatter_err(pulls)
         out[f"cluster_{name}_n"] = int(np.isfinite(spec).sum())
+        row = checks[name]
+        out[f"cluster_{name}_scatter"], out[f"cluster_{name}_scatter_err"] = (float(row["members_scatter"]),
+                                                                              float(row["members_scatter_err"]))
+        out[f"cluster_{name}_pull"] = float(row["pull"])
+        out[f"cluster_{name}_mean_offset"] = float(row["spec_parallax_mean"] / row["cluster_parallax"] - 1)
+        out[f"cluster_{name}_training_range"] = str(row["training_range"])
         pooled.append(pulls)
-    # All clusters' members together: one width with a usable error (each cluster has only 10-20).
+        spreads.append((spec - row["spec_parallax_mean"]) / err)
+    # All clusters' members together: one width with a usable error.
     pooled = np.concatenate(pooled) if pooled else np.array([])
+    spreads = np.concatenate(spreads) if spreads else np.array([])
     out["clusters_pooled_ratio"], out["clusters_pooled_ratio_err"] = _width(pooled), stats.robust_scatter_err(pooled)
+    out["clusters_pooled_scatter"], out["clusters_pooled_scatter_err"] = (_width(spreads),
+                                                                          stats.robust_scatter_err(spreads[np.isfinite(spreads)]))
     return out
+
+
+def _scale_scatter_correlation(a, spec_err_eq5, train) -> dict:
+    """Why s is held at 1: the correlation of s and epsilon in the two-parameter fit (the inverse
+    Hessian of -ln L at its optimum) on all training stars' held-out predictions, and that fit's s
+    and epsilon. Near -1 means the data cannot tell a larger eq. 5 from a larger scatter."""
+    gaia, gaia_err, spec = a["gaia"][train], a["gaia_err"][train], a["spec"][train]
+    err5 = spec_err_eq5[train]
+    cal = calibration.fit(gaia, gaia_err, spec, err5, fit_scale=True)
+    p = np.array([cal.s, max(cal.epsilon, 1e-4)])
+    nll = lambda q: calibration.negative_log_likelihood((q[0], q[1], cal.f), gaia - spec, gaia_err, spec,  # noqa: E731
+                                                        err5, 10.0)
+    h, steps = np.empty((2, 2)), 1e-3 * p
+    for i in range(2):
+        for j in range(2):
+            ei, ej = np.eye(2)[i] * steps[i], np.eye(2)[j] * steps[j]
+            h[i, j] = (nll(p + ei + ej) - nll(p + ei - ej) - nll(p - ei + ej) + nll(p - ei - ej)) / (4 * steps[i] * steps[j])
+    cov = np.linalg.inv(h)
+    return {"two_param_s": cal.s, "two_param_epsilon": cal.epsilon,
+            "two_param_s_epsilon_correlation": float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))}
 
 
 def _photometry(workdir: Path, ids, ok, high) -> dict:
@@ -135,14 +190,16 @@ def main():
     ap.add_argument("--workdir", type=Path, required=True)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1234, 2027])
     ap.add_argument("--modes", nargs="+", choices=["improved", "paper"], default=["improved", "paper"])
-    ap.add_argument("--n-stars", type=int, default=4000)
+    ap.add_argument("--n-stars", type=int, default=20000)
+    ap.add_argument("--cluster-members", type=int, default=60)
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
     results = {}
     for seed in args.seeds:
         for mode in args.modes:
             work = args.workdir / f"{mode}_seed{seed}"
-            mock_accuracy.build(work, args.n_stars, None, None, args.cores, seed, mode=mode, targets=TARGETS)
+            mock_accuracy.build(work, args.n_stars, None, None, args.cores, seed, mode=mode,
+                                mock={"cluster_members": args.cluster_members}, targets=TARGETS)
             results[f"{mode}_seed{seed}"] = figures = measure(work)
             print(f"{mode:8s} seed {seed}: " + ", ".join(
                 f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()), flush=True)

@@ -68,23 +68,26 @@ def test_apply_by_hand():
     assert cal.apply([0.5], [0.03])[0] == pytest.approx(np.sqrt(0.06 ** 2 + 0.05 ** 2))
 
 
-def test_cross_fit_keeps_each_folds_astrometry_out_of_its_own_errors():
+@pytest.mark.parametrize("with_covariate", [False, True])
+def test_cross_fit_keeps_each_folds_astrometry_out_of_its_own_errors(with_covariate):
     rng = np.random.default_rng(7)
     _, spec, err5, gaia, gaia_err = _survey(rng, 3000, s=1.4, eps=0.05, f=0.01)
     folds = np.where(rng.random(3000) < 0.5, "A", "B")
     training = rng.random(3000) < 0.8
-    err_cal, cals = calibration.cross_fit(folds, gaia, gaia_err, spec, err5, training)
+    cov = {"covariate": rng.uniform(0.3, 2.2, 3000)} if with_covariate else {}
+    cross_fit = lambda *args: calibration.cross_fit(*args, **cov)  # noqa: E731
+    err_cal, cals = cross_fit(folds, gaia, gaia_err, spec, err5, training)
     assert set(cals) == {"A", "B"} and np.isfinite(err_cal).all()
     # Move fold A's Gaia parallaxes: A's own errors must not change, B's (fitted on A) must.
     moved = gaia.copy()
     moved[folds == "A"] += rng.normal(0, 0.2, (folds == "A").sum())
-    again, _ = calibration.cross_fit(folds, moved, gaia_err, spec, err5, training)
+    again, _ = cross_fit(folds, moved, gaia_err, spec, err5, training)
     assert np.array_equal(again[folds == "A"], err_cal[folds == "A"])
     assert not np.allclose(again[folds == "B"], err_cal[folds == "B"])
     # Only training stars enter a fit: changing a non-training star's Gaia parallax changes nothing.
     other = gaia.copy()
     other[~training] += 1.0
-    assert np.array_equal(calibration.cross_fit(folds, other, gaia_err, spec, err5, training)[0], err_cal)
+    assert np.array_equal(cross_fit(folds, other, gaia_err, spec, err5, training)[0], err_cal)
 
 
 def test_too_few_stars_names_the_fold():
@@ -125,3 +128,53 @@ def test_epsilon_error_is_given_when_no_outliers_are_found():
         if cal.f < 1e-6:
             assert np.isfinite(cal.epsilon_err) and np.isnan(cal.f_err)
     assert 0.5 < cal.epsilon_err / np.std(eps) < 2.0
+
+
+def _trend_survey(rng, n, eps0, slope, reference=1.8):
+    """Like _survey with s = 1, but the intrinsic scatter eps0 exp(slope (c - reference)) grows
+    towards low c (like the mock's luminous giants at low logg), c uniform in 0.3..2.2."""
+    c = rng.uniform(0.3, 2.2, n)
+    true = rng.uniform(0.1, 1.5, n)
+    err5 = true * rng.uniform(0.03, 0.1, n)
+    spec = true + rng.normal(0, np.hypot(err5, eps0 * np.exp(slope * (c - reference)) * true))
+    gaia_err = rng.uniform(0.02, 0.1, n)
+    return c, true, spec, err5, true + rng.normal(0, gaia_err), gaia_err
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_a_scatter_trend_is_recovered_and_flattens_the_widths_against_truth(seed):
+    rng = np.random.default_rng(seed)
+    c, true, spec, err5, gaia, gaia_err = _trend_survey(rng, 3000, eps0=0.05, slope=-0.8)
+    cal = calibration.fit(gaia, gaia_err, spec, err5, covariate=c, covariate_name="LOGG")
+    assert cal.covariate == "LOGG" and abs(cal.slope + 0.8) < 3 * cal.slope_err and cal.slope_err < 0.2
+    assert abs(cal.reference - np.median(c)) < 1e-12 and (cal.lower, cal.upper) == (c.min(), c.max())
+    assert abs(cal.scatter(1.8) - 0.05) < 3 * cal.epsilon_err * np.exp(cal.slope * (1.8 - cal.reference)) + 0.01
+    width = lambda z: 1.4826 * np.median(np.abs(z - np.median(z)))  # noqa: E731
+    low = c < 0.8
+    flat = (true - spec) / cal.apply(spec, err5, c)
+    assert abs(width(flat[low]) - 1) < 0.12 and abs(width(flat[~low]) - 1) < 0.08
+    constant = calibration.fit(gaia, gaia_err, spec, err5)
+    drift = (true - spec) / constant.apply(spec, err5)
+    assert width(drift[low]) > 1.25                                  # one epsilon: far too small at low c
+
+
+def test_the_trend_is_held_inside_the_fitted_range_by_hand():
+    cal = calibration.Calibration(1.0, 0.05, 0.0, 0.0, 0.0, 0.0, 100, covariate="LOGG", slope=-1.0,
+                                  reference=1.5, lower=0.5, upper=2.0)
+    spec, err5 = np.full(4, 0.5), np.full(4, 0.02)
+    got = cal.apply(spec, err5, [0.0, 1.0, 3.0, np.nan])
+    eps = 0.05 * np.exp(-1.0 * (np.array([0.5, 1.0, 2.0, 1.5]) - 1.5))   # clipped to 0.5..2.0; NaN: reference
+    assert np.allclose(got, np.hypot(0.02, eps * 0.5), rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="depends on LOGG"):
+        cal.apply(spec, err5)
+
+
+def test_a_missing_covariate_column_names_the_file_and_the_key(tmp_path):
+    from astropy.table import Table
+
+    from spectroparallax.io.errors import InputFileError
+
+    parent = Table({"LOGG": [1.0, 2.0]})
+    assert list(calibration.covariate_column(parent, "LOGG", tmp_path / "parent.fits")) == [1.0, 2.0]
+    with pytest.raises(InputFileError, match="parent.fits: has no column 'TEF'.*calibration.epsilon_covariate"):
+        calibration.covariate_column(parent, "TEF", tmp_path / "parent.fits")

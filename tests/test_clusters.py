@@ -125,6 +125,10 @@ def test_cluster_check_by_hand():
     assert near_row["spec_parallax_mean"] == pytest.approx(np.sum(w * near) / np.sum(w))
     assert near_row["members_width"] == pytest.approx(robust_scatter(np.array([-1.0, 0.0, 1.0, 0.5])))
     assert near_row["members_width_err"] == pytest.approx(robust_scatter_err(np.array([-1.0, 0.0, 1.0, 0.5])))
+    spread = (near - near_row["spec_parallax_mean"]) / err          # about the members' own mean
+    assert near_row["members_scatter"] == pytest.approx(robust_scatter(spread))
+    assert near_row["members_scatter_err"] == pytest.approx(robust_scatter_err(spread))
+    assert near_row["members_scatter"] != pytest.approx(near_row["members_width"])
     assert near_row["pull"] == pytest.approx((near_row["spec_parallax_mean"] - 1.25) / near_row["spec_parallax_mean_err"])
     assert near_row["training_range"] == "inside" and near_row["n_members"] == 4
     assert poor_row["training_range"].startswith("[Fe/H] -2.00 outside")

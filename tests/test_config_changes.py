@@ -215,6 +215,7 @@ CHANGES = {
     "sample.training.ruwe_max": C(1.2, why="Gaia DR3 only (switches.quality_cut improved); the mock runs DR2"),
     "calibration.outlier_factor": C(5.0, "catalog", why="read by the improved uncertainties (TEST_MODE)"),
     "calibration.fit_scale": C(True, "catalog", why="read by the improved uncertainties (TEST_MODE)"),
+    "calibration.epsilon_covariate": C("TEFF", "catalog", why="read by the improved uncertainties (TEST_MODE)"),
     "mock.release": C("dr17", "mock_survey"),
     "published.url": C("https://example.org/catalog.fits", why="the published catalog is joined on dr14 only"),
     "published.md5": C("0" * 32, why="the published catalog is joined on dr14 only"),

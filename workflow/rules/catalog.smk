@@ -36,6 +36,7 @@ rule catalog:
         # Only the improved uncertainties use it: the paper mode's catalog does not rerun for it.
         outlier_factor=config["calibration"]["outlier_factor"] if SWITCH["uncertainties"] == "improved" else None,
         fit_scale=config["calibration"]["fit_scale"] if SWITCH["uncertainties"] == "improved" else None,
+        epsilon_covariate=config["calibration"]["epsilon_covariate"] if SWITCH["uncertainties"] == "improved" else None,
         config_hash=config_hash(
             {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM},
              "catalog": {"style": SWITCH["catalog"], "training_cuts": TRAINING_CUTS,

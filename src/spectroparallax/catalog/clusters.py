@@ -136,8 +136,10 @@ RANGE_COLUMNS = {"bp_rp": "BP-RP", "FE_H": "[Fe/H]", "LOGG": "logg"}
 def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
     """One row per cluster: its members' weighted mean spectrophotometric parallax and error against
     the cluster's parallax 1 / ``distance`` (config.yaml ``clusters``: the literature value; the mock
-    places its clusters there), their pull, the robust width of the members' (spec - cluster) /
-    spec_err (1 if the quoted errors are right), and whether the members lie inside the training
+    places its clusters there), their pull, the members' scatter over their quoted errors (the
+    robust width of (spec - weighted mean) / spec_err: 1 if the quoted errors describe how the
+    members differ from one another), the robust width of (spec - cluster) / spec_err (which also
+    holds the error the members share, e.g. the model's error for their kind of star), and whether the members lie inside the training
     set's range of BP-RP, [Fe/H] and logg (:data:`RANGE_PERCENTILES`), so an extrapolated cluster is
     named rather than hidden. ``members``: :func:`member_table`; ``parent``: the Parent Sample.
     """
@@ -155,7 +157,9 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         ok = np.isfinite(spec) & np.isfinite(err) & (err > 0)
         mean, mean_err, n = means[name]["spec"]
         pulls = (spec[ok] - reference) / err[ok]
+        spread = (spec[ok] - mean) / err[ok]
         width, width_err = (robust_scatter(pulls), robust_scatter_err(pulls)) if ok.sum() >= 3 else (np.nan, np.nan)
+        scatter, scatter_err = (robust_scatter(spread), robust_scatter_err(spread)) if ok.sum() >= 3 else (np.nan, np.nan)
         where = np.isin(ids, np.asarray(m["2MASS_ID"], dtype=str))
         outside = []
         for col, label in RANGE_COLUMNS.items():
@@ -164,12 +168,12 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
             if np.isfinite(median) and not lo <= median <= hi:
                 outside.append(f"{label} {median:.2f} outside {lo:.2f}..{hi:.2f}")
         rows.append((name, cluster.get("name", name), n, reference, mean, mean_err,
-                     (mean - reference) / mean_err if n else np.nan, width, width_err,
+                     (mean - reference) / mean_err if n else np.nan, scatter, scatter_err, width, width_err,
                      "; ".join(outside) if outside else "inside"))
     table = Table(rows=rows, names=("cluster", "name", "n_members", "cluster_parallax", "spec_parallax_mean",
-                                    "spec_parallax_mean_err", "pull", "members_width", "members_width_err",
-                                    "training_range"),
-                  dtype=("U16", "U32", "i8", "f8", "f8", "f8", "f8", "f8", "f8", "U160"))
+                                    "spec_parallax_mean_err", "pull", "members_scatter", "members_scatter_err",
+                                    "members_width", "members_width_err", "training_range"),
+                  dtype=("U16", "U32", "i8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "U160"))
     units = {"cluster_parallax": "mas", "spec_parallax_mean": "mas", "spec_parallax_mean_err": "mas"}
     descriptions = {
         "cluster": "cluster key in config.yaml clusters:",
@@ -179,7 +183,11 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         "spec_parallax_mean": "inverse-variance-weighted mean spec_parallax of the members",
         "spec_parallax_mean_err": "its uncertainty, 1 / sqrt(sum of weights)",
         "pull": "(spec_parallax_mean - cluster_parallax) / spec_parallax_mean_err",
-        "members_width": "robust width of (spec_parallax - cluster_parallax) / spec_parallax_err over the members",
+        "members_scatter": "the members' scatter over their quoted errors: robust width of (spec_parallax - "
+                           "spec_parallax_mean) / spec_parallax_err (1 if the errors describe how members differ)",
+        "members_scatter_err": "bootstrap standard error of members_scatter (few members: it is large)",
+        "members_width": "robust width of (spec_parallax - cluster_parallax) / spec_parallax_err over the members "
+                         "(the scatter and the members' shared offset together)",
         "members_width_err": "bootstrap standard error of members_width (few members: it is large)",
         "training_range": "inside, or which of the members' median BP-RP, [Fe/H], logg lies outside the "
                           "training set's 1-99 percentile range",

@@ -61,7 +61,8 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     ``spec_err`` is eq. 5's uncertainty unless ``calibrations`` ({fold: catalog.calibration.
     Calibration}, switches.uncertainties improved) is given: then ``spec_err`` is the calibrated
     uncertainty, ``spec_err_eq5`` eq. 5's (written as spec_parallax_err_eq5), and the header holds
-    each fold's s, epsilon and outlier fraction with their errors (ERRMODEL says which).
+    each fold's s, epsilon and outlier fraction with their errors (ERRMODEL says which); if epsilon
+    varies with a covariate (ERRCOV names it), also its slope, reference value and range.
 
     ``l21`` (switches.zero_point): on Gaia DR3, Gaia_parallax is the parallax minus its L21 zero
     point (True) or the raw parallax (False, a constant offset only); the header's PLXZP says which.
@@ -75,6 +76,10 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     if (calibrations is None) != (spec_err_eq5 is None):
         raise ValueError("calibrated uncertainties need both spec_err_eq5 and calibrations")
     bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
+    covariates = {cal.covariate for cal in (calibrations or {}).values()}
+    if len(covariates) > 1:
+        raise ValueError(f"the folds' calibrations use different covariates {sorted(map(str, covariates))}")
+    covariate = covariates.pop() if covariates else None
     gaia = fit_parallax(parent, l21)   # DR3 with l21: minus the L21 zero point (parallax_zero_point)
     gaia_err = as_float(parent["parallax_error"])
     cat = Table()
@@ -111,7 +116,9 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
         "spec_parallax": "spectrophotometric parallax exp(theta . x) (eq. 4) from the model not trained on this star's fold",
         "spec_parallax_err": ("uncertainty propagated from the feature errors (eq. 5)" if calibrations is None else
                               "calibrated uncertainty sqrt((s sigma_eq5)^2 + (epsilon spec_parallax)^2); s, epsilon "
-                              "of the star's fold in the header (CALS_<fold>, CALE_<fold>)"),
+                              "of the star's fold in the header (CALS_<fold>, CALE_<fold>)" + (
+                                  f"; epsilon = CALE_<fold> exp(CALB_<fold> ({covariate} - CALR_<fold>)), {covariate} "
+                                  "held within CALLO_<fold>..CALHI_<fold>" if covariate else "")),
         "spec_parallax_err_eq5": "uncertainty propagated from the feature errors alone (eq. 5)",
         "training_set": ("1 if the star passes eq. 8-10 (the published catalog's flag; it may lack a finite parallax)"
                          if style == "paper" else "1 if the star is in a Training Set (eq. 8-10)"),
@@ -127,10 +134,15 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     cat.meta.update({"LAMBDA": float(lam), "PLXOFFST": float(offset), "CFGHASH": cfg_hash, "CATSTYLE": style,
                      "REFERENC": "Hogg, Eilers & Rix 2019, AJ 158, 147",
                      "ERRMODEL": "eq5" if calibrations is None else "calibrated", "PLXZP": zero_point})
+    if covariate:
+        cat.meta["ERRCOV"] = covariate
     for fold, cal in (calibrations or {}).items():
         # A FITS header cannot hold NaN: an error the fit could not estimate is left undefined.
         values = {f"CALS_{fold}": cal.s, f"CALSE_{fold}": cal.s_err, f"CALE_{fold}": cal.epsilon,
                   f"CALEE_{fold}": cal.epsilon_err, f"CALF_{fold}": cal.f, f"CALFE_{fold}": cal.f_err}
+        if covariate:
+            values.update({f"CALB_{fold}": cal.slope, f"CALBE_{fold}": cal.slope_err, f"CALR_{fold}": cal.reference,
+                           f"CALLO_{fold}": cal.lower, f"CALHI_{fold}": cal.upper})
         cat.meta.update({key: float(v) if np.isfinite(v) else None for key, v in values.items()})
         cat.meta[f"CALN_{fold}"] = int(cal.n_stars)
     return cat

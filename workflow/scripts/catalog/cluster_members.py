@@ -19,6 +19,7 @@ for name, info in members.meta["clusters"].items():
     logging.info("%s: %d members (cone %g deg, pm window %g mas/yr, rv window %g km/s)", name,
                  info["n_members"], info["radius"], info["pm_radius"], info["rv_window"])
 for row in check:
-    logging.info("%s: mean spec_parallax %.4f +- %.4f mas against %.4f (pull %.1f); members' width %.2f; "
-                 "training range: %s", row["cluster"], row["spec_parallax_mean"], row["spec_parallax_mean_err"],
-                 row["cluster_parallax"], row["pull"], row["members_width"], row["training_range"])
+    logging.info("%s: mean spec_parallax %.4f +- %.4f mas against %.4f (pull %.1f); members' scatter over their "
+                 "errors %.2f +- %.2f (about the cluster parallax %.2f); training range: %s", row["cluster"],
+                 row["spec_parallax_mean"], row["spec_parallax_mean_err"], row["cluster_parallax"], row["pull"],
+                 row["members_scatter"], row["members_scatter_err"], row["members_width"], row["training_range"])
