@@ -42,7 +42,7 @@ rule catalog:
              "catalog": {"style": SWITCH["catalog"], "training_cuts": TRAINING_CUTS,
                          "uncertainties": SWITCH["uncertainties"],
                          **{key: config["calibration"][key] if SWITCH["uncertainties"] == "improved" else None
-                            for key in ("outlier_factor", "fit_scale")}}}),
+                            for key in ("outlier_factor", "fit_scale", "epsilon_covariate")}}}),
     threads: 2
     resources:
         mem_mb=predict_mem,
