@@ -40,6 +40,8 @@ import numpy as np
 from numba import njit
 from scipy.linalg import cho_factor, cho_solve
 
+from spectroparallax.model import polish
+
 #: Above this linear predictor the optimizer continues exp() linearly: exp(80)**2 * ivar stays far
 #: below the float64 overflow limit, and no physical parallax comes near exp(80) mas.
 _ETA_CLIP = 80.0
@@ -709,6 +711,12 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=No
     beta, it, conv, msg, kkt = _prox_newton(sc.Z, y, ivar, lam_b, beta, max_iter, tol, working_set_min, hist,
                                             curvature=curvature)
     theta = sc.to_theta(beta)
+    if not conv:
+        # Stalled at float32 precision (an ill-conditioned support): finish in float64 (model.polish).
+        polished, violation, threshold = polish.polish(X, y, ivar, lam_v, theta, tol=tol, scale=sc.s)
+        if violation <= threshold:
+            theta, conv, kkt = polished, True, violation
+            msg += f"; finished in float64 on the support (KKT {violation:.3g} <= {threshold:.3g})"
     obj = objective(theta, X, y, ivar, penalized, lam)
     if theta0 is not None:
         # float32 round-off can move a converged answer by ~1e-12 relative: never return worse

@@ -46,8 +46,8 @@ def polish(X, y, ivar, lam_v, theta, *, tol: float, scale, max_iter: int = 20):
     ``X`` (N, D), ``y``, ``ivar`` (N,), ``lam_v`` (D,) as in :func:`.exp_linear.fit`; ``scale`` (D,) the
     solver's column scales; ``tol`` its relative KKT tolerance: converged when every column's violation
     (:func:`kkt_violation`) is at most tol x sqrt(n sum_i (d chi^2/2 / d eta_i)^2), the solver's own rule.
-    Returns (theta float64 (D,), converged, largest violation / that threshold). The objective never
-    rises: the line search only accepts decreases.
+    Returns (theta float64 (D,), the largest violation, that threshold): converged if the first is at
+    most the second. The objective never rises: the line search only accepts decreases.
     """
     theta = np.asarray(theta, dtype=np.float64).copy()
     y, w = np.asarray(y, dtype=np.float64), np.asarray(ivar, dtype=np.float64)
@@ -93,9 +93,7 @@ def polish(X, y, ivar, lam_v, theta, *, tol: float, scale, max_iter: int = 20):
     p = np.exp(linear_predictor(X, theta))
     gr = -w * (y - p) * p
     viol = kkt_violation(theta, transposed_product(X, gr), lam_v, scale)
-    threshold = tol * np.sqrt(n * float(np.dot(gr, gr)))
-    ratio = float(viol.max() / threshold) if threshold > 0 else float("inf")
-    return theta, ratio <= 1.0, ratio
+    return theta, float(viol.max()), tol * np.sqrt(n * float(np.dot(gr, gr)))
 
 
 def linear_predictor(X, theta) -> np.ndarray:
