@@ -189,6 +189,10 @@ class _Relevant:
     # column per relevant pixel, @ this: the upper triangles of the symmetric normal matrices)
     design_outer: tuple
     design_cont: tuple  # per chip, float64 (n_rel_k, degree + 1): the basis at its relevant pixels
+    chip_cols: tuple  # per chip, the slice of its columns in rel
+    # int64 ((degree + 1)^2,): for each entry (a, b) of a normal matrix, row-major, its column among
+    # the products T_a T_b of design_outer (the symmetric matrix from its upper triangle)
+    symmetric: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -211,8 +215,12 @@ def _relevant(degree: int, grow: int) -> _Relevant:
     design_cont = tuple(geom.basis[:, r].T.copy() for r in rels)
     upper = np.triu_indices(p)
     design_outer = tuple(v[:, upper[0]] * v[:, upper[1]] for v in design_cont)
+    column = np.empty((p, p), dtype=np.int64)
+    column[upper] = np.arange(upper[0].size)
+    column[upper[1], upper[0]] = column[upper]
+    chip_cols = tuple(slice(int(a), int(b)) for a, b in zip(rel_bounds[:-1], rel_bounds[1:]))
     return _Relevant(rel, rel_bounds, geom.is_cont[rel].copy(), rel_runs, rel_run_bounds, adjacent,
-                     design_outer, design_cont)
+                     design_outer, design_cont, chip_cols, column.ravel())
 
 
 def _runs(source, dest, bounds):
@@ -503,26 +511,31 @@ def _solve(near, weights, ok):
     with enough pixels. Returns (coef float64 (n, n_chips, degree + 1), ok); a chip not ok (or
     whose solve failed) has ok False and coef 0.
     """
-    n, n_chips, p = weights.shape[0] // 2, near.rel_bounds.size - 1, near.design_cont[0].shape[1]
-    normal = np.empty((n, n_chips, p, p))
+    n, n_chips, p = weights.shape[0] // 2, len(near.chip_cols), near.design_cont[0].shape[1]
+    # Each numpy call here costs microseconds, as much as a third of the block's arithmetic, so
+    # they are few: the triangles are gathered into the symmetric matrices in one call, and the
+    # failed or non-finite chips are handled only where there are some.
+    triangle = np.empty((n, n_chips, near.design_outer[0].shape[1]))
     rhs = np.empty((n, n_chips, p))
-    upper = np.triu_indices(p)
     with np.errstate(invalid="ignore", over="ignore"):
-        for k in range(n_chips):
-            cols = slice(near.rel_bounds[k], near.rel_bounds[k + 1])
-            triangle = weights[:n, cols] @ near.design_outer[k]
-            normal[:, k, upper[0], upper[1]] = triangle
-            normal[:, k, upper[1], upper[0]] = triangle
+        for k, cols in enumerate(near.chip_cols):
+            triangle[:, k] = weights[:n, cols] @ near.design_outer[k]
             rhs[:, k] = weights[n:, cols] @ near.design_cont[k]
-    ok = ok.copy()
-    normal[~ok] = np.eye(p)
-    rhs[~ok] = 0.0
+    normal = triangle[..., near.symmetric].reshape(n, n_chips, p, p)
+    failed = ~ok
+    if failed.any():
+        normal[failed] = np.eye(p)
+        rhs[failed] = 0.0
     try:
         coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
     except np.linalg.LinAlgError:  # only reachable through overflowing weights; pinv never raises
         coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
-    ok &= np.isfinite(coef).all(axis=-1)
-    coef[~ok] = 0.0
+    finite = np.isfinite(coef)
+    if not finite.all():
+        ok = ok & finite.all(axis=-1)
+    if not ok.all():
+        ok = ok.copy()  # the caller's array stays as it was
+        coef[~ok] = 0.0
     return coef, ok
 
 
