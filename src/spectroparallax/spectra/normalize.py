@@ -233,11 +233,6 @@ def _runs(source, dest, bounds):
     return runs, np.searchsorted(starts, bounds).astype(np.int64)
 
 
-def _outside_chips(chips) -> list[slice]:
-    bounds = [0] + [b for c in chips for b in (c.start, c.stop)] + [apogee_grid.N_PIXELS]
-    return [slice(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
-
-
 def _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow):
     if int(degree) != degree or degree < 0:
         raise ValueError(f"normalization degree must be a non-negative integer, got {degree!r}")
@@ -329,13 +324,10 @@ def normalize(
     fit_ok = np.zeros((n, n_chips), dtype=bool)
     nonpositive = np.zeros((n, n_chips), dtype=bool)
     n_fit = np.zeros((n, n_chips), dtype=np.int64)
-    n_masked = np.full(n, sum(sl.stop - sl.start for sl in _outside_chips(geom.chips)), dtype=np.int64)
+    n_masked = np.zeros(n, dtype=np.int64)
     rules = _Rules(np.float32(max_normalized_error), np.float32(bad_pixel_error), int(grow),
                    int(min_continuum_pixels))
 
-    for sl in _outside_chips(geom.chips):
-        out_flux[:, sl] = 1.0
-        out_err[:, sl] = bad_pixel_error
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
         f, e = flux[a:b], err[a:b]
@@ -442,11 +434,6 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
     nonpositive = np.zeros((n, n_chips), dtype=bool)
     n_fit = np.zeros((n, n_chips), dtype=np.int64)
     n_masked = np.zeros(n, dtype=np.int64)
-    if masking == "improved":
-        n_masked[:] = sum(sl.stop - sl.start for sl in _outside_chips(geom.chips))
-        for sl in _outside_chips(geom.chips):
-            out_flux[:, sl] = 1.0
-            out_err[:, sl] = rules.bad_pixel_error
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
         f, e = flux[a:b], err[a:b]

@@ -247,7 +247,8 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
 
     fit_ok bool (n_stars, n_chips): chips without a fit are masked whole. A fitted chip whose
     continuum is not positive everywhere is masked whole too and flagged in ``nonpositive``
-    (bool, same shape). Adds each star's masked pixels in the chips to n_masked int64 (n_stars,).
+    (bool, same shape). The pixels outside the chips (chip_start, chip_stop sorted, not
+    overlapping) are masked. Adds each star's masked pixels to n_masked int64 (n_stars,).
     Masked pixels get flux 1 and uncertainty ``bad_pixel_error``. The loops over all of a chip's
     pixels are kept free of branches so that they compile to vector instructions; the mask is
     then grown from the bad pixels only.
@@ -259,7 +260,20 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
     words = bad.view(np.uint64)
     masked = np.empty(width, dtype=np.uint8)
     p = coef.shape[2]
+    n_pixels = flux.shape[1]
     for i in range(flux.shape[0]):
+        # The pixels outside the chips, written here rather than as columns of the whole output
+        # (strided writes, the row's cache lines fetched a second time).
+        f_row, e_row = out_flux[i], out_err[i]
+        edge = 0
+        for k in range(chip_start.size + 1):
+            until = chip_start[k] if k < chip_start.size else n_pixels
+            for q in range(edge, until):
+                f_row[q] = 1.0
+                e_row[q] = bad_pixel_error
+            n_masked[i] += max(until - edge, 0)
+            if k < chip_start.size:
+                edge = chip_stop[k]
         for k in range(chip_start.size):
             start, stop = chip_start[k], chip_stop[k]
             w = stop - start
