@@ -328,6 +328,7 @@ def normalize(
     rules = _Rules(np.float32(max_normalized_error), np.float32(bad_pixel_error), int(grow),
                    int(min_continuum_pixels))
 
+    buffers = _fit_buffers(geom, rules, _BLOCK)
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
         f, e = flux[a:b], err[a:b]
@@ -336,7 +337,7 @@ def normalize(
             # shape, so a star's numbers do not depend on which block (or shard) it is in.
             f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
             e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
-        coef, ok, count = _fit_block(geom, f, e, rules)
+        coef, ok, count = _fit_block(geom, f, e, rules, buffers)
         fit_ok[a:b], n_fit[a:b] = ok[:b - a], count[:b - a]
         # np.asarray: a memory-mapped `out` is passed to the kernel as a plain view of its buffer.
         normalize_kernels.divide(
@@ -434,6 +435,7 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
     nonpositive = np.zeros((n, n_chips), dtype=bool)
     n_fit = np.zeros((n, n_chips), dtype=np.int64)
     n_masked = np.zeros(n, dtype=np.int64)
+    buffers = _fit_buffers(geom, rules, _BLOCK)
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
         f, e = flux[a:b], err[a:b]
@@ -443,7 +445,7 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
         if continuum_fit == "paper":
             coef, ok, count = _paper_fit(geom, *_paper_inputs(f, e))
         else:
-            coef, ok, count = _fit_block(geom, f, e, rules)
+            coef, ok, count = _fit_block(geom, f, e, rules, buffers)
         coef, ok = coef[:b - a], ok[:b - a]
         fit_ok[a:b], n_fit[a:b] = ok, count[:b - a]
         if masking == "paper":
@@ -460,22 +462,29 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
     return Normalized(out_flux, out_err, status, n_fit, n_masked, bad_error)
 
 
-def _fit_block(geom, flux, err, rules):
+def _fit_buffers(geom, rules, n):
+    """The kernel's working arrays for blocks of n stars, reused from block to block (the
+    weights alone are 1.2 MB for 32 stars): (coef, weights, count, margins, refit), as
+    :func:`_fit_block` takes them. Every element is written by pass 1 before it is read."""
+    n_chips, p = geom.chip_start.size, geom.basis.shape[0]
+    n_rel = _relevant(p - 1, rules.grow).rel.size
+    return (np.zeros((n, n_chips, p)), np.empty((2 * n, n_rel)), np.empty((n, n_chips), dtype=np.int64),
+            np.empty((n, n_chips, 2), dtype=np.float32), np.empty((n, n_chips), dtype=bool))
+
+
+def _fit_block(geom, flux, err, rules, buffers=None):
     """Two-pass continuum fit of a block of stars in every chip.
 
-    flux, err: float32 (n, 8575). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit
-    failed), fit_ok bool (n, n_chips) and the number of continuum pixels fitted int (n, n_chips).
-    A chip that fails pass 1 fails pass 2 too.
+    flux, err: float32 (n, 8575); buffers: from :func:`_fit_buffers` for n stars (made here if
+    None). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit failed), fit_ok bool
+    (n, n_chips) and the number of continuum pixels fitted int (n, n_chips), which is one of the
+    buffers (the next block overwrites it). A chip that fails pass 1 fails pass 2 too.
     """
     from spectroparallax.spectra import normalize_kernels
 
-    n, n_chips, p = flux.shape[0], geom.chip_start.size, geom.basis.shape[0]
-    coef = np.zeros((n, n_chips, p))
+    p = geom.basis.shape[0]
     near = _relevant(p - 1, rules.grow)
-    weights = np.empty((2 * n, near.rel.size))
-    count = np.empty((n, n_chips), dtype=np.int64)
-    margins = np.empty((n, n_chips, 2), dtype=np.float32)
-    refit = np.empty((n, n_chips), dtype=bool)
+    coef, weights, count, margins, refit = buffers or _fit_buffers(geom, rules, flux.shape[0])
     args = (geom.basis, near.rel, near.rel_bounds, near.rel_cont, near.rel_runs, near.rel_run_bounds, geom.cont,
             geom.cont_bounds, near.adjacent, rules.grow, rules.thr, _NO_DATA, weights, count, margins, refit)
     # Pass 1, against the flat level.
