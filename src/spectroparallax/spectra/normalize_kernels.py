@@ -199,6 +199,10 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
                     lo, hi = 0.0, 0.0
                 level = np.float32(-1.0)  # computed when first needed
             under_lo, under_hi = thr * np.float32(lo), thr * np.float32(hi)
+            # The cut, and with it the seeds of the growth and the margins (extrema of positive
+            # float32 values, on their bit patterns), which are final unless a pixel is undecided.
+            e_bits = e_in.view(np.int32)
+            passed_max, failed_min = np.int32(0), _INF_BITS
             n_undecided = 0
             for q in range(r1 - r0):
                 f, e = f_in[q], e_in[q]
@@ -207,6 +211,10 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
                 undecided = usable & (e > under_lo) & (e <= under_hi)
                 s_in[q] = np.uint8(sure) + np.uint8(2) * np.uint8(undecided)
                 n_undecided += np.int64(undecided)
+                # a NaN error is bad data, not "no data": it seeds growth
+                seed_in[q] = np.uint8(not sure) & (np.uint8(1) - np.uint8((e >= no_data) | (e == 0)))
+                passed_max = max(passed_max, e_bits[q] if sure else np.int32(0))
+                failed_min = min(failed_min, e_bits[q] if usable & (not sure) else _INF_BITS)
             if n_undecided:
                 for q in range(r1 - r0):
                     if s_in[q] == 2:
@@ -217,17 +225,14 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
                         else:
                             c = _continuum(coef, i, k, basis, rel[r0 + q])
                         s_in[q] = np.uint8(e_in[q] <= thr * c)
-            # The margins: extrema of positive float32 values, on their bit patterns.
-            e_bits = e_in.view(np.int32)
-            passed_max, failed_min = 0, _INF_BITS
-            for q in range(r1 - r0):
-                f, e = f_in[q], e_in[q]
-                passed = s_in[q] == 1
-                usable = _usable(f, e)
-                # a NaN error is bad data, not "no data": it seeds growth
-                seed_in[q] = np.uint8(not passed) & (np.uint8(1) - np.uint8((e >= no_data) | (e == 0)))
-                passed_max = max(passed_max, e_bits[q] if passed else 0)
-                failed_min = min(failed_min, e_bits[q] if usable & (not passed) else _INF_BITS)
+                passed_max, failed_min = np.int32(0), _INF_BITS
+                for q in range(r1 - r0):
+                    f, e = f_in[q], e_in[q]
+                    passed = s_in[q] == 1
+                    usable = _usable(f, e)
+                    seed_in[q] = np.uint8(not passed) & (np.uint8(1) - np.uint8((e >= no_data) | (e == 0)))
+                    passed_max = max(passed_max, e_bits[q] if passed else np.int32(0))
+                    failed_min = min(failed_min, e_bits[q] if usable & (not passed) else _INF_BITS)
             if flat:
                 bits[0], bits[1] = passed_max, failed_min
                 margins[i, k, 0], margins[i, k, 1] = values[0], values[1]
