@@ -286,14 +286,17 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
     n_pixels = flux.shape[1]
     for i in range(flux.shape[0]):
         # The pixels outside the chips, written here rather than as columns of the whole output
-        # (strided writes, the row's cache lines fetched a second time).
+        # (strided writes, the row's cache lines fetched a second time); one array per loop, on
+        # views from 0, which compiles to vector stores (two arrays in one loop did not).
         f_row, e_row = out_flux[i], out_err[i]
         edge = 0
         for k in range(chip_start.size + 1):
             until = chip_start[k] if k < chip_start.size else n_pixels
-            for q in range(edge, until):
-                f_row[q] = 1.0
-                e_row[q] = bad_pixel_error
+            f_gap, e_gap = f_row[edge:until], e_row[edge:until]
+            for q in range(f_gap.size):
+                f_gap[q] = 1.0
+            for q in range(e_gap.size):
+                e_gap[q] = bad_pixel_error
             n_masked[i] += max(until - edge, 0)
             if k < chip_start.size:
                 edge = chip_stop[k]
