@@ -530,7 +530,6 @@ def _solve(near, weights, ok):
     if not finite.all():
         ok = ok & finite.all(axis=-1)
     if not ok.all():
-        ok = ok.copy()  # the caller's array stays as it was
         coef[~ok] = 0.0
     return coef, ok
 

@@ -157,7 +157,7 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
     values = bits.view(np.float32)
     sink = np.zeros(1, dtype=np.float32)
     for i in range(n):
-        if flat and i + 1 < n:  # pass 1 reads each spectrum from memory: the next one's lines are requested now
+        if flat and i + 1 < n:  # pass 1 reads each spectrum from memory: request the next one's lines now
             sink[0] += _touch(flux[i + 1], rel[0], rel[-1] + 1) + _touch(err[i + 1], rel[0], rel[-1] + 1)
         for k in range(rel_bounds.size - 1):
             r0, r1 = rel_bounds[k], rel_bounds[k + 1]
@@ -263,6 +263,8 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
                 w_flux[q] = inv_var * np.float64(f_in[q]) if good else 0.0
                 used += np.int64(good)
             count[i, k] = used
+
+
 @njit(cache=True, error_model="numpy")
 def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_data, bad_pixel_error,
            out_flux, out_err, nonpositive, n_masked):
