@@ -280,6 +280,37 @@ def test_a_stars_result_does_not_depend_on_the_other_stars():
         np.testing.assert_array_equal(alone.chip_status[0], together.chip_status[i])
 
 
+@pytest.mark.parametrize("continuum_fit", ["improved", "paper"])
+def test_pixels_outside_the_chips_are_masked_and_counted_whatever_the_output_held(continuum_fit):
+    # The division kernel writes the pixels between and beyond the chips itself: output buffers
+    # are reused from shard to shard, so nothing may be left from what they held.
+    flux, err, _, _ = synthetic(3, snr=30, seed=12, bad_pixels=True)
+    opts = dict(OPTS, continuum_fit=continuum_fit)
+    fresh = normalize(flux, err, **opts)
+    out = (np.full(flux.shape, 7.0, np.float32), np.full(flux.shape, np.nan, np.float32))
+    res = normalize(flux, err, out=out, **opts)
+    assert res.flux is out[0] and res.err is out[1]
+    assert (out[0][:, ~IN_CHIP] == 1).all() and (out[1][:, ~IN_CHIP] == np.float32(BAD_ERR)).all()
+    np.testing.assert_array_equal(out[0], fresh.flux)
+    np.testing.assert_array_equal(out[1], fresh.err)
+    np.testing.assert_array_equal(res.n_masked, res.mask.sum(axis=1))
+    assert (res.n_masked >= (~IN_CHIP).sum()).all()
+
+
+def test_a_block_inherits_nothing_from_the_block_before_it():
+    # The fit's working arrays are reused from block to block; a chip with no usable continuum
+    # pixel in the second block must fail as it does alone, not use the first block's numbers.
+    flux, err, _, _ = synthetic(_BLOCK + 2, snr=30, seed=13)
+    err[_BLOCK, CHIP == 1] = 0.0  # star _BLOCK (the second block's first): chip 1 holds no data
+    together = normalize(flux, err, **OPTS)
+    alone = normalize(flux[_BLOCK:], err[_BLOCK:], **OPTS)
+    assert list(together.chip_status[_BLOCK]) == [FIT_OK, FIT_TOO_FEW, FIT_OK]
+    np.testing.assert_array_equal(together.chip_status[_BLOCK:], alone.chip_status)
+    np.testing.assert_array_equal(together.n_fit_pixels[_BLOCK:], alone.n_fit_pixels)
+    np.testing.assert_array_equal(together.flux[_BLOCK:], alone.flux)
+    np.testing.assert_array_equal(together.err[_BLOCK:], alone.err)
+
+
 def test_real_apstar_normalizes_to_a_sensible_spectrum():
     flux, err = read_spectrum(APSTAR)
     res = normalize(flux, err, **OPTS)

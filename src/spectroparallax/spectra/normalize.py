@@ -189,6 +189,10 @@ class _Relevant:
     # column per relevant pixel, @ this: the upper triangles of the symmetric normal matrices)
     design_outer: tuple
     design_cont: tuple  # per chip, float64 (n_rel_k, degree + 1): the basis at its relevant pixels
+    chip_cols: tuple  # per chip, the slice of its columns in rel
+    # int64 ((degree + 1)^2,): for each entry (a, b) of a normal matrix, row-major, its column among
+    # the products T_a T_b of design_outer (the symmetric matrix from its upper triangle)
+    symmetric: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -211,8 +215,12 @@ def _relevant(degree: int, grow: int) -> _Relevant:
     design_cont = tuple(geom.basis[:, r].T.copy() for r in rels)
     upper = np.triu_indices(p)
     design_outer = tuple(v[:, upper[0]] * v[:, upper[1]] for v in design_cont)
+    column = np.empty((p, p), dtype=np.int64)
+    column[upper] = np.arange(upper[0].size)
+    column[upper[1], upper[0]] = column[upper]
+    chip_cols = tuple(slice(int(a), int(b)) for a, b in zip(rel_bounds[:-1], rel_bounds[1:]))
     return _Relevant(rel, rel_bounds, geom.is_cont[rel].copy(), rel_runs, rel_run_bounds, adjacent,
-                     design_outer, design_cont)
+                     design_outer, design_cont, chip_cols, column.ravel())
 
 
 def _runs(source, dest, bounds):
@@ -223,11 +231,6 @@ def _runs(source, dest, bounds):
     stops = np.append(starts[1:], source.size)
     runs = np.stack([source[starts], dest[starts], stops - starts]).astype(np.int64)
     return runs, np.searchsorted(starts, bounds).astype(np.int64)
-
-
-def _outside_chips(chips) -> list[slice]:
-    bounds = [0] + [b for c in chips for b in (c.start, c.stop)] + [apogee_grid.N_PIXELS]
-    return [slice(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
 
 
 def _check_options(degree, max_normalized_error, bad_pixel_error, min_continuum_pixels, grow):
@@ -321,13 +324,11 @@ def normalize(
     fit_ok = np.zeros((n, n_chips), dtype=bool)
     nonpositive = np.zeros((n, n_chips), dtype=bool)
     n_fit = np.zeros((n, n_chips), dtype=np.int64)
-    n_masked = np.full(n, sum(sl.stop - sl.start for sl in _outside_chips(geom.chips)), dtype=np.int64)
+    n_masked = np.zeros(n, dtype=np.int64)
     rules = _Rules(np.float32(max_normalized_error), np.float32(bad_pixel_error), int(grow),
                    int(min_continuum_pixels))
 
-    for sl in _outside_chips(geom.chips):
-        out_flux[:, sl] = 1.0
-        out_err[:, sl] = bad_pixel_error
+    buffers = _fit_buffers(geom, rules, _BLOCK)
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
         f, e = flux[a:b], err[a:b]
@@ -336,7 +337,7 @@ def normalize(
             # shape, so a star's numbers do not depend on which block (or shard) it is in.
             f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
             e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
-        coef, ok, count = _fit_block(geom, f, e, rules)
+        coef, ok, count = _fit_block(geom, f, e, rules, buffers)
         fit_ok[a:b], n_fit[a:b] = ok[:b - a], count[:b - a]
         # np.asarray: a memory-mapped `out` is passed to the kernel as a plain view of its buffer.
         normalize_kernels.divide(
@@ -434,11 +435,7 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
     nonpositive = np.zeros((n, n_chips), dtype=bool)
     n_fit = np.zeros((n, n_chips), dtype=np.int64)
     n_masked = np.zeros(n, dtype=np.int64)
-    if masking == "improved":
-        n_masked[:] = sum(sl.stop - sl.start for sl in _outside_chips(geom.chips))
-        for sl in _outside_chips(geom.chips):
-            out_flux[:, sl] = 1.0
-            out_err[:, sl] = rules.bad_pixel_error
+    buffers = _fit_buffers(geom, rules, _BLOCK)
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
         f, e = flux[a:b], err[a:b]
@@ -448,7 +445,7 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
         if continuum_fit == "paper":
             coef, ok, count = _paper_fit(geom, *_paper_inputs(f, e))
         else:
-            coef, ok, count = _fit_block(geom, f, e, rules)
+            coef, ok, count = _fit_block(geom, f, e, rules, buffers)
         coef, ok = coef[:b - a], ok[:b - a]
         fit_ok[a:b], n_fit[a:b] = ok, count[:b - a]
         if masking == "paper":
@@ -465,22 +462,29 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
     return Normalized(out_flux, out_err, status, n_fit, n_masked, bad_error)
 
 
-def _fit_block(geom, flux, err, rules):
+def _fit_buffers(geom, rules, n):
+    """The kernel's working arrays for blocks of n stars, reused from block to block (the
+    weights alone are 1.2 MB for 32 stars): (coef, weights, count, margins, refit), as
+    :func:`_fit_block` takes them. Every element is written by pass 1 before it is read."""
+    n_chips, p = geom.chip_start.size, geom.basis.shape[0]
+    n_rel = _relevant(p - 1, rules.grow).rel.size
+    return (np.zeros((n, n_chips, p)), np.empty((2 * n, n_rel)), np.empty((n, n_chips), dtype=np.int64),
+            np.empty((n, n_chips, 2), dtype=np.float32), np.empty((n, n_chips), dtype=bool))
+
+
+def _fit_block(geom, flux, err, rules, buffers=None):
     """Two-pass continuum fit of a block of stars in every chip.
 
-    flux, err: float32 (n, 8575). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit
-    failed), fit_ok bool (n, n_chips) and the number of continuum pixels fitted int (n, n_chips).
-    A chip that fails pass 1 fails pass 2 too.
+    flux, err: float32 (n, 8575); buffers: from :func:`_fit_buffers` for n stars (made here if
+    None). Returns coef float64 (n, n_chips, degree + 1) (0 where the fit failed), fit_ok bool
+    (n, n_chips) and the number of continuum pixels fitted int (n, n_chips), which is one of the
+    buffers (the next block overwrites it). A chip that fails pass 1 fails pass 2 too.
     """
     from spectroparallax.spectra import normalize_kernels
 
-    n, n_chips, p = flux.shape[0], geom.chip_start.size, geom.basis.shape[0]
-    coef = np.zeros((n, n_chips, p))
+    p = geom.basis.shape[0]
     near = _relevant(p - 1, rules.grow)
-    weights = np.empty((2 * n, near.rel.size))
-    count = np.empty((n, n_chips), dtype=np.int64)
-    margins = np.empty((n, n_chips, 2), dtype=np.float32)
-    refit = np.empty((n, n_chips), dtype=bool)
+    coef, weights, count, margins, refit = buffers or _fit_buffers(geom, rules, flux.shape[0])
     args = (geom.basis, near.rel, near.rel_bounds, near.rel_cont, near.rel_runs, near.rel_run_bounds, geom.cont,
             geom.cont_bounds, near.adjacent, rules.grow, rules.thr, _NO_DATA, weights, count, margins, refit)
     # Pass 1, against the flat level.
@@ -503,26 +507,30 @@ def _solve(near, weights, ok):
     with enough pixels. Returns (coef float64 (n, n_chips, degree + 1), ok); a chip not ok (or
     whose solve failed) has ok False and coef 0.
     """
-    n, n_chips, p = weights.shape[0] // 2, near.rel_bounds.size - 1, near.design_cont[0].shape[1]
-    normal = np.empty((n, n_chips, p, p))
+    n, n_chips, p = weights.shape[0] // 2, len(near.chip_cols), near.design_cont[0].shape[1]
+    # Each numpy call here costs microseconds, as much as a third of the block's arithmetic, so
+    # they are few: the triangles are gathered into the symmetric matrices in one call, and the
+    # failed or non-finite chips are handled only where there are some.
+    triangle = np.empty((n, n_chips, near.design_outer[0].shape[1]))
     rhs = np.empty((n, n_chips, p))
-    upper = np.triu_indices(p)
     with np.errstate(invalid="ignore", over="ignore"):
-        for k in range(n_chips):
-            cols = slice(near.rel_bounds[k], near.rel_bounds[k + 1])
-            triangle = weights[:n, cols] @ near.design_outer[k]
-            normal[:, k, upper[0], upper[1]] = triangle
-            normal[:, k, upper[1], upper[0]] = triangle
+        for k, cols in enumerate(near.chip_cols):
+            triangle[:, k] = weights[:n, cols] @ near.design_outer[k]
             rhs[:, k] = weights[n:, cols] @ near.design_cont[k]
-    ok = ok.copy()
-    normal[~ok] = np.eye(p)
-    rhs[~ok] = 0.0
+    normal = triangle[..., near.symmetric].reshape(n, n_chips, p, p)
+    failed = ~ok
+    if failed.any():
+        normal[failed] = np.eye(p)
+        rhs[failed] = 0.0
     try:
         coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
     except np.linalg.LinAlgError:  # only reachable through overflowing weights; pinv never raises
         coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
-    ok &= np.isfinite(coef).all(axis=-1)
-    coef[~ok] = 0.0
+    finite = np.isfinite(coef)
+    if not finite.all():
+        ok = ok & finite.all(axis=-1)
+    if not ok.all():
+        coef[~ok] = 0.0
     return coef, ok
 
 
