@@ -33,7 +33,9 @@ and the cluster members, then prints:
   (``_err``): the robust width of (spec - true) / spec_err over the members, which also holds their
   shared offset; ``cluster_<name>_mean_offset``: weighted mean spec / cluster parallax - 1,
   ``cluster_<name>_pull`` its pull; ``cluster_<name>_training_range``; ``clusters_pooled_scatter``,
-  ``clusters_pooled_ratio`` (and ``_err``): over every cluster's members together.
+  ``clusters_pooled_ratio`` (and ``_err``): over every cluster's members together;
+- ``constant_*``: with a scatter covariate (calibration.epsilon_covariate), the same widths and
+  cluster scatters with one constant epsilon instead, cross-fitted here on the same predictions.
 
     python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
         [--n-stars 20000] [--cluster-members 60]
@@ -107,6 +109,8 @@ def measure(workdir: Path) -> dict:
                 out[f"slope_{fold}"], out[f"slope_err_{fold}"] = float(row["slope"]), float(row["slope_err"])
     if out["error_model"] == "calibrated":
         out.update(_scale_scatter_correlation(a, as_float(joined["spec_parallax_err_eq5"]), train & ok))
+    if "ERRCOV" in cat.meta:
+        out.update(_constant_epsilon(joined, parent, a, true, ok, tercile, logg, workdir))
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     checks = {r["cluster"]: r for r in Table.read(workdir / "results/mock/clusters/check.csv")}
     pooled, spreads = [], []
@@ -131,6 +135,32 @@ def measure(workdir: Path) -> dict:
     out["clusters_pooled_ratio"], out["clusters_pooled_ratio_err"] = _width(pooled), stats.robust_scatter_err(pooled)
     out["clusters_pooled_scatter"], out["clusters_pooled_scatter_err"] = (_width(spreads),
                                                                           stats.robust_scatter_err(spreads[np.isfinite(spreads)]))
+    return out
+
+
+def _constant_epsilon(joined, parent, a, true, ok, tercile, logg, workdir) -> dict:
+    """The same widths with one constant epsilon (calibration.epsilon_covariate null), refitted here
+    on the same held-out predictions with the package's cross-fit: what the covariate changes.
+    ``constant_*`` keys."""
+    err, _ = calibration.cross_fit(parent["fold"], a["gaia"], a["gaia_err"], a["spec"],
+                                   as_float(joined["spec_parallax_err_eq5"]), a["training"])
+    pull = (true - a["spec"]) / err
+    out = {"constant_width_truth": _width(pull[ok])}
+    for k in range(3):
+        out[f"constant_width_truth_snr_{k + 1}"] = _width(pull[ok & (tercile == k)])
+    for lo, hi in LOGG_BINS:
+        out[f"constant_width_truth_logg_{lo:g}_{hi:g}"] = _width(pull[ok & (logg > lo) & (logg <= hi)])
+    members = Table.read(workdir / "results/mock/clusters/members.ecsv")
+    row_of = {k: i for i, k in enumerate(np.asarray(joined["2MASS_ID"], str).tolist())}
+    spreads = []
+    for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
+        rows = np.array([row_of[k] for k in np.asarray(members["2MASS_ID"], str)[np.asarray(members["cluster"], str) == name]])
+        rows = rows[ok[rows]]
+        w = 1 / err[rows] ** 2
+        spread = (a["spec"][rows] - np.sum(w * a["spec"][rows]) / np.sum(w)) / err[rows]
+        out[f"constant_cluster_{name}_scatter"] = _width(spread)
+        spreads.append(spread)
+    out["constant_clusters_pooled_scatter"] = _width(np.concatenate(spreads)) if spreads else float("nan")
     return out
 
 

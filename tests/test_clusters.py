@@ -110,7 +110,8 @@ def test_cluster_check_by_hand():
     ids = [f"2M{i:08d}" for i in range(n)]
     parent = Table({"APOGEE_ID": ids, "training": np.r_[np.ones(190, bool), np.zeros(10, bool)],
                     "FE_H": np.r_[rng.uniform(-0.5, 0.3, 190), np.full(10, -2.0)],
-                    "LOGG": rng.uniform(1.0, 2.0, n), "bp_rp": rng.uniform(1.0, 2.0, n)})
+                    "LOGG": rng.uniform(1.0, 2.0, n), "bp_rp": rng.uniform(1.0, 2.0, n),
+                    "H": np.r_[rng.uniform(8.0, 12.0, 190), np.full(10, 4.0)]})
     err = np.array([0.02, 0.02, 0.04, 0.04])
     near = 1 / 0.8 + err * np.array([-1.0, 0.0, 1.0, 0.5])
     far = 1 / 5.0 + err * np.array([2.0, -2.0, 4.0, 0.0])
@@ -132,4 +133,6 @@ def test_cluster_check_by_hand():
     assert near_row["pull"] == pytest.approx((near_row["spec_parallax_mean"] - 1.25) / near_row["spec_parallax_mean_err"])
     assert near_row["training_range"] == "inside" and near_row["n_members"] == 4
     assert poor_row["training_range"].startswith("[Fe/H] -2.00 outside")
+    assert poor_row["training_range"].endswith("; H 4.00 outside " + "{:.2f}..{:.2f}".format(
+        *np.percentile(parent["H"][:190], clusters.RANGE_PERCENTILES)))     # brighter than every training star
     assert poor_row["members_width"] == pytest.approx(robust_scatter(np.array([2.0, -2.0, 4.0, 0.0])))

@@ -129,8 +129,10 @@ def mean_parallaxes(members: Table, names) -> dict:
 #: The training set's range per quantity: the 1st to 99th percentile of its stars (a cluster whose
 #: members' median lies outside it is extrapolated by the model, e.g. a metal-poor globular).
 RANGE_PERCENTILES = (1.0, 99.0)
-#: Parent Sample columns compared with the training set's range (colour, metallicity, gravity).
-RANGE_COLUMNS = {"bp_rp": "BP-RP", "FE_H": "[Fe/H]", "LOGG": "logg"}
+#: Parent Sample columns compared with the training set's range: colour, metallicity, gravity, and the
+#: apparent 2MASS H magnitude, because the magnitudes are features of the model: a cluster brighter
+#: than every training star (the mock's M67 giants at 0.86 kpc, H ~ 4-7) is an extrapolation too.
+RANGE_COLUMNS = {"bp_rp": "BP-RP", "FE_H": "[Fe/H]", "LOGG": "logg", "H": "H"}
 
 
 def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
@@ -138,10 +140,9 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
     the cluster's parallax 1 / ``distance`` (config.yaml ``clusters``: the literature value; the mock
     places its clusters there), their pull, the members' scatter over their quoted errors (the
     robust width of (spec - weighted mean) / spec_err: 1 if the quoted errors describe how the
-    members differ from one another), the robust width of (spec - cluster) / spec_err (which also
-    holds the error the members share, e.g. the model's error for their kind of star), and whether the members lie inside the training
-    set's range of BP-RP, [Fe/H] and logg (:data:`RANGE_PERCENTILES`), so an extrapolated cluster is
-    named rather than hidden. ``members``: :func:`member_table`; ``parent``: the Parent Sample.
+    members differ from one another), the robust width of (spec - cluster) / spec_err, and whether
+    the members lie inside the training set's range of BP-RP, [Fe/H], logg and H
+    (:data:`RANGE_PERCENTILES`), so an extrapolated cluster is named rather than hidden. ``members``: :func:`member_table`; ``parent``: the Parent Sample.
     """
     from spectroparallax.catalog.stats import robust_scatter, robust_scatter_err
 
@@ -189,7 +190,7 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         "members_width": "robust width of (spec_parallax - cluster_parallax) / spec_parallax_err over the members "
                          "(the scatter and the members' shared offset together)",
         "members_width_err": "bootstrap standard error of members_width (few members: it is large)",
-        "training_range": "inside, or which of the members' median BP-RP, [Fe/H], logg lies outside the "
+        "training_range": "inside, or which of the members' median BP-RP, [Fe/H], logg, H lies outside the "
                           "training set's 1-99 percentile range",
     }
     for col, text in descriptions.items():
