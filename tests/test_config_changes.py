@@ -193,9 +193,13 @@ CHANGES = {
     # lambda down, so lambda 20 is 4 new jobs (2 folds x 2 offsets) and the jobs below it in the chain,
     # lambdas 10 and 3, rerun from its answer (8 jobs); lambda 100 stays.
     "model.lambda_grid": C([3.0, 10.0, 20.0, 100.0], "crossval", jobs={"train": 12}),
-    # Off: the 12 train jobs below the largest lambda lose their start model (input) and rerun cold;
-    # the 4 at the largest lambda started cold already and stay.
-    "model.cv_path": C(False, "train", jobs={"train": 12}),
+    # Off: the 12 train jobs below the largest lambda and the 2 at the second offset's largest lambda
+    # (model.cv_path_offsets) lose their start model (input) and rerun cold; the 2 at the first
+    # offset's largest lambda started cold already and stay.
+    "model.cv_path": C(False, "train", jobs={"train": 14}),
+    # Off: the second offset's largest lambda (2 folds) loses its start and reruns cold, and the 6 jobs
+    # below it in its chain rerun from its new model; the first offset's 8 jobs stay.
+    "model.cv_path_offsets": C(False, "train", jobs={"train": 8}),
     "model.paper_lambda": C(10.0, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.paper_offset": C(0.05, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.dr3.offset_grid": C([-0.01, 0.0, 0.01, 0.02], why="read only with Gaia DR3 (the mock runs DR2)"),

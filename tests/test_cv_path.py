@@ -112,7 +112,9 @@ def _planned_train_inputs(work):
 @pytest.mark.parametrize("cv_path", [True, False])
 def test_the_dag_chains_each_fold_and_offset_from_the_largest_lambda(config, tmp_path, cv_path):
     write_mock_config(config, tmp_path, mode="improved",
-                      model={"lambda_grid": [3.0, 30.0, 10.0], "offset_grid": [0.029, 0.048], "cv_path": cv_path})
+                      model={"lambda_grid": [3.0, 30.0, 10.0], "offset_grid": [0.029, 0.048], "cv_path": cv_path,
+                             # the lambda chains alone; the offsets' link: tests/test_cv_offset_chain.py
+                             "cv_path_offsets": False})
     plan = _planned_train_inputs(tmp_path)
     assert len(plan) == 3 * 2 * 2
     name = re.compile(r"heldout_(\w+)/lambda_([\d.]+)_offset_([\d.]+)\.fits$")

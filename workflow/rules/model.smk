@@ -14,6 +14,8 @@ rule train:
         optimizer=SWITCH["optimizer"],
         # switches.zero_point: subtract the L21 zero point (Gaia DR3, improved mode only)
         l21=L21,
+        # model.cv_path(_offsets): {lam, offset} of the model input ``start`` (checked against its header), or None
+        start=warm_start,
     threads: 4
     resources:
         mem_mb=lambda wildcards, attempt: jobsize.train_mem_mb(*train_size(wildcards), attempt),

@@ -4,9 +4,10 @@ A model file always holds a converged, uncollapsed fit: :func:`write_model` refu
 one and one whose predictions collapsed to ~0 (:mod:`.collapse`), and :func:`read_model` refuses
 (and sets aside) a file whose header says CONVERGD = F or a MEDRATIO below the collapse threshold,
 e.g. one written before those rules, so cross-validation never scores such a fit. The header's
-OPTIMIZR says which optimizer wrote the file (switches.optimizer: exact or paper); WARMFROM where
-the fit started: COLD (from the burn-in fit) or the lambda of the model it was warm-started from
-(model.cv_path: the same held-out fold and offset, the next larger lambda of the grid).
+OPTIMIZR says which optimizer wrote the file (switches.optimizer: exact or paper); WARMFROM and
+WARMOFF where the fit started: COLD (from the burn-in fit) or the lambda and offset of the model it
+was warm-started from (same held-out fold; model.cv_path: the same offset, the next larger lambda of
+the grid; model.cv_path_offsets: the previous offset's largest lambda).
 """
 
 import numpy as np
@@ -112,24 +113,33 @@ def read_model(path, *, heldout: str | None = None, lam: float | None = None, of
     return table
 
 
-def read_start(path, *, heldout: str, lam: float, offset: float, n_train: int, index: Table) -> tuple:
-    """(its lambda, theta as float64 (D,)) of the model file a fit at ``lam`` warm-starts from (model.cv_path).
+def read_start(path, *, heldout: str, lam: float, offset: float, n_train: int, index: Table,
+               expected: dict | None = None) -> tuple:
+    """(its lambda, its offset, theta as float64 (D,)) of the model file a fit at (``lam``, ``offset``)
+    warm-starts from (model.cv_path, model.cv_path_offsets).
 
-    The file must hold out the same fold at the same offset, trained on the same ``n_train`` stars
-    (:func:`read_model`), at a lambda above ``lam`` (the path runs from the largest down), over the
-    features of ``index`` (same names, same order). Another fold's model would still lead to the
-    same optimum, but the chain the header reports (WARMFROM) would be false, so it is refused with
-    one line naming the file.
+    The file must hold out the same fold, trained on the same ``n_train`` stars (:func:`read_model`),
+    over the features of ``index`` (same names, same order: the same pixel and feature set). Its
+    setting must be the one the workflow names, ``expected`` ({"lam", "offset"}, rule train's param
+    ``start``): at the same offset a larger lambda (the path runs from the largest down), at another
+    offset (model.cv_path_offsets: the previous offset's largest lambda) no smaller a lambda. Without
+    ``expected`` only the same offset is a legal start. Another fold's or another setting's model would
+    still lead to the same optimum, but the chain the header reports (WARMFROM, WARMOFF) would be
+    false, so it is refused with one line naming the file.
     """
-    table = read_model(path, heldout=heldout, offset=offset, n_train=n_train)
+    start_offset = offset if expected is None else expected["offset"]
+    table = read_model(path, heldout=heldout, offset=start_offset, n_train=n_train,
+                       lam=None if expected is None else expected["lam"])
     start_lam = table.meta.get("LAM")
-    if not isinstance(start_lam, (int, float)) or not start_lam > lam:
-        raise InputFileError(path, f"a fit at lambda {lam:g} warm-starts from a model of a larger lambda; this one "
-                             f"has LAM {start_lam}", "check model.cv_path's chain in workflow/rules/common.smk")
+    below = not isinstance(start_lam, (int, float)) or (start_lam < lam if start_offset != offset else start_lam <= lam)
+    if below:
+        raise InputFileError(path, f"a fit at lambda {lam:g} warm-starts from a model of a larger lambda (or, from "
+                             f"another offset, no smaller one); this one has LAM {start_lam}",
+                             "check model.cv_path's chain in workflow/rules/common.smk")
     if len(table) != len(index) or ("name" in index.colnames and list(table["name"]) != list(index["name"])):
         raise InputFileError(path, f"warm-start model has {len(table)} coefficients that do not match the "
                              f"{len(index)} features of the feature index", "delete it and rerun")
-    return float(start_lam), np.asarray(table["theta"], dtype=np.float64)
+    return float(start_lam), float(start_offset), np.asarray(table["theta"], dtype=np.float64)
 
 
 def read_heldout_models(paths: dict, lam: float, offset: float, training, labels) -> dict:

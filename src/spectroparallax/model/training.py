@@ -36,7 +36,8 @@ def train(X, y, ivar, penalized, lam, burn_in, optimizer: str, theta0=None) -> F
 
 
 def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, burn_in_snr: float,
-               high_snr_subset: str, optimizer: str, l21: bool = True, start=None, **meta) -> FitResult:
+               high_snr_subset: str, optimizer: str, l21: bool = True, start=None, start_setting=None,
+               **meta) -> FitResult:
     """Rule train: fit the model that holds out ``fold`` at (``lam``, ``offset`` [mas]) and write it to ``path``.
 
     X: the design matrix (all Parent Sample rows; may be a memory map); index: the feature index
@@ -45,9 +46,12 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     The burn-in stars are the training stars of :func:`spectroparallax.catalog.stats.high_snr` with S/N >
     ``burn_in_snr`` (``high_snr_subset``). Raises ModelNotConverged / ModelCollapsed (one line) and
     writes nothing if the fit did not converge or collapsed; ValueError for bad training data.
-    ``start``: the model file of the same held-out fold and offset at the next larger lambda
-    (model.cv_path): the fit starts from its theta (checked to hold out ``fold`` at ``offset``
-    with these training stars, at a larger lambda); the header's WARMFROM records that lambda, or COLD.
+    ``start``: the model file the fit starts from (its theta), of the same held-out fold at
+    ``start_setting`` ({"lam", "offset"}, rule train's param ``start``: the next larger lambda at
+    ``offset`` (model.cv_path), or the previous offset's largest lambda (model.cv_path_offsets));
+    without ``start_setting``, any larger lambda at ``offset``. It is checked to be that setting of
+    ``fold``, with these training stars and features (:func:`.files.read_start`); the header's
+    WARMFROM and WARMOFF record its lambda and offset, or COLD.
     ``meta`` adds header keywords (e.g. the split repeat's REPEAT and RSEED, :mod:`.repeats`).
     """
     rows = folds.training_rows(parent["training"], parent["fold"], fold)
@@ -55,12 +59,13 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     error = as_float(parent["parallax_error"])[rows]
     ivar = 1.0 / error ** 2
     burn_in = high_snr(y, error, offset, burn_in_snr, high_snr_subset, strict=True)
-    theta0 = start_lam = None
+    theta0 = None
+    warmfrom = warmoff = "COLD"
     if start is not None:
-        start_lam, theta0 = model_files.read_start(start, heldout=fold, lam=lam, offset=offset,
-                                                   n_train=len(rows), index=index)
+        warmfrom, warmoff, theta0 = model_files.read_start(start, heldout=fold, lam=lam, offset=offset,
+                                                           n_train=len(rows), index=index, expected=start_setting)
     X_rows = np.asarray(X[rows])
     result = train(X_rows, y, ivar, np.asarray(index["penalized"], bool), lam, burn_in, optimizer, theta0=theta0)
     model_files.write_model(path, result.theta, index, result, heldout=fold, lam=lam, offset=offset,
-                            ntrain=len(rows), warmfrom="COLD" if start is None else float(start_lam), **meta)
+                            ntrain=len(rows), warmfrom=warmfrom, warmoff=warmoff, **meta)
     return result

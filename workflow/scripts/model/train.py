@@ -1,5 +1,6 @@
 """Rule train: fit theta (eq. 3) on the training stars outside the held-out fold, from the model of
-the next larger lambda (input ``start``) when model.cv_path chains the grid."""
+the next larger lambda, or of the previous offset (input ``start``, its setting param ``start``) when
+model.cv_path (model.cv_path_offsets) chains the grid."""
 
 import logging
 import sys
@@ -21,7 +22,8 @@ try:
     result = training.train_fold(snakemake.output[0], X, index, parent, fold, lam, offset,
                                  burn_in_snr=snakemake.params.burn_in_snr,
                                  high_snr_subset=snakemake.params.high_snr_subset,
-                                 optimizer=snakemake.params.optimizer, l21=snakemake.params.l21, start=start)
+                                 optimizer=snakemake.params.optimizer, l21=snakemake.params.l21, start=start,
+                                 start_setting=snakemake.params.start)
 except ValueError as err:
     sys.exit(f"train: held-out fold {fold}, lambda {lam:g}, offset {offset:g} mas: {err}")
 start_from = (f"{result.burn_in.n_stars} burn-in, {snakemake.params.high_snr_subset} subset" if start is None
