@@ -59,3 +59,15 @@ def test_fit_finishes_a_stalled_solve_in_float64_and_says_so():
     viol = kkt_violation(stalled.theta, transposed_product(X, gr), lam_v, scale)
     assert stalled.kkt_violation == pytest.approx(viol.max(), rel=1e-6)
     assert stalled.kkt_violation <= 1e-7 * np.sqrt(y.size * np.dot(gr, gr))
+
+
+def test_a_pixel_missing_from_the_support_enters_and_the_optimum_is_reached():
+    X, y, ivar, pen, lam_v, scale, best = _problem()
+    on = np.flatnonzero(pen & (best.theta != 0))
+    j = on[np.argmax(np.abs(best.theta[on]))]
+    start = best.theta.copy()
+    start[j] = 0.0                                   # the largest pixel coefficient left out
+    assert objective(start, X, y, ivar, pen, LAM) > best.objective + 1.0
+    theta, violation, threshold = polish(X, y, ivar, lam_v, start, tol=1e-7, scale=scale)
+    assert theta[j] != 0.0 and violation <= threshold
+    assert abs(objective(theta, X, y, ivar, pen, LAM) - best.objective) <= 1e-9 * best.objective
