@@ -34,6 +34,8 @@ and the cluster members, then prints:
   shared offset; ``cluster_<name>_mean_offset``: weighted mean spec / cluster parallax - 1,
   ``cluster_<name>_pull`` its pull; ``cluster_<name>_training_range``; ``clusters_pooled_scatter``,
   ``clusters_pooled_ratio`` (and ``_err``): over every cluster's members together;
+  ``clusters_inside_scatter`` (``_err``): the scatter over the members of the clusters whose
+  training_range is "inside" together;
 - ``constant_*``: with a scatter covariate (calibration.epsilon_covariate), the same widths and
   cluster scatters with one constant epsilon instead, cross-fitted here on the same predictions.
 
@@ -113,7 +115,7 @@ def measure(workdir: Path) -> dict:
         out.update(_constant_epsilon(joined, parent, a, true, ok, tercile, logg, workdir))
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     checks = {r["cluster"]: r for r in Table.read(workdir / "results/mock/clusters/check.csv")}
-    pooled, spreads = [], []
+    pooled, spreads, inside = [], [], []
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
         spec, err = as_float(m["spec_parallax"]), as_float(m["spec_parallax_err"])
@@ -129,12 +131,19 @@ def measure(workdir: Path) -> dict:
         out[f"cluster_{name}_training_range"] = str(row["training_range"])
         pooled.append(pulls)
         spreads.append((spec - row["spec_parallax_mean"]) / err)
+        if row["training_range"] == "inside":
+            inside.append(spreads[-1])
     # All clusters' members together: one width with a usable error.
     pooled = np.concatenate(pooled) if pooled else np.array([])
     spreads = np.concatenate(spreads) if spreads else np.array([])
     out["clusters_pooled_ratio"], out["clusters_pooled_ratio_err"] = _width(pooled), stats.robust_scatter_err(pooled)
     out["clusters_pooled_scatter"], out["clusters_pooled_scatter_err"] = (_width(spreads),
                                                                           stats.robust_scatter_err(spreads[np.isfinite(spreads)]))
+    # The issue's target is for the clusters inside the training set's range: their members together.
+    inside = np.concatenate(inside) if inside else np.array([])
+    inside = inside[np.isfinite(inside)]
+    out["clusters_inside_scatter"] = _width(inside)
+    out["clusters_inside_scatter_err"] = stats.robust_scatter_err(inside) if inside.size > 2 else float("nan")
     return out
 
 
