@@ -30,15 +30,28 @@ The last line printed is one JSON object with the figures.
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import yaml
+# The BLAS thread count is fixed before numpy/scipy load OpenBLAS, for both optimizers alike. On
+# this shared 2-core machine (load 5-10) multithreaded OpenBLAS spins its threads against the
+# other jobs: a 3000 x 3000 Cholesky took 1.1-1.6 s on one thread and 5.8-9.3 s on two, and the
+# quarter-size grid 16 s on one against 104 s on two (2026-12-06). A train job in the workflow
+# gets its count the same way, from Snakemake (OPENBLAS_NUM_THREADS = the rule's threads).
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--blas-threads", type=int, default=1)
+BLAS_THREADS = _pre.parse_known_args()[0].blas_threads
+if BLAS_THREADS > 0:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(BLAS_THREADS)
 
-from spectroparallax.model.exp_linear import fit, fit_grid, objective
-from spectroparallax.model.paper_optimizer import fit_baseline
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+from spectroparallax.model.exp_linear import fit, fit_grid, objective  # noqa: E402
+from spectroparallax.model.paper_optimizer import fit_baseline  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import synthetic_training_set  # noqa: E402
@@ -63,7 +76,10 @@ def main():
     ap.add_argument("--skip-cold", action="store_true", help="do not time the grid cold")
     ap.add_argument("--paper-lams", type=float, nargs="*", default=[],
                     help="further lambdas at which to run the paper's optimizer (objectives compared, not timed)")
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="OpenBLAS threads for both optimizers (0: the library's default, one per core)")
     a = ap.parse_args()
+    load_start = os.getloadavg()[0]
     if not np.isclose(a.offsets, a.paper_offset).any() or not np.isclose(a.lambdas, a.paper_lam).any():
         raise SystemExit(f"--paper-lam {a.paper_lam} and --paper-offset {a.paper_offset} must be in the grid "
                          f"(lambdas {a.lambdas}, offsets {a.offsets}) so the objectives can be compared")
@@ -145,6 +161,8 @@ def main():
         path_converged=all(r.converged for r in warm.values()),
         max_rel_objective_diff_warm_cold=max(rel) if rel else None,
         max_abs_theta_diff_warm_cold=max(dtheta) if dtheta else None,
+        blas_threads=BLAS_THREADS, load_average_start=round(load_start, 2),
+        load_average_end=round(os.getloadavg()[0], 2), date=time.strftime("%Y-%m-%d %H:%M"),
         seconds_per_setting_path={f"{k[0]}/{k[1]:g}/{k[2]:g}": round(r.time, 3) for k, r in warm.items()},
     )
     print(json.dumps(out))
