@@ -155,6 +155,45 @@ def test_support_solver_updates_give_the_exact_solve():
     assert n_updates >= 5                         # the update path, not a refactorization, was tested
 
 
+def test_support_solver_kept_columns_give_the_exact_solve_and_are_dropped_on_refactorization():
+    """The solves an entering or leaving column needs are kept per column until the next
+    factorization: a repeated support change must reuse them (no new solve with H_KK's columns)
+    and still give the exact answer, and after a refactorization on another support the same
+    column ids must not pick up answers kept for the old factor."""
+    from spectroparallax.model.exp_linear import _SupportSolver
+
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((300, 60))
+    A[:, 1::2] += A[:, ::2]
+    H = A.T @ A + 1e-3 * np.eye(60)
+    calls = []
+
+    def block(i, j):
+        calls.append((i.size, j.size))
+        return H[np.ix_(i, j)]
+
+    solver = _SupportSolver(block)
+    K0 = np.arange(0, 50)
+    solver.solve(K0, rng.standard_normal(K0.size))                    # factorizes on K0
+    S1 = np.union1d(np.setdiff1d(K0, [3, 17]), [52, 55])                # 2 leave, 2 enter
+    for repeat in range(3):
+        calls.clear()
+        v = rng.standard_normal(S1.size)
+        d = solver.solve(S1, v)
+        np.testing.assert_allclose(H[np.ix_(S1, S1)] @ d, v, atol=1e-8)
+        assert np.array_equal(solver.K, K0)                             # an update, not a refactorization
+        if repeat:
+            assert (K0.size, 2) not in calls, calls                      # the kept H_KA and its solve
+    K1 = np.arange(10, 60)
+    solver.solve(K1, rng.standard_normal(K1.size))                      # too large a change: refactorizes
+    assert np.array_equal(solver.K, K1)
+    S2 = np.union1d(np.setdiff1d(K1, [17, 20]), [3, 5])                 # 17 and 3 again, on another factor
+    v = rng.standard_normal(S2.size)
+    d = solver.solve(S2, v)
+    assert np.array_equal(solver.K, K1)
+    np.testing.assert_allclose(H[np.ix_(S2, S2)] @ d, v, atol=1e-8)
+
+
 def test_curvature_cache_extends_to_the_exact_weighted_gram():
     """_Curvature extends its Hessian by new columns; each block must be Z^T diag(h_ref) Z (+ ridge)."""
     from spectroparallax.model.exp_linear import _Curvature
