@@ -61,9 +61,6 @@ _ARMIJO = 1e-4
 #: offsets. A stale Hessian only slows the rate: the gradient, the KKT check over all columns and
 #: the line search on the true objective are always exact, so the optimum is the same.
 _H_DRIFT = 0.2
-#: A stale model Hessian is rebuilt when the KKT violation fell by less than this factor over the
-#: step taken with it (slow linear convergence); see _prox_newton.
-_SLOW_KKT = 0.5
 #: When the Hessian cache holds more than 1/_GATHER_FRACTION of Z's columns, new columns' cross
 #: terms are computed against all of Z (no copy of the cached columns); below, against a copy.
 _GATHER_FRACTION = 4
@@ -306,9 +303,11 @@ class _Curvature:
                 Zn = self._weighted(new)
                 if self.cols.size * _GATHER_FRACTION > self.Z.shape[1]:
                     # against all of Z, then the cached columns: a gather of |cols| columns of the
-                    # row-major Z reads most of it anyway, and copies it (~40 % of the paper-size
-                    # grid's time when it was done here)
-                    cross = (((Zn * self.sw[:, None]).T @ self.Z)[:, self.cols]).astype(np.float64) * self.h_max
+                    # row-major Z reads most of it anyway, and copies it (that copy was ~30 % of a
+                    # 60 s py-spy sample of the paper-size grid)
+                    ZnZ = (Zn * self.sw[:, None]).T @ self.Z
+                    cross = ZnZ[:, self.cols].astype(np.float64) * self.h_max
+                    del ZnZ
                 else:
                     cross = (Zn.T @ self._weighted(self.cols)).astype(np.float64) * self.h_max
                 corner = (Zn.T @ Zn).astype(np.float64) * self.h_max
@@ -449,7 +448,7 @@ class _SupportSolver:
     The solves with H_KK that an entering or leaving column needs (H_KK^{-1} H_Ka, H_KK^{-1} e_r)
     depend on that column only, so they are kept until the next factorization: the Newton steps
     of a QP, and of the later QPs on the same Hessian, mostly see the same A and R again (at the
-    paper's size these solves were ~60 % of the grid's time before they were kept).
+    paper's size these solves were ~60 % of a 90 s py-spy sample of the grid before they were kept).
     """
 
     def __init__(self, block):
@@ -609,7 +608,6 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
     if curvature is None:
         curvature = _Curvature(Z)
     fresh = False
-    kkt_stale = None  # the KKT violation when the last step with a stale Hessian began
     beta = beta.copy()
     unpen = lam_v == 0
     eta = (Z @ beta.astype(np.float32)).astype(np.float64)
@@ -625,10 +623,6 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
         # scale for the stopping rule: the size of the per-feature gradient terms
         gscale = float(np.sqrt(np.dot(gr, gr) * n)) + 1e-300
         kkt = float(viol.max())
-        # rebuild a stale Hessian under which the KKT violation fell by less than _SLOW_KKT: near
-        # the optimum a stale one converges only linearly (lambda = 3 of the quarter-size grid
-        # took 80 iterations, ~60 of them at a ratio ~0.93 per iteration)
-        fresh = fresh or (kkt_stale is not None and kkt > _SLOW_KKT * kkt_stale)
         support = (beta != 0) | unpen
         outside = ~support & (viol > 0)
         n_out = int(outside.sum())
@@ -650,7 +644,6 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
         # exact curvature w (dp^2 - r d2p), floored at 0 (Gauss-Newton would drop the r d2p term)
         h = np.maximum(w * (dp * dp - r * np.where(eta > _ETA_CLIP, 0.0, p)), 0.0)
         H, built = curvature.matrix(W, h, fresh=fresh)
-        history[-1]["hessian"] = "built" if built else "stale"
         bW = beta[W]
         c = g[W] - H @ bW
         # inexact sub-problem solves far from the optimum, ever tighter close to it
@@ -684,7 +677,6 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
             converged, message = False, "line search failed"
             break
         fresh = t < 1.0 and not built  # a stale Hessian that needed backtracking: rebuild it
-        kkt_stale = None if built else kkt
         beta[W] = bt
         beta[W[np.abs(bt) == 0]] = 0.0
         dF = F - F_t
