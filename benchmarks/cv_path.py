@@ -19,11 +19,24 @@ the same data, the ratio grid wall / paper one-fold wall (target <= 0.1) and the
     python benchmarks/cv_path.py --skip-cold                         # paper size (the baseline: ~15 min)
     python benchmarks/cv_path.py --n-stars 3500 --n-features 1854    # a quarter of each dimension
 
-Measured (shared 2-core machine, load ~8-12, 2026-12-06) at a quarter of each dimension
-(--n-stars 3500 --n-features 1854 --skip-cold): grid 139 s, paper one fold 565 s, ratio 0.25
-(0.35 before fit_grid); objective at lambda 30 paper 2525.57, path 2508.59. At this size the
-lambda = 3 fits (half the pixels non-zero) are ~70 % of the grid: Cholesky factors of the
-support's Hessian and their solves. The paper size was not measured yet.
+Measured (shared 2-core machine, 2026-12-06; ``--blas-threads``, default 1, applies to both
+optimizers; CPU seconds are the process's, less sensitive to the load than wall seconds):
+
+* quarter of each dimension (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams 3), load
+  9.6 -> 4.8, 22:20: grid 33.2 s wall / 5.5 s CPU, paper one fold 102.6 s / 20.3 s CPU: ratio
+  0.32 wall, 0.27 CPU. Objectives (held-out A, offset 0.048): lambda 30 paper 2525.119, path
+  2508.592; lambda 3 paper 1572.412, path 1572.084. Earlier the same day, two BLAS threads, load
+  ~8-12: grid 139 s, paper 565 s, ratio 0.25 -- one thread made both ~6x faster, not the ratio.
+* paper size (default sizes, --skip-cold --paper-lams 3), commit c1b79d9 (before the cross-term
+  change, which took 12 % off the grid's CPU at half size), load ~7-10: grid 1313 s wall (fold
+  A 331 s, fold B 982 s under more load); the lambda = 3 fits are ~70 % of it. See the report
+  of that session for the paper optimizer's time.
+
+Where the grid's time goes at the paper size (py-spy samples): building and extending the model
+Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3) and
+the Cholesky factors of its support block; the paper's optimizer needs only products with X.
+A rebuild of a stale Hessian whenever the KKT violation stalls took 80 outer iterations down
+to 9 at quarter size but cost 28 % more CPU at half size, so it is not used.
 
 The last line printed is one JSON object with the figures.
 """
