@@ -16,27 +16,27 @@ On a synthetic training set of the paper's size (benchmarks/train_speed.py's syn
 Prints per-setting wall times, the objectives (eq. 3) of both optimizers at the paper's lambda on
 the same data, the ratio grid wall / paper one-fold wall (target <= 0.1) and the warm/cold speedup.
 
-    python benchmarks/cv_path.py --skip-cold                         # paper size (the baseline: ~15 min)
+    python benchmarks/cv_path.py --skip-cold                         # paper size (30-60 min when loaded)
     python benchmarks/cv_path.py --n-stars 3500 --n-features 1854    # a quarter of each dimension
 
 Measured (shared 2-core machine, 2026-12-06; ``--blas-threads``, default 1, applies to both
 optimizers; CPU seconds are the process's, less sensitive to the load than wall seconds):
 
-* quarter of each dimension (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams 3), load
-  9.6 -> 4.8, 22:20: grid 33.2 s wall / 5.5 s CPU, paper one fold 102.6 s / 20.3 s CPU: ratio
-  0.32 wall, 0.27 CPU. Objectives (held-out A, offset 0.048): lambda 30 paper 2525.119, path
-  2508.592; lambda 3 paper 1572.412, path 1572.084. Earlier the same day, two BLAS threads, load
-  ~8-12: grid 139 s, paper 565 s, ratio 0.25 -- one thread made both ~6x faster, not the ratio.
+* quarter of each dimension (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams 3), commit
+  5a706b6, load 3.7 -> 3.4, 22:37: grid 12.8 s wall / 4.6 s CPU, paper one fold 30.8 s / 18.5 s
+  CPU: ratio 0.42 wall, 0.25 CPU. Objectives (held-out A, offset 0.048): lambda 30 paper
+  2525.119, path 2508.592; lambda 3 paper 1572.412, path 1572.084. Earlier the same day, two
+  BLAS threads, load ~8-12: grid 139 s, paper 565 s, ratio 0.25 -- one BLAS thread made both
+  optimizers 4-18x faster on this loaded machine, not the ratio.
 * paper size (default sizes, --skip-cold --paper-lams 3), commit c1b79d9 (before the cross-term
-  change, which took 12 % off the grid's CPU at half size), load ~7-10: grid 1313 s wall (fold
-  A 331 s, fold B 982 s under more load); the lambda = 3 fits are ~70 % of it. See the report
-  of that session for the paper optimizer's time.
+  and stalled-Hessian changes), load ~7-10: grid 1313 s wall (fold A 331 s, fold B 982 s, of
+  which one lambda = 3 fit took 665 s over 195 outer iterations on a stale Hessian -- the case
+  _STALL_STEPS now cuts short); the lambda = 3 fits are ~80 % of the grid.
 
 Where the grid's time goes at the paper size (py-spy samples): building and extending the model
-Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3) and
-the Cholesky factors of its support block; the paper's optimizer needs only products with X.
-A rebuild of a stale Hessian whenever the KKT violation stalls took 80 outer iterations down
-to 9 at quarter size but cost 28 % more CPU at half size, so it is not used.
+Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3), the
+Cholesky factors of its support block, and the slow linear tail of a stale Hessian; the paper's
+optimizer needs only products with X (13,100 of them at a quarter of the size).
 
 The last line printed is one JSON object with the figures.
 """
