@@ -31,7 +31,10 @@ optimizers; CPU seconds are the process's, less sensitive to the load than wall 
 * paper size (default sizes, --skip-cold --paper-lams 3), commit c1b79d9 (before the cross-term
   and stalled-Hessian changes), load ~7-10: grid 1313 s wall (fold A 331 s, fold B 982 s, of
   which one lambda = 3 fit took 665 s over 195 outer iterations on a stale Hessian -- the case
-  _STALL_STEPS now cuts short); the lambda = 3 fits are ~80 % of the grid.
+  _STALL_STEPS now cuts short); the lambda = 3 fits are ~80 % of the grid. Paper one fold
+  (lambda 30, load ~2-5) 1137 s, 12,723 evaluations: ratio 1.16 wall (the grid ran under the
+  higher load). Objective at lambda 30: paper 9028.271, path 9002.851. (The lambda = 3 paper
+  fit was stopped unfinished at the session's deadline.)
 
 Where the grid's time goes at the paper size (py-spy samples): building and extending the model
 Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3), the
