@@ -16,29 +16,58 @@ On a synthetic training set of the paper's size (benchmarks/train_speed.py's syn
 Prints per-setting wall times, the objectives (eq. 3) of both optimizers at the paper's lambda on
 the same data, the ratio grid wall / paper one-fold wall (target <= 0.1) and the warm/cold speedup.
 
-    python benchmarks/cv_path.py --skip-cold                         # paper size (the baseline: ~15 min)
+    python benchmarks/cv_path.py --skip-cold                         # paper size (30-60 min when loaded)
     python benchmarks/cv_path.py --n-stars 3500 --n-features 1854    # a quarter of each dimension
 
-Measured (shared 2-core machine, load ~8-12, 2026-12-06) at a quarter of each dimension
-(--n-stars 3500 --n-features 1854 --skip-cold): grid 139 s, paper one fold 565 s, ratio 0.25
-(0.35 before fit_grid); objective at lambda 30 paper 2525.57, path 2508.59. At this size the
-lambda = 3 fits (half the pixels non-zero) are ~70 % of the grid: Cholesky factors of the
-support's Hessian and their solves. The paper size was not measured yet.
+Measured (shared 2-core machine, 2026-12-06; ``--blas-threads``, default 1, applies to both
+optimizers; CPU seconds are the process's, less sensitive to the load than wall seconds):
+
+* quarter of each dimension (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams 3), commit
+  5a706b6, load 3.7 -> 3.4, 22:37: grid 12.8 s wall / 4.6 s CPU, paper one fold 30.8 s / 18.5 s
+  CPU: ratio 0.42 wall, 0.25 CPU. Objectives (held-out A, offset 0.048): lambda 30 paper
+  2525.119, path 2508.592; lambda 3 paper 1572.412, path 1572.084. Earlier the same day, two
+  BLAS threads, load ~8-12: grid 139 s, paper 565 s, ratio 0.25 -- one BLAS thread made both
+  optimizers 4-18x faster on this loaded machine, not the ratio.
+* paper size (default sizes, --skip-cold --paper-lams 3), commit c1b79d9 (before the cross-term
+  and stalled-Hessian changes), load ~7-10: grid 1313 s wall (fold A 331 s, fold B 982 s, of
+  which one lambda = 3 fit took 665 s over 195 outer iterations on a stale Hessian -- the case
+  _STALL_STEPS now cuts short); the lambda = 3 fits are ~80 % of the grid. Paper one fold
+  (lambda 30, load ~2-5) 1137 s, 12,723 evaluations: ratio 1.16 wall (the grid ran under the
+  higher load). Objective at lambda 30: paper 9028.271, path 9002.851. (The lambda = 3 paper
+  fit was stopped unfinished at the session's deadline.)
+
+Where the grid's time goes at the paper size (py-spy samples): building and extending the model
+Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3), the
+Cholesky factors of its support block, and the slow linear tail of a stale Hessian; the paper's
+optimizer needs only products with X (13,100 of them at a quarter of the size).
 
 The last line printed is one JSON object with the figures.
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import yaml
+# The BLAS thread count is fixed before numpy/scipy load OpenBLAS, for both optimizers alike. On
+# this shared 2-core machine (load 5-10) multithreaded OpenBLAS spins its threads against the
+# other jobs: a 3000 x 3000 Cholesky took 1.1-1.6 s on one thread and 5.8-9.3 s on two, and the
+# quarter-size grid 16 s on one against 104 s on two (2026-12-06). A train job in the workflow
+# gets its count the same way, from Snakemake (OPENBLAS_NUM_THREADS = the rule's threads).
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--blas-threads", type=int, default=1)
+BLAS_THREADS = _pre.parse_known_args()[0].blas_threads
+if BLAS_THREADS > 0:
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(BLAS_THREADS)
 
-from spectroparallax.model.exp_linear import fit, fit_grid, objective
-from spectroparallax.model.paper_optimizer import fit_baseline
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+from spectroparallax.model.exp_linear import fit, fit_grid, objective  # noqa: E402
+from spectroparallax.model.paper_optimizer import fit_baseline  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import synthetic_training_set  # noqa: E402
@@ -63,7 +92,10 @@ def main():
     ap.add_argument("--skip-cold", action="store_true", help="do not time the grid cold")
     ap.add_argument("--paper-lams", type=float, nargs="*", default=[],
                     help="further lambdas at which to run the paper's optimizer (objectives compared, not timed)")
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="OpenBLAS threads for both optimizers (0: the library's default, one per core)")
     a = ap.parse_args()
+    load_start = os.getloadavg()[0]
     if not np.isclose(a.offsets, a.paper_offset).any() or not np.isclose(a.lambdas, a.paper_lam).any():
         raise SystemExit(f"--paper-lam {a.paper_lam} and --paper-offset {a.paper_offset} must be in the grid "
                          f"(lambdas {a.lambdas}, offsets {a.offsets}) so the objectives can be compared")
@@ -82,7 +114,7 @@ def main():
 
     # The project's grid as a path, and cold.
     warm, cold = {}, {}
-    t_warm = time.perf_counter()
+    t_warm, c_warm = time.perf_counter(), time.process_time()
     for fold, (Xf, yf, ivf) in data.items():
         for (lam, off), res in fit_grid(Xf, yf, ivf, pen, a.lambdas, a.offsets, a.burn_in_snr).items():
             warm[fold, lam_key(lam), off] = res
@@ -90,7 +122,7 @@ def main():
                   f"{'cold' if res.burn_in is not None else 'warm'}  objective {res.objective:.6f}  "
                   f"{res.n_iter} iterations  zeros {res.zero_fraction:.3f}  converged {res.converged}  "
                   f"kkt {res.kkt_violation:.3g}", flush=True)
-    t_warm = time.perf_counter() - t_warm
+    t_warm, c_warm = time.perf_counter() - t_warm, time.process_time() - c_warm
     t_cold = float("nan")
     if not a.skip_cold:
         t_cold = time.perf_counter()
@@ -108,7 +140,9 @@ def main():
     fold = "A"
     Xf, yf, ivf = data[fold]
     off = next(o for o in a.offsets if np.isclose(o, a.paper_offset))
+    c_paper = time.process_time()
     paper = fit_baseline(Xf, yf + off, ivf, pen, a.paper_lam, a.burn_in_snr)
+    c_paper = time.process_time() - c_paper
     ours = warm[fold, lam_key(a.paper_lam), off]
     print(f"paper held-out {fold} offset {off:g} lambda {a.paper_lam:g}: {paper.time:7.2f} s  objective "
           f"{paper.objective:.6f}  {paper.n_iter} evaluations  converged {paper.converged}: {paper.message}",
@@ -132,19 +166,23 @@ def main():
     ratio = t_warm / paper.time
     print(f"grid ({len(warm)} settings) as a path: {t_warm:.1f} s; cold: {t_cold:.1f} s; paper one fold: "
           f"{paper.time:.1f} s; ratio grid / paper = {ratio:.4f} (target <= 0.1); warm/cold speedup "
-          f"{t_cold / t_warm:.2f}")
+          f"{t_cold / t_warm:.2f}; CPU time: grid {c_warm:.1f} s, paper {c_paper:.1f} s, ratio {c_warm / c_paper:.4f}")
     print(f"lambda {a.paper_lam:g}, held-out {fold}, offset {off:g}: objective paper {f_paper:.6f}, path "
           f"{f_ours:.6f} (path lower by {f_paper - f_ours:.6g})")
     out = dict(
         n_stars_per_fold=a.n_stars, n_features=a.n_features, lambdas=sorted(a.lambdas, reverse=True),
         offsets=a.offsets, n_settings=len(warm), seconds_grid_path=round(t_warm, 2),
         seconds_grid_cold=round(t_cold, 2), seconds_paper_one_fold=round(paper.time, 2),
-        ratio_grid_over_paper=round(ratio, 5), speedup_warm_over_cold=round(t_cold / t_warm, 3),
+        ratio_grid_over_paper=round(ratio, 5), cpu_seconds_grid_path=round(c_warm, 2),
+        cpu_seconds_paper_one_fold=round(c_paper, 2), cpu_ratio_grid_over_paper=round(c_warm / c_paper, 5),
+        speedup_warm_over_cold=round(t_cold / t_warm, 3),
         objective_paper=f_paper, objective_path=f_ours, paper_converged=paper.converged,
         objectives_heldout_A_by_lambda=per_lambda,
         path_converged=all(r.converged for r in warm.values()),
         max_rel_objective_diff_warm_cold=max(rel) if rel else None,
         max_abs_theta_diff_warm_cold=max(dtheta) if dtheta else None,
+        blas_threads=BLAS_THREADS, load_average_start=round(load_start, 2),
+        load_average_end=round(os.getloadavg()[0], 2), date=time.strftime("%Y-%m-%d %H:%M"),
         seconds_per_setting_path={f"{k[0]}/{k[1]:g}/{k[2]:g}": round(r.time, 3) for k, r in warm.items()},
     )
     print(json.dumps(out))
