@@ -73,3 +73,23 @@ def test_paper_scale_reads_rule_costs_and_the_logged_wall_time(tmp_path):
     (logs / "2026-12-06T210000.snakemake.log").write_text("Nothing to be done.\n")
     assert paper_scale.logged_wall(tmp_path) == 17 * 60 + 45 + 60
     assert paper_scale.exponent(10.0, 50.0, 20_000, 100_000) == pytest.approx(1.0)
+
+
+def test_the_uncertainty_benchmark_measures_a_completed_mock_run(figures_run):
+    # benchmarks/uncertainty_calibration.py runs the workflow itself (minutes at its sizes); its
+    # measure() is checked here on the session's improved-mode mock run, so an API change of the
+    # catalog, the calibration table or the cluster check cannot break it unnoticed.
+    work, _, _ = figures_run
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import uncertainty_calibration
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    figures = uncertainty_calibration.measure(work)
+    assert figures["error_model"] == "calibrated"
+    for key in ("width_truth", "width_truth_snr_1", "width_truth_logg_1.6_2.2", "width_gaia_training",
+                "epsilon_A", "slope_B", "two_param_s", "constant_width_truth", "constant_width_truth_snr_3",
+                "cluster_M71_scatter", "cluster_M71_mean_offset", "clusters_pooled_scatter", "phot_noise_width"):
+        assert math.isfinite(figures[key]), (key, figures[key])
+    assert -1.0 <= figures["two_param_s_epsilon_correlation"] <= 1.0
+    assert 0.5 < figures["width_truth"] < 2.0 and figures["n_parent"] > 1000
