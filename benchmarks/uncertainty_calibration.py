@@ -43,7 +43,7 @@ and the cluster members, then prints:
         [--n-stars 20000] [--cluster-members 60]
 
 Runs are reused from --workdir (one folder per seed and mode; Snakemake reruns what changed).
-About 15 minutes per run on 2 cores at 20,000 rows (3 at 4,000). Run it with the package of this checkout importable by
+About 6 minutes per run from scratch on 2 cores at 20,000 rows (3 at 4,000). Run it with the package of this checkout importable by
 an absolute path (PYTHONPATH=$PWD/src, or an editable install): the workflow runs inside --workdir. Last line: one JSON object.
 """
 

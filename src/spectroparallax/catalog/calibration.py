@@ -9,9 +9,9 @@ fits, by maximum likelihood on held-out residuals against Gaia,
 
 a scale ``s`` of eq. 5 and an intrinsic fractional scatter ``epsilon``, which may vary with a star's
 property (config.yaml ``calibration.epsilon_covariate``, e.g. ASPCAP LOGG): ln epsilon linear in it.
-The linear model is worse for the rarest, most luminous giants: on a 20,000-row mock a constant
-epsilon leaves errors too small by 1.6x at logg < 0.8 and too large by 0.86x at logg > 1.6
-(benchmarks/uncertainty_calibration.py prints the widths by logg). By default ``s`` is held
+The linear model is worst for the rarest, most luminous giants: on 20,000-row mocks one constant
+epsilon gives errors 2.3-2.7 times too small at logg < 0.8 against the truth, and the trend in logg
+flattens that to 1.04-1.25 (benchmarks/uncertainty_calibration.py prints the widths by logg). By default ``s`` is held
 at 1 (eq. 5 is the right propagation of the feature errors; what it misses is added by epsilon)
 and only epsilon and the outlier fraction are fitted: on the mock the two-parameter fit is nearly
 degenerate, because about half of eq. 5's variance comes from the photometry through large,
