@@ -83,10 +83,15 @@ def exponent(a: float, b: float, n_a: int, n_b: int) -> float:
 
 def logged_wall(workdir: Path) -> float:
     """Wall seconds the workflow ran in ``workdir``: per Snakemake log (.snakemake/log/), the span
-    from its first to its last job time stamp, summed over the logs (invocations)."""
+    from its first to its last job time stamp, summed over the logs (invocations) from the last one
+    that ran the simulator (mock_survey) on: a simulator run remakes everything after it, so earlier
+    invocations (e.g. an older checkout's run in the same folder) timed jobs that no longer count."""
+    logs = sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))
+    texts = [log.read_text() for log in logs]
+    ran_mock = [k for k, text in enumerate(texts) if re.search(r"^(local)?rule mock_survey:", text, re.MULTILINE)]
     total = 0.0
-    for log in sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log")):
-        stamps = [datetime.strptime(" ".join(m.split()), "%a %b %d %H:%M:%S %Y") for m in _STAMP.findall(log.read_text())]
+    for text in texts[ran_mock[-1] if ran_mock else 0:]:
+        stamps = [datetime.strptime(" ".join(m.split()), "%a %b %d %H:%M:%S %Y") for m in _STAMP.findall(text)]
         if stamps:
             total += (max(stamps) - min(stamps)).total_seconds()
     return total

@@ -72,6 +72,11 @@ def test_paper_scale_reads_rule_costs_and_the_logged_wall_time(tmp_path):
     (logs / "2026-12-06T200000.snakemake.log").write_text("[Sun Dec  6 23:59:30 2026]\n[Mon Dec  7 00:00:30 2026]\n")
     (logs / "2026-12-06T210000.snakemake.log").write_text("Nothing to be done.\n")
     assert paper_scale.logged_wall(tmp_path) == 17 * 60 + 45 + 60
+    # A later invocation that reran the simulator remade everything: only it and what follows count.
+    (logs / "2026-12-06T220000.snakemake.log").write_text(
+        "[Sun Dec  6 22:00:00 2026]\nlocalrule mock_survey:\n[Sun Dec  6 22:05:00 2026]\n")
+    (logs / "2026-12-06T230000.snakemake.log").write_text("[Sun Dec  6 23:00:00 2026]\n[Sun Dec  6 23:00:10 2026]\n")
+    assert paper_scale.logged_wall(tmp_path) == 300 + 10
     assert paper_scale.exponent(10.0, 50.0, 20_000, 100_000) == pytest.approx(1.0)
 
 

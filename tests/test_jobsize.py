@@ -33,6 +33,11 @@ MEASURED_AT_PAPER_SIZE = {
     "train (20,000 rows)": (595.0, lambda: jobsize.train_mem_mb(2631, 7414)),
     # the model holding out fold A trains on fold B's 12,714 stars (1,870 MB asked by the old model)
     "train": (2430.2, lambda: jobsize.train_mem_mb(12_714, 7414)),   # lambda 3; 2,169-2,251 at 10-100
+    # the same run with the solver's column caches (session 9, paper_scale.py): holding out B, 12,842 stars
+    "train (column caches)": (2739.9, lambda: jobsize.train_mem_mb(12_842, 7414)),
+    "train (column caches, 20,000 rows)": (757.0, lambda: jobsize.train_mem_mb(2575, 7414)),
+    "crossval": (3857.0, lambda: jobsize.predict_mem_mb(18_543, 7414)),   # 100,000 rows, larger fold A
+    "catalog": (3745.0, lambda: jobsize.predict_mem_mb(18_543, 7414)),
 }
 
 
