@@ -158,14 +158,6 @@ def _check_finite_matrix(X, name="X"):
             )
 
 
-def _matvec64(X, v):
-    """X @ v in float64, converting a float32 X one block of rows at a time (no full copy)."""
-    if X.dtype == np.float64:
-        return X @ v
-    step = max(1, 2**22 // max(X.shape[1], 1))
-    return np.concatenate([np.asarray(X[i : i + step], dtype=np.float64) @ v for i in range(0, X.shape[0], step)])
-
-
 def _check_theta(theta, d, name="theta"):
     theta = np.asarray(theta, dtype=np.float64)
     if theta.shape != (d,):
@@ -187,7 +179,7 @@ def objective(theta, X, y, ivar, penalized, lam) -> float:
     """
     X, y, ivar, penalized, lam_v = _check_inputs(X, y, ivar, penalized, lam)
     theta = _check_theta(theta, X.shape[1])
-    eta = _matvec64(X, theta)
+    eta = polish.linear_predictor(X, theta)
     with np.errstate(over="ignore"):
         r = y - np.exp(eta)
         chi2 = np.dot(ivar * r, r)
@@ -211,8 +203,8 @@ def predict(theta, X, X_err):
     _check_finite_matrix(X)
     _check_finite_matrix(X_err, "X_err")
     with np.errstate(over="ignore"):
-        parallax = np.exp(_matvec64(X, theta))
-    var = _matvec64(np.square(X_err if np.issubdtype(X_err.dtype, np.floating) else X_err.astype(float)), theta**2)
+        parallax = np.exp(polish.linear_predictor(X, theta))
+    var = polish.linear_predictor(np.square(X_err if np.issubdtype(X_err.dtype, np.floating) else X_err.astype(float)), theta**2)
     return parallax, parallax * np.sqrt(var)
 
 
@@ -354,12 +346,6 @@ def _rmatvec32(Z, v):
     """Z^T v with float32 Z, v rescaled to |v| <= 1 first so that float32 cannot overflow."""
     scale = float(np.max(np.abs(v))) or 1.0
     return (((v / scale).astype(np.float32) @ Z).astype(np.float64)) * scale
-
-
-def _kkt(beta, g, lam_v):
-    """Per-coefficient violation of the optimality conditions of the scaled problem."""
-    v = np.where(beta > 0, np.abs(g + lam_v), np.where(beta < 0, np.abs(g - lam_v), np.maximum(np.abs(g) - lam_v, 0.0)))
-    return v
 
 
 # ----------------------------------------------------------------------------------------------
@@ -590,12 +576,12 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS, *, solver=None, cols=No
             _cd_sweep(H, q, x, lam, diag, live)
             if np.array_equal(before, x != 0):
                 break
-        if _kkt(x, q, lam)[live].max(initial=0.0) <= tol:
+        if polish.kkt_violation(x, q, lam)[live].max(initial=0.0) <= tol:
             return x, rounds
         d = _newton_direction(q, x, lam, solver, cols)
         if d is not None:
             _line_search(H, c, q, x, lam, d)
-        if _kkt(x, q, lam)[live].max(initial=0.0) <= tol:
+        if polish.kkt_violation(x, q, lam)[live].max(initial=0.0) <= tol:
             return x, rounds
     return x, max_rounds
 
@@ -626,7 +612,7 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
     for it in range(1, max_iter + 1):
         gr = -w * r * dp
         g = _rmatvec32(Z, gr)
-        viol = _kkt(beta, g, lam_v)
+        viol = polish.kkt_violation(beta, g, lam_v)
         # scale for the stopping rule: the size of the per-feature gradient terms
         gscale = float(np.sqrt(np.dot(gr, gr) * n)) + 1e-300
         kkt = float(viol.max())

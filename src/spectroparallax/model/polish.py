@@ -35,13 +35,14 @@ def transposed_product(X, v) -> np.ndarray:
     return out
 
 
-def kkt_violation(theta, g, lam_v, scale) -> np.ndarray:
+def kkt_violation(theta, g, lam_v, scale=None) -> np.ndarray:
     """Per-coefficient violation of the optimality conditions of 0.5 chi^2 + sum lam_j |theta_j|,
-    given the gradient ``g`` of 0.5 chi^2, in the units of the solver's scaled problem (divided by
-    ``scale``, the column scales s_j of beta_j = s_j theta_j), so that one tolerance fits every column."""
+    given the gradient ``g`` of 0.5 chi^2. With ``scale`` (the column scales s_j of the solver's
+    beta_j = s_j theta_j) it is divided by s_j, in the units of the solver's scaled problem, so
+    that one tolerance fits every column."""
     v = np.where(theta > 0, np.abs(g + lam_v), np.where(theta < 0, np.abs(g - lam_v),
                                                          np.maximum(np.abs(g) - lam_v, 0.0)))
-    return v / scale
+    return v if scale is None else v / scale
 
 
 def polish(X, y, ivar, lam_v, theta, *, tol: float, scale, max_iter: int = 20, max_rounds: int = 10):
@@ -127,8 +128,8 @@ def _newton_on_support(X, y, w, lam_v, theta, sign, *, tol, scale, max_iter):
 
 
 def linear_predictor(X, theta) -> np.ndarray:
-    """X theta in float64, a block of rows at a time."""
-    out = np.empty(X.shape[0])
-    for i in range(0, X.shape[0], _CHUNK_ROWS):
-        out[i:i + _CHUNK_ROWS] = np.asarray(X[i:i + _CHUNK_ROWS], dtype=np.float64) @ theta
-    return out
+    """X theta in float64, converting a float32 X one block of rows at a time (no full copy)."""
+    if X.dtype == np.float64:
+        return X @ theta
+    step = max(1, 2**22 // max(X.shape[1], 1))
+    return np.concatenate([np.asarray(X[i : i + step], dtype=np.float64) @ theta for i in range(0, X.shape[0], step)])
