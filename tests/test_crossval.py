@@ -95,10 +95,31 @@ def test_choose_setting_keeps_reference_offset_only_within_one_standard_error():
     # A clear preference for 0.029 (worse by 0.5 per star for every star at 0.048) is kept.
     terms = np.vstack([base, base + 0.5, base + 5.0, base + 5.0])
     c = crossval.choose_setting(_grid(terms), terms, reference_offset=0.048)
-    assert c.row == c.lowest == 0 and not c.tied[1] and "worse by more than one standard error" in c.reason
+    assert c.row == c.lowest == 0 and not c.tied[1] and "worse by more than 1 standard errors" in c.reason
     # The lowest already has the reference offset: nothing to decide.
     terms = np.vstack([base + 0.5, base, base + 5.0, base + 5.0])
     assert crossval.choose_setting(_grid(terms), terms, reference_offset=0.048).row == 1
+
+
+def test_reference_offset_tolerance_in_standard_errors():
+    """The seed-2027 case of README "Accuracy on the mock": the reference offset worse than the
+    lowest by ~1.4 paired standard errors is dropped at tolerance 1 and kept at 2."""
+    rng = np.random.default_rng(11)
+    base = rng.chisquare(1, 2000)
+    diff = rng.normal(0.0, 1.0, base.size)
+    diff += 1.4 * np.sqrt(base.size) * np.std(diff, ddof=1) / base.size - diff.mean()   # sum = 1.4 SE
+    terms = np.vstack([base, base + diff, base + 5.0, base + 5.0])
+    delta, se = crossval.paired_difference(terms, 0)
+    assert delta[1] / se[1] == pytest.approx(1.4)
+    one = crossval.choose_setting(_grid(terms), terms, reference_offset=0.048, tolerance=1.0)
+    two = crossval.choose_setting(_grid(terms), terms, reference_offset=0.048, tolerance=2.0)
+    assert (one.row, two.row) == (0, 1)
+    assert "1.40 times its standard error" in two.reason and "within 2 (model.reference_offset_tolerance)" in two.reason
+    assert "worse by more than 1 standard errors" in one.reason
+    with pytest.raises(ValueError, match="tolerance must be >= 0"):
+        crossval.choose_setting(_grid(terms), terms, reference_offset=0.048, tolerance=-1.0)
+    # no reference: the tolerance is not needed
+    assert crossval.choose_setting(_grid(terms), terms, reference_offset=None, tolerance=None).row == 0
 
 
 def test_record_choice_columns():

@@ -155,11 +155,13 @@ RUWE_CUT = SWITCH["quality_cut"] == "improved" and GAIA_RELEASE == "dr3"
 TRAINING_CUTS = {key: value for key, value in config["sample"]["training"].items() if key != "ruwe_max" or RUWE_CUT}
 if SWITCH["hyperparameters"] == "paper":
     SETTINGS = [(config["model"]["paper_lambda"], OFFSETS["paper_offset"])]
-    REFERENCE_OFFSET = None
+    REFERENCE_OFFSET = REFERENCE_OFFSET_TOLERANCE = None
 else:
     SETTINGS = [(lam, off) for lam in config["model"]["lambda_grid"] for off in OFFSETS["offset_grid"]]
     # Cross-validation can only keep a reference offset it trains models for.
     REFERENCE_OFFSET = OFFSETS["reference_offset"]
+    # Read only when there is a reference to keep, so without one it reruns nothing.
+    REFERENCE_OFFSET_TOLERANCE = None if REFERENCE_OFFSET is None else config["model"]["reference_offset_tolerance"]
     if REFERENCE_OFFSET is not None and not np.isclose(OFFSETS["offset_grid"], REFERENCE_OFFSET).any():
         raise ValueError(
             f"config.yaml: {OFFSET_KEY}reference_offset ({REFERENCE_OFFSET}) is not in {OFFSET_KEY}offset_grid "

@@ -46,6 +46,7 @@ rule crossval:
         high_snr_subset=SWITCH["high_snr_subset"],
         # None in paper mode (the one setting is the paper's, fixed): see common.smk
         reference_offset=REFERENCE_OFFSET,
+        reference_offset_tolerance=REFERENCE_OFFSET_TOLERANCE,
         hyperparameters=SWITCH["hyperparameters"],
         l21=L21,
     threads: 2

@@ -142,7 +142,7 @@ class Choice:
 
     row: the chosen setting's row; lowest: the row with the lowest held-out chi^2; delta_chi2,
     delta_chi2_se: every setting's chi^2 minus the lowest, and its paired standard error
-    (:func:`paired_difference`); tied: bool, the settings within one standard error of the lowest;
+    (:func:`paired_difference`); tied: bool, the settings within ``tolerance`` standard errors of the lowest;
     reason: one sentence saying why ``row`` was chosen.
     """
 
@@ -154,13 +154,16 @@ class Choice:
     reason: str
 
 
-def choose_setting(table, terms, reference_offset: float | None, *, fixed: bool = False) -> Choice:
+def choose_setting(table, terms, reference_offset: float | None, *, tolerance: float | None = 1.0,
+                   fixed: bool = False) -> Choice:
     """Choose the (lambda, offset) setting by held-out chi^2, keeping ``reference_offset`` when
     cross-validation cannot tell it from the best.
 
     The setting with the lowest held-out chi^2 (eq. 2) wins unless a setting whose offset is
-    ``reference_offset`` [mas] lies within one paired standard error of it (:func:`paired_difference`):
-    then the data do not determine the offset, and the best such setting is chosen instead.
+    ``reference_offset`` [mas] lies within ``tolerance`` paired standard errors of it
+    (:func:`paired_difference`): then the data do not reject the reference offset, and the best
+    such setting is chosen instead (tolerance 2: the reference must be worse at about 95 %
+    confidence to be dropped; None only without a reference offset).
     The offset enters the fit only through the curvature of exp(theta . x) against an additive
     shift of the parallaxes, so with a few thousand training stars the held-out chi^2 of offsets
     0.02 mas apart can differ by less than its own noise. ``reference_offset`` None: always the
@@ -179,7 +182,9 @@ def choose_setting(table, terms, reference_offset: float | None, *, fixed: bool 
                       "model.paper_lambda and model.paper_offset), not chosen by cross-validation")
     lowest = choose(table)
     delta, se = paired_difference(terms, lowest)
-    tied = np.isfinite(np.asarray(table["chi2"], float)) & (delta <= se)
+    if reference_offset is not None and not (tolerance is not None and tolerance >= 0):
+        raise ValueError(f"the reference offset's tolerance must be >= 0 standard errors, got {tolerance}")
+    tied = np.isfinite(np.asarray(table["chi2"], float)) & (delta <= (1.0 if tolerance is None else tolerance) * se)
     offsets = np.asarray(table["offset"], float)
     lams = np.asarray(table["lambda"], float)
     row, reason = lowest, "lowest held-out chi2"
@@ -188,12 +193,13 @@ def choose_setting(table, terms, reference_offset: float | None, *, fixed: bool 
         if candidates.size:
             row = int(candidates[np.argmin(delta[candidates])])
             reason = (f"held-out chi2 of lambda {lams[row]:g}, offset {offsets[row]:g} mas exceeds the lowest "
-                      f"(lambda {lams[lowest]:g}, offset {offsets[lowest]:g} mas) by {delta[row]:.1f}, less than its "
-                      f"standard error {se[row]:.1f}: cross-validation does not determine the offset, so the "
-                      f"reference offset {reference_offset:g} mas (model.reference_offset) is kept")
+                      f"(lambda {lams[lowest]:g}, offset {offsets[lowest]:g} mas) by {delta[row]:.1f}, "
+                      f"{delta[row] / se[row] if se[row] > 0 else 0:.2f} times its standard error {se[row]:.1f}, "
+                      f"within {tolerance:g} (model.reference_offset_tolerance): cross-validation does not reject "
+                      f"the reference offset {reference_offset:g} mas (model.reference_offset), so it is kept")
         else:
             reason = (f"lowest held-out chi2; every setting with the reference offset {reference_offset:g} mas "
-                      "is worse by more than one standard error")
+                      f"is worse by more than {tolerance:g} standard errors (model.reference_offset_tolerance)")
     return Choice(row, lowest, delta, se, tied, reason)
 
 

@@ -38,6 +38,7 @@ for lam, offset in snakemake.params.settings:
     rows.append({"lambda": lam, "offset": offset, **stats, **crossval.fit_figures([fit.meta for fit in fits.values()])})
 table = Table(rows=rows)
 choice = crossval.choose_setting(table, np.array(terms), snakemake.params.reference_offset,
+                                 tolerance=snakemake.params.reference_offset_tolerance,
                                  fixed=snakemake.params.hyperparameters == "paper")
 crossval.record_choice(table, choice)
 best, lowest = table[choice.row], table[choice.lowest]
