@@ -95,11 +95,16 @@ def main():
     ap.add_argument("--offsets", type=float, nargs="+", default=None,
                     help="offset grid [mas] (default: config.yaml's model.offset_grid)")
     ap.add_argument("--seed", type=int, default=None, help="the mock's seed (default: config.yaml's mock.seed)")
+    ap.add_argument("--zero-point", type=float, default=None,
+                    help="the mock's true Gaia parallax zero point [mas] (mock.parallax_zero_point; default the "
+                         "config's 0.048, which is also model.reference_offset): how the offset rule does when "
+                         "the reference is wrong")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--mode", choices=["improved", "paper"], default="improved",
                     help="the workflow's mode (default improved: --lambdas/--offsets are cross-validated)")
     args = ap.parse_args()
-    build(args.workdir, args.n_stars, args.lambdas, args.offsets, args.cores, args.seed, mode=args.mode)
+    mock = None if args.zero_point is None else {"parallax_zero_point": args.zero_point}
+    build(args.workdir, args.n_stars, args.lambdas, args.offsets, args.cores, args.seed, mode=args.mode, mock=mock)
     result = measure(args.workdir)
     for key, value in result.items():
         print(f"{key:28s} {value}")

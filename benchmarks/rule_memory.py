@@ -95,7 +95,8 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
                       params=_Files(folds=list(FOLDS), model=str(d / "models" / "heldout_{fold}" /
                                                                  "lambda_{lam}_offset_{offset}.fits"),
                                     config_hash="rule_memory", style="improved", uncertainties="improved",
-                                    outlier_factor=10.0, fit_scale=False, epsilon_covariate="LOGG", l21=False,
+                                    outlier_factor=10.0, fit_scale=False, epsilon_covariates=["LOGG", "FE_H"], epsilon_degree=2,
+                                    l21=False,
                                     training_cuts={"parallax_error_max": 0.1,
                                                                       "visibility_periods_min": 8,
                                                                       "astrometric_chi2_max": 35.0}))
@@ -173,8 +174,9 @@ def _write_inputs(d: Path, n_parent: int, n_train: int, n_features: int, seed: i
         "ra": np.linspace(0, 360, n_parent, endpoint=False), "dec": np.zeros(n_parent),
         "parallax": y[source], "parallax_error": 1 / np.sqrt(ivar[source]),
         "fold": np.where(np.arange(n_parent) < half, "A", "B"), "training": training,
-        # the calibration's covariate (calibration.epsilon_covariate), in the parent sample's range
+        # the calibration's covariates (calibration.epsilon_covariates), in the parent sample's range
         "LOGG": np.random.default_rng(seed + 1).uniform(0.3, 2.2, n_parent),
+        "FE_H": np.random.default_rng(seed + 2).normal(-0.2, 0.3, n_parent),
     }).write(d / "parent.fits")
 
 

@@ -9,8 +9,8 @@ and the cluster members, then prints:
 
 - ``width_truth``: robust width (half the 16-84 percentile range) of (true - spec) / spec_err over
   every parent star with finite values; ``width_truth_snr_<k>``: the same in each tercile of APOGEE
-  S/N (1 lowest); ``width_truth_logg_<lo>_<hi>``: in bins of ASPCAP logg; 1.00 means the
-  uncertainties are right;
+  S/N (1 lowest); ``width_truth_logg_<lo>_<hi>`` and ``width_truth_feh_<lo>_<hi>``: in bins of
+  ASPCAP logg and [Fe/H]; 1.00 means the uncertainties are right;
 - ``width_gaia_training``: robust width of (Gaia - spec) / sqrt(sigma_Gaia^2 + sigma_spec^2) over the
   training stars (what a user without the truth can check; Gaia's error dominates it for faint stars);
 - ``scatter_truth`` and ``bias_truth``: robust scatter and median of spec / true - 1 over the
@@ -22,9 +22,9 @@ and the cluster members, then prints:
   passes on, theta_phot . (observed - true magnitudes) [ln mas], over eq. 5's photometric part
   sqrt(sum theta_j^2 sigma_j^2): 1.00 means eq. 5's photometric term is the real noise, not an
   inflation; ``phot_noise_scatter``: the robust scatter of that noise itself;
-- ``s_<fold>``, ``epsilon_<fold>`` (``epsilon_err_<fold>``), ``slope_<fold>`` (``slope_err_<fold>``):
-  the calibration applied to each fold (catalog/calibration.csv; improved mode only; the slope is
-  d ln epsilon / d logg with calibration.epsilon_covariate LOGG);
+- ``s_<fold>``, ``epsilon_<fold>`` (``epsilon_err_<fold>``), ``b_<covariate>_<power>_<fold>`` (``_err``):
+  the calibration applied to each fold (catalog/calibration.csv; improved mode only; the b are the
+  coefficients of ln epsilon's polynomial in each of calibration.epsilon_covariates);
 - ``two_param_s``, ``two_param_epsilon``, ``two_param_s_epsilon_correlation``: the fit of s and a
   constant epsilon together on all training stars (calibration.fit_scale true), and the correlation
   of the two in it (inverse Hessian): why s is held at 1;
@@ -36,8 +36,10 @@ and the cluster members, then prints:
   ``clusters_pooled_ratio`` (and ``_err``): over every cluster's members together;
   ``clusters_inside_scatter`` (``_err``): the scatter over the members of the clusters whose
   training_range is "inside" together;
-- ``constant_*``: with a scatter covariate (calibration.epsilon_covariate), the same widths and
-  cluster scatters with one constant epsilon instead, cross-fitted here on the same predictions.
+- ``constant_*`` and ``logg1_*``: with scatter covariates (calibration.epsilon_covariates), the same
+  widths and cluster scatters with one constant epsilon and with ln epsilon linear in logg alone
+  (the previous default) instead, cross-fitted here on the same predictions: what the trend, and
+  what [Fe/H] in it, change.
 
     python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
         [--n-stars 20000] [--cluster-members 60]
@@ -66,6 +68,9 @@ from spectroparallax.mock import truth as mock_truth  # noqa: E402
 TARGETS = ("catalog", "results/mock/clusters/members.ecsv")
 #: ASPCAP logg bins [dex] of the widths against the truth (the parent sample is 0 < logg <= 2.2).
 LOGG_BINS = ((0.0, 0.8), (0.8, 1.2), (1.2, 1.6), (1.6, 2.2))
+#: ASPCAP [Fe/H] bins [dex]: the metal-poor giants (M107 and M71 are at -1.0 and -0.8) are rare in
+#: the training set, and the linear model is worst for them.
+FEH_BINS = ((-3.0, -0.8), (-0.8, -0.5), (-0.5, -0.2), (-0.2, 0.1), (0.1, 1.0))
 
 
 def _width(z):
@@ -93,9 +98,8 @@ def measure(workdir: Path) -> dict:
     for k in range(3):
         out[f"width_truth_snr_{k + 1}"] = _width(pull[ok & (tercile == k)])
     # The same by ASPCAP logg: the linear model is worst for the rarest, most luminous giants.
-    logg = as_float(parent["LOGG"])
-    for lo, hi in LOGG_BINS:
-        out[f"width_truth_logg_{lo:g}_{hi:g}"] = _width(pull[ok & (logg > lo) & (logg <= hi)])
+    logg, feh = as_float(parent["LOGG"]), as_float(parent["FE_H"])
+    out.update(_binned_widths("width_truth", pull, ok, logg, feh))
     train = a["training"] & ok & np.isfinite(a["gaia"])
     out["width_gaia_training"] = _width(stats.normalized_residuals(a["gaia"][train], a["gaia_err"][train],
                                                                    a["spec"][train], a["spec_err"][train]))
@@ -107,12 +111,15 @@ def measure(workdir: Path) -> dict:
             fold = row["fold"]
             out[f"s_{fold}"], out[f"epsilon_{fold}"] = float(row["s"]), float(row["epsilon"])
             out[f"epsilon_err_{fold}"] = float(row["epsilon_err"])
-            if "covariate" in row.colnames and row["covariate"]:
-                out[f"slope_{fold}"], out[f"slope_err_{fold}"] = float(row["slope"]), float(row["slope_err"])
+            for name in row.colnames:
+                if name.startswith("b_"):
+                    key = name[:-4] + f"_{fold}_err" if name.endswith("_err") else f"{name}_{fold}"
+                    out[key] = float(row[name])
     if out["error_model"] == "calibrated":
         out.update(_scale_scatter_correlation(a, as_float(joined["spec_parallax_err_eq5"]), train & ok))
     if "ERRCOV" in cat.meta:
-        out.update(_constant_epsilon(joined, parent, a, true, ok, tercile, logg, workdir))
+        for label, trend in (("constant", {}), ("logg1", {"LOGG": 1})):
+            out.update(_refit(label, trend, joined, parent, a, true, ok, tercile, logg, feh, workdir))
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     checks = {r["cluster"]: r for r in Table.read(workdir / "results/mock/clusters/check.csv")}
     pooled, spreads, inside = [], [], []
@@ -147,29 +154,44 @@ def measure(workdir: Path) -> dict:
     return out
 
 
-def _constant_epsilon(joined, parent, a, true, ok, tercile, logg, workdir) -> dict:
-    """The same widths with one constant epsilon (calibration.epsilon_covariate null), refitted here
-    on the same held-out predictions with the package's cross-fit: what the covariate changes.
-    ``constant_*`` keys."""
-    err, _ = calibration.cross_fit(parent["fold"], a["gaia"], a["gaia_err"], a["spec"],
-                                   as_float(joined["spec_parallax_err_eq5"]), a["training"])
-    pull = (true - a["spec"]) / err
-    out = {"constant_width_truth": _width(pull[ok])}
-    for k in range(3):
-        out[f"constant_width_truth_snr_{k + 1}"] = _width(pull[ok & (tercile == k)])
+def _binned_widths(prefix, pull, ok, logg, feh) -> dict:
+    out = {}
     for lo, hi in LOGG_BINS:
-        out[f"constant_width_truth_logg_{lo:g}_{hi:g}"] = _width(pull[ok & (logg > lo) & (logg <= hi)])
+        out[f"{prefix}_logg_{lo:g}_{hi:g}"] = _width(pull[ok & (logg > lo) & (logg <= hi)])
+    for lo, hi in FEH_BINS:
+        out[f"{prefix}_feh_{lo:g}_{hi:g}"] = _width(pull[ok & (feh > lo) & (feh <= hi)])
+    return out
+
+
+def _refit(label, trend, joined, parent, a, true, ok, tercile, logg, feh, workdir) -> dict:
+    """The same widths with another scatter trend (``trend``: column -> degree, as
+    calibration.epsilon_covariates; {} = one constant epsilon), refitted here on the same held-out
+    predictions with the package's cross-fit: what the configured trend changes. ``<label>_*`` keys."""
+    names = tuple(trend)
+    covariates = calibration.covariate_columns(parent, names, "parent.fits") if names else None
+    err, _ = calibration.cross_fit(parent["fold"], a["gaia"], a["gaia_err"], a["spec"],
+                                   as_float(joined["spec_parallax_err_eq5"]), a["training"],
+                                   covariates=covariates, names=names, degrees=tuple(trend.values()))
+    pull = (true - a["spec"]) / err
+    out = {f"{label}_width_truth": _width(pull[ok])}
+    for k in range(3):
+        out[f"{label}_width_truth_snr_{k + 1}"] = _width(pull[ok & (tercile == k)])
+    out.update(_binned_widths(f"{label}_width_truth", pull, ok, logg, feh))
     members = Table.read(workdir / "results/mock/clusters/members.ecsv")
+    checks = {r["cluster"]: r for r in Table.read(workdir / "results/mock/clusters/check.csv")}
     row_of = {k: i for i, k in enumerate(np.asarray(joined["2MASS_ID"], str).tolist())}
-    spreads = []
+    spreads, inside = [], []
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         rows = np.array([row_of[k] for k in np.asarray(members["2MASS_ID"], str)[np.asarray(members["cluster"], str) == name]])
         rows = rows[ok[rows]]
         w = 1 / err[rows] ** 2
         spread = (a["spec"][rows] - np.sum(w * a["spec"][rows]) / np.sum(w)) / err[rows]
-        out[f"constant_cluster_{name}_scatter"] = _width(spread)
+        out[f"{label}_cluster_{name}_scatter"] = _width(spread)
         spreads.append(spread)
-    out["constant_clusters_pooled_scatter"] = _width(np.concatenate(spreads)) if spreads else float("nan")
+        if checks[name]["training_range"] == "inside":
+            inside.append(spread)
+    out[f"{label}_clusters_pooled_scatter"] = _width(np.concatenate(spreads)) if spreads else float("nan")
+    out[f"{label}_clusters_inside_scatter"] = _width(np.concatenate(inside)) if inside else float("nan")
     return out
 
 

@@ -92,9 +92,10 @@ def test_the_uncertainty_benchmark_measures_a_completed_mock_run(figures_run):
         sys.path.remove(str(REPO / "benchmarks"))
     figures = uncertainty_calibration.measure(work)
     assert figures["error_model"] == "calibrated"
-    for key in ("width_truth", "width_truth_snr_1", "width_truth_logg_1.6_2.2", "width_gaia_training",
-                "epsilon_A", "slope_B", "two_param_s", "constant_width_truth", "constant_width_truth_snr_3",
-                "cluster_M71_scatter", "cluster_M71_mean_offset", "clusters_pooled_scatter", "phot_noise_width"):
+    for key in ("width_truth", "width_truth_snr_1", "width_truth_logg_1.6_2.2", "width_truth_feh_-0.5_-0.2",
+                "width_gaia_training", "epsilon_A", "b_LOGG_1_B", "b_FE_H_2_A_err", "two_param_s",
+                "constant_width_truth", "constant_width_truth_snr_3", "logg1_width_truth_feh_-0.2_0.1",
+                "logg1_clusters_pooled_scatter", "cluster_M71_scatter", "cluster_M71_mean_offset", "clusters_pooled_scatter", "phot_noise_width"):
         assert math.isfinite(figures[key]), (key, figures[key])
     assert -1.0 <= figures["two_param_s_epsilon_correlation"] <= 1.0
     assert 0.5 < figures["width_truth"] < 2.0 and figures["n_parent"] > 1000

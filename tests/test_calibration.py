@@ -74,7 +74,8 @@ def test_cross_fit_keeps_each_folds_astrometry_out_of_its_own_errors(with_covari
     _, spec, err5, gaia, gaia_err = _survey(rng, 3000, s=1.4, eps=0.05, f=0.01)
     folds = np.where(rng.random(3000) < 0.5, "A", "B")
     training = rng.random(3000) < 0.8
-    cov = {"covariate": rng.uniform(0.3, 2.2, 3000)} if with_covariate else {}
+    cov = ({"covariates": np.column_stack([rng.uniform(0.3, 2.2, 3000), rng.normal(-0.2, 0.3, 3000)]),
+            "names": ("LOGG", "FE_H"), "degrees": (1, 2)} if with_covariate else {})
     cross_fit = lambda *args: calibration.cross_fit(*args, **cov)  # noqa: E731
     err_cal, cals = cross_fit(folds, gaia, gaia_err, spec, err5, training)
     assert set(cals) == {"A", "B"} and np.isfinite(err_cal).all()
@@ -130,42 +131,79 @@ def test_epsilon_error_is_given_when_no_outliers_are_found():
     assert 0.5 < cal.epsilon_err / np.std(eps) < 2.0
 
 
-def _trend_survey(rng, n, eps0, slope, reference=1.8):
-    """Like _survey with s = 1, but the intrinsic scatter eps0 exp(slope (c - reference)) grows
-    towards low c (like the mock's luminous giants at low logg), c uniform in 0.3..2.2."""
+def _trend_survey(rng, n, eps0, slope, reference=1.8, curvature=0.0, feh_reference=-0.2):
+    """Like _survey with s = 1, but the intrinsic scatter eps0 exp(slope (c - reference) + curvature
+    (feh - feh_reference)^2) grows towards low c (like the mock's luminous giants at low logg) and
+    away from feh_reference (like its metal-poor and metal-rich giants); c uniform in 0.3..2.2, feh
+    normal about -0.2 with sigma 0.3."""
     c = rng.uniform(0.3, 2.2, n)
+    feh = rng.normal(-0.2, 0.3, n)
     true = rng.uniform(0.1, 1.5, n)
     err5 = true * rng.uniform(0.03, 0.1, n)
-    spec = true + rng.normal(0, np.hypot(err5, eps0 * np.exp(slope * (c - reference)) * true))
+    eps = eps0 * np.exp(slope * (c - reference) + curvature * (feh - feh_reference) ** 2)
+    spec = true + rng.normal(0, np.hypot(err5, eps * true))
     gaia_err = rng.uniform(0.02, 0.1, n)
-    return c, true, spec, err5, true + rng.normal(0, gaia_err), gaia_err
+    return c, feh, true, spec, err5, true + rng.normal(0, gaia_err), gaia_err
+
+
+def _width(z):
+    return 1.4826 * np.median(np.abs(z - np.median(z)))
 
 
 @pytest.mark.parametrize("seed", [11, 12])
 def test_a_scatter_trend_is_recovered_and_flattens_the_widths_against_truth(seed):
     rng = np.random.default_rng(seed)
-    c, true, spec, err5, gaia, gaia_err = _trend_survey(rng, 3000, eps0=0.05, slope=-0.8)
-    cal = calibration.fit(gaia, gaia_err, spec, err5, covariate=c, covariate_name="LOGG")
-    assert cal.covariate == "LOGG" and abs(cal.slope + 0.8) < 3 * cal.slope_err and cal.slope_err < 0.2
-    assert abs(cal.reference - np.median(c)) < 1e-12 and (cal.lower, cal.upper) == (c.min(), c.max())
-    assert abs(cal.scatter(1.8) - 0.05) < 3 * cal.epsilon_err * np.exp(cal.slope * (1.8 - cal.reference)) + 0.01
-    width = lambda z: 1.4826 * np.median(np.abs(z - np.median(z)))  # noqa: E731
+    c, _, true, spec, err5, gaia, gaia_err = _trend_survey(rng, 3000, eps0=0.05, slope=-0.8)
+    cal = calibration.fit(gaia, gaia_err, spec, err5, covariates=c, names=("LOGG",), degrees=(1,))
+    (b,), (b_err,) = cal.coefficients, cal.coefficient_errors
+    assert cal.covariates == ("LOGG",) and abs(b + 0.8) < 3 * b_err and b_err < 0.2
+    assert abs(cal.references[0] - np.median(c)) < 1e-12 and (cal.lowers[0], cal.uppers[0]) == (c.min(), c.max())
+    assert abs(cal.scatter([[1.8]])[0] - 0.05) < 3 * cal.epsilon_err * np.exp(b * (1.8 - cal.references[0])) + 0.01
     low = c < 0.8
-    flat = (true - spec) / cal.apply(spec, err5, c)
-    assert abs(width(flat[low]) - 1) < 0.12 and abs(width(flat[~low]) - 1) < 0.08
+    flat = (true - spec) / cal.apply(spec, err5, c[:, None])
+    assert abs(_width(flat[low]) - 1) < 0.12 and abs(_width(flat[~low]) - 1) < 0.08
     constant = calibration.fit(gaia, gaia_err, spec, err5)
     drift = (true - spec) / constant.apply(spec, err5)
-    assert width(drift[low]) > 1.25                                  # one epsilon: far too small at low c
+    assert _width(drift[low]) > 1.25                                  # one epsilon: far too small at low c
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_a_two_covariate_quadratic_trend_is_recovered_against_truth(seed):
+    """ln epsilon linear in logg and quadratic in [Fe/H] (the default calibration.epsilon_covariates
+    shape): the coefficients come back within their errors and the widths against the truth are
+    flat in [Fe/H], where a trend in logg alone leaves the metal-poor stars' errors far too small."""
+    rng = np.random.default_rng(seed)
+    c, feh, true, spec, err5, gaia, gaia_err = _trend_survey(rng, 6000, eps0=0.04, slope=-0.6, curvature=3.0)
+    values = np.column_stack([c, feh])
+    cal = calibration.fit(gaia, gaia_err, spec, err5, covariates=values, names=("LOGG", "FE_H"), degrees=(2, 2))
+    assert cal.terms() == [("LOGG", 1), ("LOGG", 2), ("FE_H", 1), ("FE_H", 2)]
+    got = dict(zip(cal.terms(), zip(cal.coefficients, cal.coefficient_errors)))
+    # truth in the fit's centring (references are the medians): slope -0.6, no logg^2, and
+    # 3 (feh + 0.2)^2 = 3 (d + r + 0.2)^2 with d = feh - r: linear 6 (r + 0.2), quadratic 3
+    r = cal.references[1]
+    for term, truth in ((("LOGG", 1), -0.6), (("LOGG", 2), 0.0), (("FE_H", 1), 6 * (r + 0.2)), (("FE_H", 2), 3.0)):
+        b, b_err = got[term]
+        assert abs(b - truth) < 3.5 * b_err, (term, b, b_err, truth)
+    pull = (true - spec) / cal.apply(spec, err5, values)
+    poor, rich = feh < -0.6, feh > 0.2
+    for part in (poor, rich, ~poor & ~rich):
+        assert abs(_width(pull[part]) - 1) < 0.12
+    logg_only = calibration.fit(gaia, gaia_err, spec, err5, covariates=c, names=("LOGG",), degrees=(1,))
+    assert _width(((true - spec) / logg_only.apply(spec, err5, c))[poor]) > 1.3   # what FE_H adds
 
 
 def test_the_trend_is_held_inside_the_fitted_range_by_hand():
-    cal = calibration.Calibration(1.0, 0.05, 0.0, 0.0, 0.0, 0.0, 100, covariate="LOGG", slope=-1.0,
-                                  reference=1.5, lower=0.5, upper=2.0)
+    cal = calibration.Calibration(1.0, 0.05, 0.0, 0.0, 0.0, 0.0, 100, covariates=("LOGG", "FE_H"), degrees=(1, 2),
+                                  coefficients=(-1.0, 0.5, 2.0), coefficient_errors=(0.1, 0.1, 0.1),
+                                  references=(1.5, -0.2), lowers=(0.5, -1.0), uppers=(2.0, 0.4))
     spec, err5 = np.full(4, 0.5), np.full(4, 0.02)
-    got = cal.apply(spec, err5, [0.0, 1.0, 3.0, np.nan])
-    eps = 0.05 * np.exp(-1.0 * (np.array([0.5, 1.0, 2.0, 1.5]) - 1.5))   # clipped to 0.5..2.0; NaN: reference
+    values = np.array([[0.0, -2.0], [1.0, 0.0], [3.0, 0.5], [np.nan, np.nan]])
+    got = cal.apply(spec, err5, values)
+    logg = np.array([0.5, 1.0, 2.0, 1.5]) - 1.5            # clipped to 0.5..2.0; NaN: the reference
+    feh = np.array([-1.0, 0.0, 0.4, -0.2]) + 0.2           # clipped to -1.0..0.4
+    eps = 0.05 * np.exp(-1.0 * logg + 0.5 * feh + 2.0 * feh ** 2)
     assert np.allclose(got, np.hypot(0.02, eps * 0.5), rtol=0, atol=1e-15)
-    with pytest.raises(ValueError, match="depends on LOGG"):
+    with pytest.raises(ValueError, match="depends on LOGG, FE_H"):
         cal.apply(spec, err5)
 
 
@@ -174,7 +212,8 @@ def test_a_missing_covariate_column_names_the_file_and_the_key(tmp_path):
 
     from spectroparallax.io.errors import InputFileError
 
-    parent = Table({"LOGG": [1.0, 2.0]})
-    assert list(calibration.covariate_column(parent, "LOGG", tmp_path / "parent.fits")) == [1.0, 2.0]
-    with pytest.raises(InputFileError, match="parent.fits: has no column 'TEF'.*calibration.epsilon_covariate"):
-        calibration.covariate_column(parent, "TEF", tmp_path / "parent.fits")
+    parent = Table({"LOGG": [1.0, 2.0], "FE_H": [-0.5, -9999.0]})
+    got = calibration.covariate_columns(parent, ("LOGG", "FE_H"), tmp_path / "parent.fits")
+    assert got.shape == (2, 2) and list(got[:, 0]) == [1.0, 2.0] and got[0, 1] == -0.5 and np.isnan(got[1, 1])
+    with pytest.raises(InputFileError, match="parent.fits: has no column 'TEF'.*calibration.epsilon_covariates"):
+        calibration.covariate_columns(parent, ("LOGG", "TEF"), tmp_path / "parent.fits")

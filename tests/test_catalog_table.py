@@ -100,18 +100,25 @@ def test_calibrated_uncertainties_keep_eq5_beside_them_and_their_numbers_in_the_
 def test_a_scatter_trend_is_written_to_the_header_and_the_calibration_table(tmp_path):
     from spectroparallax.catalog.calibration import Calibration, calibration_table
 
-    trend = {"covariate": "LOGG", "reference": 1.8, "lower": 0.3, "upper": 2.2}
-    cals = {"A": Calibration(1.0, 0.06, 0.0, 0.0, 0.004, float("nan"), 400, slope=-0.7, slope_err=0.1, **trend),
-            "B": Calibration(1.0, 0.05, 0.0, 0.0, 0.004, float("nan"), 380, slope=-0.5, slope_err=0.2, **trend)}
+    trend = {"covariates": ("LOGG", "FE_H"), "degrees": (1, 2), "references": (1.8, -0.2), "lowers": (0.3, -1.1),
+             "uppers": (2.2, 0.4)}
+    cals = {"A": Calibration(1.0, 0.06, 0.0, 0.0, 0.004, float("nan"), 400, coefficients=(-0.7, 0.1, 2.0),
+                             coefficient_errors=(0.1, 0.2, 0.3), **trend),
+            "B": Calibration(1.0, 0.05, 0.0, 0.0, 0.004, float("nan"), 380, coefficients=(-0.5, 0.2, 1.5),
+                             coefficient_errors=(0.2, 0.2, 0.4), **trend)}
     spec, eq5 = np.array([0.5, 0.3, 0.2, 0.1]), np.array([0.02, 0.01, 0.01, 0.01])
     cat = table.build_catalog(_parent(4), spec, eq5 * 2, 0.048, 30.0, "h", spec_err_eq5=eq5, calibrations=cals)
-    assert cat.meta["ERRCOV"] == "LOGG" and cat.meta["CALB_A"] == -0.7 and cat.meta["CALBE_B"] == 0.2
-    assert cat.meta["CALR_A"] == 1.8 and (cat.meta["CALLO_B"], cat.meta["CALHI_B"]) == (0.3, 2.2)
-    assert "exp(CALB_<fold> (LOGG - CALR_<fold>))" in cat["spec_parallax_err"].description
+    assert (cat.meta["ERRCOV"], cat.meta["ERRDEG"]) == ("LOGG,FE_H", "1,2")
+    assert cat.meta["CALB11_A"] == -0.7 and cat.meta["CALB21_B"] == 0.2 and cat.meta["CALB22_A"] == 2.0
+    assert cat.meta["CALS11_B"] == 0.2 and cat.meta["CALS22_B"] == 0.4 and "CALB12_A" not in cat.meta
+    assert cat.meta["CALR1_A"] == 1.8 and cat.meta["CALR2_B"] == -0.2
+    assert (cat.meta["CALLO2_B"], cat.meta["CALHI2_B"]) == (-1.1, 0.4)
+    assert "CALB<k><p>_<fold> (c_k - CALR<k>_<fold>)^p" in cat["spec_parallax_err"].description
     cat.write(tmp_path / "c.fits")
     rows = calibration_table(cals, ["A", "B"])
-    assert list(rows["covariate"]) == ["LOGG", "LOGG"] and list(rows["slope"]) == [-0.7, -0.5]
-    assert rows["covariate_reference"][0] == 1.8 and rows["covariate_max"][1] == 2.2
+    assert list(rows["trend"]) == ["LOGG^1 FE_H^2", "LOGG^1 FE_H^2"]
+    assert list(rows["b_LOGG_1"]) == [-0.7, -0.5] and list(rows["b_FE_H_2_err"]) == [0.3, 0.4]
+    assert rows["FE_H_reference"][0] == -0.2 and rows["LOGG_max"][1] == 2.2 and rows["FE_H_min"][0] == -1.1
     constant = table.build_catalog(_parent(4), spec, eq5 * 2, 0.048, 30.0, "h", spec_err_eq5=eq5,
                                    calibrations={"A": Calibration(1.0, 0.06, 0.0, 0.0, 0.004, float("nan"), 400)})
-    assert "ERRCOV" not in constant.meta and "CALB_A" not in constant.meta
+    assert "ERRCOV" not in constant.meta and not any(key.startswith("CALB") for key in constant.meta)

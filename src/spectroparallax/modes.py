@@ -103,7 +103,7 @@ SWITCHES = {
         "catalog",
         "eq. 5 alone: the feature errors propagated through the model (infer_parallax.py)",
         "eq. 5 plus an intrinsic fractional scatter epsilon in quadrature (eq. 5's scale s held at 1: "
-        "fitting both is nearly degenerate; ln epsilon linear in calibration.epsilon_covariate, e.g. LOGG), "
+        "fitting both is nearly degenerate; ln epsilon a polynomial in calibration.epsilon_covariates, e.g. LOGG and FE_H), "
         "fitted by maximum likelihood on "
         "held-out residuals against Gaia with Gaia's errors and an outlier component, cross-fitted "
         "fold by fold (catalog.calibration); eq. 5 kept as spec_parallax_err_eq5"),

@@ -9,6 +9,12 @@
 CATALOG_UPSTREAM = (["mock_survey"] if SURVEY == "mock" else [] if local_sas() else ["download_allstar"]) + [
     "reduce_allstar", "aspcapstar_shard", "gaia_chunk", "normalize_shard", "select_pixels", "select_samples",
     "design_matrix", "train", "crossval"]
+# The calibration keys the catalog reads: only the improved uncertainties use them (the paper mode's
+# catalog does not rerun for them), and the degree only with covariates to have a degree in.
+_CAL = config["calibration"]
+CALIBRATION = {key: _CAL[key] if SWITCH["uncertainties"] == "improved" else None
+               for key in ("outlier_factor", "fit_scale", "epsilon_covariates")}
+CALIBRATION["epsilon_degree"] = _CAL["epsilon_degree"] if CALIBRATION["epsilon_covariates"] else None
 
 
 rule catalog:
@@ -33,16 +39,11 @@ rule catalog:
         training_cuts=TRAINING_CUTS,
         uncertainties=SWITCH["uncertainties"],
         l21=L21,
-        # Only the improved uncertainties use it: the paper mode's catalog does not rerun for it.
-        outlier_factor=config["calibration"]["outlier_factor"] if SWITCH["uncertainties"] == "improved" else None,
-        fit_scale=config["calibration"]["fit_scale"] if SWITCH["uncertainties"] == "improved" else None,
-        epsilon_covariate=config["calibration"]["epsilon_covariate"] if SWITCH["uncertainties"] == "improved" else None,
+        **CALIBRATION,
         config_hash=config_hash(
             {"survey": SURVEY, **{name: dict(getattr(rules, name).params.items()) for name in CATALOG_UPSTREAM},
              "catalog": {"style": SWITCH["catalog"], "training_cuts": TRAINING_CUTS,
-                         "uncertainties": SWITCH["uncertainties"],
-                         **{key: config["calibration"][key] if SWITCH["uncertainties"] == "improved" else None
-                            for key in ("outlier_factor", "fit_scale", "epsilon_covariate")}}}),
+                         "uncertainties": SWITCH["uncertainties"], **CALIBRATION}}),
     threads: 2
     resources:
         mem_mb=predict_mem,

@@ -70,7 +70,9 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     Calibration}, switches.uncertainties improved) is given: then ``spec_err`` is the calibrated
     uncertainty, ``spec_err_eq5`` eq. 5's (written as spec_parallax_err_eq5), and the header holds
     each fold's s, epsilon and outlier fraction with their errors (ERRMODEL says which); if epsilon
-    varies with a covariate (ERRCOV names it), also its slope, reference value and range.
+    varies with covariates (ERRCOV names them, ERRDEG gives each one's polynomial degree), also the
+    coefficients of the trend (CALB<k><p>_<fold>: covariate k, power p; errors CALS<k><p>_<fold>) and
+    each covariate's reference value and range (CALR<k>_, CALLO<k>_, CALHI<k>_<fold>).
 
     ``l21`` (switches.zero_point): on Gaia DR3, Gaia_parallax is the parallax minus its L21 zero
     point (True) or the raw parallax (False, a constant offset only); the header's PLXZP says which.
@@ -84,10 +86,10 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     if (calibrations is None) != (spec_err_eq5 is None):
         raise ValueError("calibrated uncertainties need both spec_err_eq5 and calibrations")
     bad = ~(np.isfinite(spec) & np.isfinite(spec_err))
-    covariates = {cal.covariate for cal in (calibrations or {}).values()}
-    if len(covariates) > 1:
-        raise ValueError(f"the folds' calibrations use different covariates {sorted(map(str, covariates))}")
-    covariate = covariates.pop() if covariates else None
+    trends = {(cal.covariates, cal.degrees) for cal in (calibrations or {}).values()}
+    if len(trends) > 1:
+        raise ValueError(f"the folds' calibrations use different scatter trends {sorted(trends)}")
+    covariates, degrees = trends.pop() if trends else ((), ())
     gaia = fit_parallax(parent, l21)   # DR3 with l21: minus the L21 zero point (parallax_zero_point)
     gaia_err = as_float(parent["parallax_error"])
     cat = Table()
@@ -125,8 +127,9 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
         "spec_parallax_err": ("uncertainty propagated from the feature errors (eq. 5)" if calibrations is None else
                               "calibrated uncertainty sqrt((s sigma_eq5)^2 + (epsilon spec_parallax)^2); s, epsilon "
                               "of the star's fold in the header (CALS_<fold>, CALE_<fold>)" + (
-                                  f"; epsilon = CALE_<fold> exp(CALB_<fold> ({covariate} - CALR_<fold>)), {covariate} "
-                                  "held within CALLO_<fold>..CALHI_<fold>" if covariate else "")),
+                                  "; epsilon = CALE_<fold> exp(sum over covariates k (ERRCOV) and powers p (1..ERRDEG) "
+                                  "of CALB<k><p>_<fold> (c_k - CALR<k>_<fold>)^p), c_k held within "
+                                  "CALLO<k>_<fold>..CALHI<k>_<fold>" if covariates else "")),
         "spec_parallax_err_eq5": "uncertainty propagated from the feature errors alone (eq. 5)",
         "training_set": ("1 if the star passes eq. 8-10 (the published catalog's flag; it may lack a finite parallax)"
                          if style == "paper" else "1 if the star is in a Training Set (eq. 8-10)"),
@@ -142,15 +145,21 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     cat.meta.update({"LAMBDA": float(lam), "PLXOFFST": float(offset), "CFGHASH": cfg_hash, "CATSTYLE": style,
                      "REFERENC": "Hogg, Eilers & Rix 2019, AJ 158, 147",
                      "ERRMODEL": "eq5" if calibrations is None else "calibrated", "PLXZP": zero_point})
-    if covariate:
-        cat.meta["ERRCOV"] = covariate
+    if covariates:
+        if len(covariates) > 9 or max(degrees) > 9:
+            raise ValueError("the header numbers covariates and powers with one digit each: at most 9 of each")
+        cat.meta["ERRCOV"] = ",".join(covariates)
+        cat.meta["ERRDEG"] = ",".join(str(d) for d in degrees)
     for fold, cal in (calibrations or {}).items():
         # A FITS header cannot hold NaN: an error the fit could not estimate is left undefined.
         values = {f"CALS_{fold}": cal.s, f"CALSE_{fold}": cal.s_err, f"CALE_{fold}": cal.epsilon,
                   f"CALEE_{fold}": cal.epsilon_err, f"CALF_{fold}": cal.f, f"CALFE_{fold}": cal.f_err}
-        if covariate:
-            values.update({f"CALB_{fold}": cal.slope, f"CALBE_{fold}": cal.slope_err, f"CALR_{fold}": cal.reference,
-                           f"CALLO_{fold}": cal.lower, f"CALHI_{fold}": cal.upper})
+        position = {name: k + 1 for k, name in enumerate(covariates)}
+        for (name, power), b, b_err in zip(cal.terms(), cal.coefficients, cal.coefficient_errors):
+            values.update({f"CALB{position[name]}{power}_{fold}": b, f"CALS{position[name]}{power}_{fold}": b_err})
+        for k, name in enumerate(covariates):
+            values.update({f"CALR{k + 1}_{fold}": cal.references[k], f"CALLO{k + 1}_{fold}": cal.lowers[k],
+                           f"CALHI{k + 1}_{fold}": cal.uppers[k]})
         cat.meta.update({key: float(v) if np.isfinite(v) else None for key, v in values.items()})
         cat.meta[f"CALN_{fold}"] = int(cal.n_stars)
     return cat

@@ -27,21 +27,25 @@ spec, spec_err = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.pr
 calibrations = spec_err_eq5 = None
 if snakemake.params.uncertainties == "improved":
     spec_err_eq5 = spec_err
-    name = snakemake.params.epsilon_covariate
-    covariate = calibration.covariate_column(parent, name, snakemake.input.parent) if name else None
+    names = tuple(snakemake.params.epsilon_covariates or ())
+    degrees = (snakemake.params.epsilon_degree,) * len(names)
+    covariates = calibration.covariate_columns(parent, names, snakemake.input.parent) if names else None
     spec_err, calibrations = calibration.cross_fit(
         parent["fold"], fit_parallax(parent, snakemake.params.l21) + offset, as_float(parent["parallax_error"]), spec, spec_err_eq5,
-        parent["training"], covariate=covariate, covariate_name=name or "covariate",
+        parent["training"], covariates=covariates, names=names, degrees=degrees,
         outlier_factor=snakemake.params.outlier_factor, fit_scale=snakemake.params.fit_scale)
     for fold, cal in calibrations.items():
         logging.info("uncertainties of fold %s, calibrated on the other folds' %d training stars: s = %.3f +- %.3f, "
                      "epsilon = %.4f +- %.4f, outlier fraction %.3f +- %.3f", fold, cal.n_stars, cal.s, cal.s_err,
                      cal.epsilon, cal.epsilon_err, cal.f, cal.f_err)
-        if cal.covariate:
-            logging.info("  epsilon(%s) = %.4f exp(%.3f +- %.3f (%s - %.3f)), %s held in %.3f..%.3f", name, cal.epsilon,
-                         cal.slope, cal.slope_err, name, cal.reference, name, cal.lower, cal.upper)
-    if name and not np.isfinite(covariate).all():
-        logging.info("%d stars without a finite %s get epsilon at the reference value", (~np.isfinite(covariate)).sum(), name)
+        for (name, power), b, b_err in zip(cal.terms(), cal.coefficients, cal.coefficient_errors):
+            logging.info("  ln epsilon: %+.3f +- %.3f (%s - %.3f)^%d, %s held in %.3f..%.3f", b, b_err, name,
+                         cal.references[names.index(name)], power, name, cal.lowers[names.index(name)],
+                         cal.uppers[names.index(name)])
+    for k, name in enumerate(names):
+        if not np.isfinite(covariates[:, k]).all():
+            logging.info("%d stars without a finite %s get epsilon at its reference value",
+                         (~np.isfinite(covariates[:, k])).sum(), name)
 cat = table.build_catalog(parent, spec, spec_err, offset, lam, snakemake.params.config_hash,
                           style=snakemake.params.style, training_cfg=snakemake.params.training_cuts,
                           spec_err_eq5=spec_err_eq5, calibrations=calibrations, l21=snakemake.params.l21)
