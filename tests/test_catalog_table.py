@@ -110,7 +110,7 @@ def test_a_scatter_trend_is_written_to_the_header_and_the_calibration_table(tmp_
     cat = table.build_catalog(_parent(4), spec, eq5 * 2, 0.048, 30.0, "h", spec_err_eq5=eq5, calibrations=cals)
     assert (cat.meta["ERRCOV"], cat.meta["ERRDEG"]) == ("LOGG,FE_H", "1,2")
     assert cat.meta["CALB11_A"] == -0.7 and cat.meta["CALB21_B"] == 0.2 and cat.meta["CALB22_A"] == 2.0
-    assert cat.meta["CALS11_B"] == 0.2 and cat.meta["CALS22_B"] == 0.4 and "CALB12_A" not in cat.meta
+    assert cat.meta["CALU11_B"] == 0.2 and cat.meta["CALU22_B"] == 0.4 and "CALB12_A" not in cat.meta
     assert cat.meta["CALR1_A"] == 1.8 and cat.meta["CALR2_B"] == -0.2
     assert (cat.meta["CALLO2_B"], cat.meta["CALHI2_B"]) == (-1.1, 0.4)
     assert "CALB<k><p>_<fold> (c_k - CALR<k>_<fold>)^p" in cat["spec_parallax_err"].description

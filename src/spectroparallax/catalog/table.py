@@ -71,7 +71,7 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
     uncertainty, ``spec_err_eq5`` eq. 5's (written as spec_parallax_err_eq5), and the header holds
     each fold's s, epsilon and outlier fraction with their errors (ERRMODEL says which); if epsilon
     varies with covariates (ERRCOV names them, ERRDEG gives each one's polynomial degree), also the
-    coefficients of the trend (CALB<k><p>_<fold>: covariate k, power p; errors CALS<k><p>_<fold>) and
+    coefficients of the trend (CALB<k><p>_<fold>: covariate k, power p; errors CALU<k><p>_<fold>) and
     each covariate's reference value and range (CALR<k>_, CALLO<k>_, CALHI<k>_<fold>).
 
     ``l21`` (switches.zero_point): on Gaia DR3, Gaia_parallax is the parallax minus its L21 zero
@@ -156,7 +156,7 @@ def build_catalog(parent: Table, spec, spec_err, offset: float, lam: float, cfg_
                   f"CALEE_{fold}": cal.epsilon_err, f"CALF_{fold}": cal.f, f"CALFE_{fold}": cal.f_err}
         position = {name: k + 1 for k, name in enumerate(covariates)}
         for (name, power), b, b_err in zip(cal.terms(), cal.coefficients, cal.coefficient_errors):
-            values.update({f"CALB{position[name]}{power}_{fold}": b, f"CALS{position[name]}{power}_{fold}": b_err})
+            values.update({f"CALB{position[name]}{power}_{fold}": b, f"CALU{position[name]}{power}_{fold}": b_err})
         for k, name in enumerate(covariates):
             values.update({f"CALR{k + 1}_{fold}": cal.references[k], f"CALLO{k + 1}_{fold}": cal.lowers[k],
                            f"CALHI{k + 1}_{fold}": cal.uppers[k]})
