@@ -205,12 +205,7 @@ def _scale_scatter_correlation(a, spec_err_eq5, train) -> dict:
     p = np.array([cal.s, max(cal.epsilon, 1e-4)])
     nll = lambda q: calibration.negative_log_likelihood((q[0], q[1], cal.f), gaia - spec, gaia_err, spec,  # noqa: E731
                                                         err5, 10.0)
-    h, steps = np.empty((2, 2)), 1e-3 * p
-    for i in range(2):
-        for j in range(2):
-            ei, ej = np.eye(2)[i] * steps[i], np.eye(2)[j] * steps[j]
-            h[i, j] = (nll(p + ei + ej) - nll(p + ei - ej) - nll(p - ei + ej) + nll(p - ei - ej)) / (4 * steps[i] * steps[j])
-    cov = np.linalg.inv(h)
+    cov = np.linalg.inv(calibration._hessian(nll, p, 1e-3 * p))
     return {"two_param_s": cal.s, "two_param_epsilon": cal.epsilon,
             "two_param_s_epsilon_correlation": float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))}
 
