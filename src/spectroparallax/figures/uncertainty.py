@@ -1,5 +1,6 @@
 """The uncertainty figure: normalized residuals of the training stars against a unit Gaussian, and
-(issue 20) their robust width in bins of S/N, G, Teff and H - W2, before (eq. 5 alone) and after the
+(issue 20) their robust width in bins of S/N, G, Teff, H - W2, logg and [Fe/H] (the last two the
+calibration's default covariates, calibration.epsilon_covariates), before (eq. 5 alone) and after the
 calibration of the improved mode (spectroparallax.catalog.calibration)."""
 
 import numpy as np
@@ -41,7 +42,7 @@ def binned_widths(pull, x, n_bins: int = 4):
 
 #: The quantities the widths are binned in: label -> (key of figures.data.labels, axis label).
 BINNED = {"snr": ("snr", "APOGEE S/N"), "g": ("g", "G [mag]"), "teff": ("teff", "Teff [K]"),
-          "h_w2": ("h_w2", "H - W2 [mag]")}
+          "h_w2": ("h_w2", "H - W2 [mag]"), "logg": ("logg", "ASPCAP logg"), "fe_h": ("fe_h", "ASPCAP [Fe/H]")}
 
 
 def uncertainty_figure(cat, parent, style):
@@ -61,11 +62,11 @@ def uncertainty_figure(cat, parent, style):
 def calibration(pull, width, style, lab: dict, rows, *, before=None, n_bins: int = 4):
     """The uncertainty figure: the histogram of :func:`normalized_residuals` (with the eq.-5 pulls
     ``before`` as an outline when the catalog is calibrated) and the robust width in ``n_bins`` bins
-    of S/N, G, Teff and H - W2 of the training stars (``lab``: figures.data.labels of the Parent
+    of each of :data:`BINNED` over the training stars (``lab``: figures.data.labels of the Parent
     Sample; ``rows``: the :func:`training_rows` mask the pulls belong to).
     """
-    fig = common.new_figure(10.0, 5.6)
-    axes = fig.subplots(2, 3).ravel()
+    fig = common.new_figure(13.0, 5.6)
+    axes = fig.subplots(2, 4).ravel()
     _histogram(axes[0], pull, width, style, before)
     for ax, (name, (key, label)) in zip(axes[1:], BINNED.items()):
         x = np.asarray(lab[key], float)[rows]
