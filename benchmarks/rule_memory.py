@@ -86,7 +86,8 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
         return _Files(**common, input=_Files(models=models, **features),
                       output=_Files(table=str(d / "crossval.csv"), best=str(d / "best.yaml")),
                       params=_Files(settings=[(LAM, OFFSET)] * n_settings, folds=list(FOLDS), snr_min=20.0,
-                                    high_snr_subset="improved", reference_offset=None, hyperparameters="improved",
+                                    high_snr_subset="improved", reference_offset=None, reference_offset_tolerance=None,
+                                    hyperparameters="improved",
                                     l21=False))
     if step == "catalog":
         return _Files(**common, input=_Files(best=str(d / "best.yaml"), models=models, **features),
