@@ -10,8 +10,8 @@ fits, by maximum likelihood on held-out residuals against Gaia,
 a scale ``s`` of eq. 5 and an intrinsic fractional scatter ``epsilon``, which may vary with a star's
 properties (config.yaml ``calibration.epsilon_covariates``, e.g. ASPCAP LOGG and FE_H): ln epsilon a
 polynomial in each. The linear model is worst for the rarest giants: on 20,000-row mocks one constant
-epsilon gives errors 2.2-2.7 times too small at logg < 0.8 and at [Fe/H] < -0.8 against the truth;
-a trend in logg alone fixes the first but leaves the second at 1.8-2.4, and quadratics in both
+epsilon gives errors 2.2-2.5 times too small at logg < 0.8 and at [Fe/H] < -0.8 against the truth;
+a trend in logg alone fixes the first but leaves the second at 1.8-2.1, and quadratics in both
 bring every bin within ~0.2 of 1 (benchmarks/uncertainty_calibration.py prints the widths by logg
 and [Fe/H]). By default ``s`` is held
 at 1 (eq. 5 is the right propagation of the feature errors; what it misses is added by epsilon)
