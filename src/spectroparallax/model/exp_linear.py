@@ -340,7 +340,10 @@ class _Curvature:
         """H (with the ridge) at the columns ``rows`` x ``cols`` of Z (all in the cache)."""
         i, j = self.pos[rows], self.pos[cols]
         B = self.H[np.ix_(i, j)]
-        B[i[:, None] == j[None, :]] += self.ridge
+        if rows is cols or (rows.size == cols.size and np.array_equal(rows, cols)):
+            B.flat[:: B.shape[0] + 1] += self.ridge   # a diagonal block: no |rows| x |cols| mask
+        else:
+            B[i[:, None] == j[None, :]] += self.ridge
         return B
 
 
