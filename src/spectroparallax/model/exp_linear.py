@@ -13,7 +13,8 @@ method:
 * columns are centred and scaled internally (an exact reparametrization: the penalty on theta_j
   becomes lam / s_j on the scaled coefficient; centring is absorbed by the intercept column);
 * each outer iteration builds a quadratic model of the smooth part on a *working set* (current
-  non-zeros, unpenalized columns and the strongest KKT violators outside them) with the Hessian
+  non-zeros, unpenalized columns and the strongest KKT violators outside them, at most
+  max(working_set_min, |support| / :data:`_WS_GROWTH`) of those) with the Hessian
   ``Z^T diag(ivar * p * max(2p - y, 0)) Z`` (the exact one, floored at zero per star), solves that
   weighted lasso (coordinate-descent sweeps to find the sign pattern, Newton steps on the pattern
   with an exact piecewise-quadratic line search; loosely far from the optimum, tightly near it),
