@@ -19,27 +19,50 @@ the same data, the ratio grid wall / paper one-fold wall (target <= 0.1) and the
     python benchmarks/cv_path.py --skip-cold                         # paper size (30-60 min when loaded)
     python benchmarks/cv_path.py --n-stars 3500 --n-features 1854    # a quarter of each dimension
 
-Measured (shared 2-core machine, 2026-12-06; ``--blas-threads``, default 1, applies to both
-optimizers; CPU seconds are the process's, less sensitive to the load than wall seconds):
+Measured (shared 2-core machine; ``--blas-threads``, default 1, applies to both optimizers; CPU
+seconds are the process's, less sensitive to the load than wall seconds):
 
-* quarter of each dimension (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams 3), commit
-  5a706b6, load 3.7 -> 3.4, 22:37: grid 12.8 s wall / 4.6 s CPU, paper one fold 30.8 s / 18.5 s
-  CPU: ratio 0.42 wall, 0.25 CPU. Objectives (held-out A, offset 0.048): lambda 30 paper
-  2525.119, path 2508.592; lambda 3 paper 1572.412, path 1572.084. Earlier the same day, two
-  BLAS threads, load ~8-12: grid 139 s, paper 565 s, ratio 0.25 -- one BLAS thread made both
-  optimizers 4-18x faster on this loaded machine, not the ratio.
-* paper size (default sizes, --skip-cold --paper-lams 3), commit c1b79d9 (before the cross-term
-  and stalled-Hessian changes), load ~7-10: grid 1313 s wall (fold A 331 s, fold B 982 s, of
-  which one lambda = 3 fit took 665 s over 195 outer iterations on a stale Hessian -- the case
-  _STALL_STEPS now cuts short); the lambda = 3 fits are ~80 % of the grid. Paper one fold
-  (lambda 30, load ~2-5) 1137 s, 12,723 evaluations: ratio 1.16 wall (the grid ran under the
-  higher load). Objective at lambda 30: paper 9028.271, path 9002.851. (The lambda = 3 paper
-  fit was stopped unfinished at the session's deadline.)
+* 2026-12-07, commit e3315bb (working set grown by |support| / 10 per iteration, the Hessian cache
+  extended in place): quarter size (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams 3),
+  load 3.2 -> 5.2, 01:21: grid 3.2 s wall / 3.1 s CPU (lambda = 3 fits 0.35-0.64 s each), paper
+  one fold 23.0 s / 16.1 s CPU: ratio 0.14 wall, 0.19 CPU. The same day at commit d63c1d3 (before),
+  load ~1: grid 5.2 s / 5.1 s CPU, paper 21.7 s / 21.6 s: ratio 0.24 wall, 0.24 CPU. Objectives
+  (held-out A, offset 0.048): lambda 30 paper 2525.119, path 2508.592; lambda 3 paper 1572.412,
+  path 1572.084.
+  Half size (--n-stars 7000 --n-features 3707 --skip-cold, without --paper-lams 3 for lack of
+  time), commit 64adcc8 (the same solver), load 2.5 -> 2.7, 01:55: grid 37.3 s wall / 36.1 s CPU
+  (the lambda = 3 fits 6.1-6.8 s each, ~70 % of it), paper one fold 136.7 s / 131.8 s CPU: ratio
+  0.27 wall, 0.27 CPU. Objective at lambda 30: paper 4659.541, path 4652.987. The grid alone at
+  commit d63c1d3 (before; fit_grid on the same data from a driver script), load 2.2 -> 2.8: 54.3 s
+  wall / 49.7 s CPU. Paper size not measured.
+
+* 2026-12-06, quarter of each dimension (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams
+  3), commit 5a706b6, load 3.7 -> 3.4, 22:37: grid 12.8 s wall / 4.6 s CPU, paper one fold 30.8 s /
+  18.5 s CPU: ratio 0.42 wall, 0.25 CPU. Objectives (held-out A, offset 0.048): lambda 30 paper
+  2525.119, path 2508.592; lambda 3 paper 1572.412, path 1572.084. Earlier the same day, two BLAS
+  threads, load ~8-12: grid 139 s, paper 565 s, ratio 0.25 -- one BLAS thread made both optimizers
+  4-18x faster on this loaded machine, not the ratio.
+* 2026-12-06, paper size (default sizes, --skip-cold --paper-lams 3), commit c1b79d9 (before the
+  cross-term and stalled-Hessian changes), load ~7-10: grid 1313 s wall (fold A 331 s, fold B 982 s,
+  of which one lambda = 3 fit took 665 s over 195 outer iterations on a stale Hessian -- the case
+  _STALL_STEPS now cuts short); the lambda = 3 fits are ~80 % of the grid. Paper one fold (lambda
+  30, load ~2-5) 1137 s, 12,723 evaluations: ratio 1.16 wall (the grid ran under the higher load).
+  Objective at lambda 30: paper 9028.271, path 9002.851. (The lambda = 3 paper fit was stopped
+  unfinished at the session's deadline.)
 
 Where the grid's time goes at the paper size (py-spy samples): building and extending the model
 Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3), the
 Cholesky factors of its support block, and the slow linear tail of a stale Hessian; the paper's
-optimizer needs only products with X (13,100 of them at a quarter of the size).
+optimizer needs only products with X (13,100 of them at a quarter of the size). At half size
+(cProfile of fold A, 2026-12-07) the lasso sub-problems dominated before commit 4d3b2d8: the
+working set then took as many violators as the support held, and the first five iterations of a
+lambda = 3 fit each ran the sub-problem's 30-round limit (6.8 of its 8.2 s) with Cholesky factors
+of a support changing by hundreds of pixels. After it (15.4 s in _prox_newton): building
+and extending the cached Hessian 40 %, the sub-problems 50 % (Cholesky factors, their solves and
+block copies 30 %). A matrix-free inner solver (products Z_W^T (h * (Z_W v)), 2 N |W| flops
+against N |W|^2 to form the Hessian) was not tried: it pays only if a sub-problem needs fewer
+than ~|W| / 2 such products, which these ill-conditioned supports (collinear magnitudes,
+correlated line pixels) were not shown to allow.
 
 The last line printed is one JSON object with the figures.
 """
