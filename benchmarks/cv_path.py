@@ -50,6 +50,11 @@ seconds are the process's, less sensitive to the load than wall seconds):
   Objective at lambda 30: paper 9028.271, path 9002.851. (The lambda = 3 paper fit was stopped
   unfinished at the session's deadline.)
 
+* paper size (default sizes, --skip-cold), commit 5d69fde (after the working-set and cache changes),
+  2026-12-07, beside a CI run, niced: grid 241.2 s wall / 164.9 s CPU (the lambda = 3 fits 30-66 s
+  each, 71 % of the wall), paper one fold 700.6 s / 555.5 s: ratio 0.34 wall, 0.30 CPU. Objective at
+  lambda 30: paper 9028.271, path 9002.851.
+
 Where the grid's time goes at the paper size (py-spy samples): building and extending the model
 Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3), the
 Cholesky factors of its support block, and the slow linear tail of a stale Hessian; the paper's
