@@ -52,7 +52,7 @@ seconds are the process's, less sensitive to the load than wall seconds):
 
 * paper size (default sizes, --skip-cold), commit 5d69fde (after the working-set and cache changes),
   2026-12-07, beside a CI run, niced: grid 241.2 s wall / 164.9 s CPU (the lambda = 3 fits 30-66 s
-  each, 71 % of the wall), paper one fold 700.6 s / 555.5 s: ratio 0.34 wall, 0.30 CPU. Objective at
+  each, 72 % of the wall), paper one fold 700.6 s / 555.5 s: ratio 0.34 wall, 0.30 CPU. Objective at
   lambda 30: paper 9028.271, path 9002.851.
 
 Where the grid's time goes at the paper size (py-spy samples): building and extending the model
