@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mock_accuracy  # noqa: E402
 
 from spectroparallax.archives.columns import as_float  # noqa: E402
-from spectroparallax.catalog import calibration, stats  # noqa: E402
+from spectroparallax.catalog import calibration, clusters, stats  # noqa: E402
 from spectroparallax.mock import truth as mock_truth  # noqa: E402
 
 TARGETS = ("catalog", "results/mock/clusters/members.ecsv")
@@ -184,8 +184,7 @@ def _refit(label, trend, joined, parent, a, true, ok, tercile, logg, feh, workdi
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         rows = np.array([row_of[k] for k in np.asarray(members["2MASS_ID"], str)[np.asarray(members["cluster"], str) == name]])
         rows = rows[ok[rows]]
-        w = 1 / err[rows] ** 2
-        spread = (a["spec"][rows] - np.sum(w * a["spec"][rows]) / np.sum(w)) / err[rows]
+        spread = (a["spec"][rows] - clusters.weighted_mean(a["spec"][rows], err[rows])[0]) / err[rows]
         out[f"{label}_cluster_{name}_scatter"] = _width(spread)
         spreads.append(spread)
         if checks[name]["training_range"] == "inside":
