@@ -90,6 +90,7 @@ SWITCH_RULES = {
     # model
     "high_snr_subset": ("train", "crossval", "figure2"),
     "hyperparameters": ("crossval",),
+    "cv_score": ("crossval",),
     "optimizer": ("train",),
     "zero_point": (),    # on Gaia DR3 only; the mock runs DR2
 

@@ -131,6 +131,44 @@ def test_record_choice_columns():
     assert "paired" in table["delta_chi2_se"].description
 
 
+def test_intrinsic_scatter_recovered_against_truth():
+    """Gaia = truth + its noise, the prediction off the truth by 7 % (the model's own scatter): the
+    maximum-likelihood epsilon is 0.07 within ~6 of its standard errors (~0.0005 for 20,000 stars)."""
+    rng = np.random.default_rng(7)
+    n = 20_000
+    spec = rng.uniform(0.1, 2.0, n)
+    err = np.exp(rng.uniform(np.log(0.01), np.log(0.1), n))
+    gaia = spec + rng.standard_normal(n) * np.sqrt(err ** 2 + (0.07 * spec) ** 2)
+    assert crossval.fit_intrinsic_scatter(gaia, err, spec) == pytest.approx(0.07, abs=0.003)
+    # Gaia's noise alone: nothing left for epsilon. NaNs are skipped.
+    gaia = spec + err * rng.standard_normal(n)
+    gaia[:10] = np.nan
+    assert crossval.fit_intrinsic_scatter(gaia, err, spec) < 0.003
+
+
+def test_deviance_by_hand():
+    # v = 0.1^2 + (0.5 * 0.8)^2 = 0.17: 0.2^2 / 0.17 + ln(0.17 / 0.01)
+    assert crossval.deviance_terms([1.0], [0.1], [0.8], 0.5)[0] == pytest.approx(0.04 / 0.17 + np.log(17.0))
+    # without intrinsic scatter it is eq. 2's chi^2
+    g, e, p = [1.0, 2.0], [0.5, 1.0], [0.0, 4.0]
+    assert np.allclose(crossval.deviance_terms(g, e, p, 0.0), crossval.chi2_terms(g, e, p))
+    s = crossval.summarize(np.array(g), np.array(e), np.array(p), np.ones(2, bool), snr_min=20)
+    assert s["deviance"] == pytest.approx(np.sum(crossval.deviance_terms(g, e, p, s["epsilon"])))
+
+
+def test_choose_setting_by_deviance_uses_its_own_column_and_names_it():
+    terms = np.vstack([np.ones(4) * 3, np.ones(4), np.ones(4) * 2, np.ones(4) * 4])
+    table = _grid(np.vstack([np.ones(4), np.ones(4) * 2, np.ones(4) * 3, np.ones(4) * 4]))   # chi2: row 0 lowest
+    table["deviance"] = terms.sum(axis=1)                                                    # deviance: row 1
+    c = crossval.choose_setting(table, terms, reference_offset=None, score="deviance")
+    assert (c.row, c.score, c.reason) == (1, "deviance", "lowest held-out deviance")
+    crossval.record_choice(table, c)
+    assert list(table["delta_deviance"]) == [8.0, 0.0, 4.0, 12.0] and "delta_chi2" not in table.colnames
+    assert crossval.choose_setting(table, terms, reference_offset=None).row == 0   # chi2 by default
+    with pytest.raises(ValueError, match="unknown cross-validation score 'nll'"):
+        crossval.choose_setting(table, terms, reference_offset=None, score="nll")
+
+
 def test_read_model_refuses_and_sets_aside_an_unconverged_model_file(tmp_path):
     from astropy.table import Table
 

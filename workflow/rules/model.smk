@@ -48,6 +48,7 @@ rule crossval:
         reference_offset=REFERENCE_OFFSET,
         reference_offset_tolerance=REFERENCE_OFFSET_TOLERANCE,
         hyperparameters=SWITCH["hyperparameters"],
+        cv_score=SWITCH["cv_score"],
         l21=L21,
     threads: 2
     resources:

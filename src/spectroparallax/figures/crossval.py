@@ -54,6 +54,10 @@ DISPLAY = {
     "n_chi2": ("n chi2", "{:d}".format),
     "delta_chi2": ("delta chi2", "{:.1f}".format),
     "delta_chi2_se": ("delta chi2 se", "{:.1f}".format),
+    "epsilon": ("epsilon", _sig3),
+    "deviance": ("deviance", "{:.1f}".format),
+    "delta_deviance": ("delta deviance", "{:.1f}".format),
+    "delta_deviance_se": ("delta deviance se", "{:.1f}".format),
     "scatter_high_snr": ("scatter high S/N", _sig3),
     "bias_high_snr": ("bias high S/N", _sig3),
     "n_high_snr": ("n high S/N", "{:d}".format),
@@ -76,12 +80,18 @@ def display_table(table) -> list[list[str]]:
     return rows
 
 
+#: The top panel's label for each held-out score crossval can choose by (switches.cv_score).
+SCORE_LABELS = {"chi2": r"held-out $\chi^2$ (eq. 2)",
+                "deviance": "held-out deviance\n(Gaia errors + intrinsic scatter)"}
+
+
 def crossval(table, best: dict):
-    """Held-out chi^2 (top) and robust fractional scatter of the high-S/N training stars (bottom)
+    """Held-out score the setting was chosen by (top: chi^2 of eq. 2, or the deviance when the table
+    has ``delta_deviance``; switches.cv_score) and robust fractional scatter of the high-S/N training stars (bottom)
     against lambda, one line per parallax offset; the chosen setting (``best``, crossval's
     best.yaml: lambda, offset) is ringed; when it is the edge of the lambda grid, the warning of
-    :func:`edge_warning` is printed across the top of the figure. When the table has ``delta_chi2_se``, the chi^2 points
-    carry it as error bars: the standard error of each setting's difference from the lowest chi^2.
+    :func:`edge_warning` is printed across the top of the figure. When the table has ``delta_<score>_se``, the top points
+    carry it as error bars: the standard error of each setting's difference from the lowest score.
 
     ``table``: results/<survey>/crossval/crossval.csv (lambda, offset [mas], chi2, scatter_high_snr, ...).
     """
@@ -90,11 +100,12 @@ def crossval(table, best: dict):
     lam, offset = np.asarray(table["lambda"], float), np.asarray(table["offset"], float)
     chosen = _chosen(table, best)
     log_x = bool((lam > 0).all())
-    for ax, col, label in ((axes[0], "chi2", r"held-out $\chi^2$ (eq. 2)"),
+    score = "deviance" if "delta_deviance" in table.colnames else "chi2"
+    for ax, col, label in ((axes[0], score, SCORE_LABELS[score]),
                            (axes[1], "scatter_high_snr", "robust fractional scatter,\nhigh-S/N training stars")):
         values = np.asarray(table[col], float)
-        yerr = (np.asarray(table["delta_chi2_se"], float)
-                if col == "chi2" and "delta_chi2_se" in table.colnames else None)
+        yerr = (np.asarray(table[f"delta_{score}_se"], float)
+                if col == score and f"delta_{score}_se" in table.colnames else None)
         for off in np.unique(offset):
             rows = np.flatnonzero(offset == off)
             rows = rows[np.argsort(lam[rows])]

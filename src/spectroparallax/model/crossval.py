@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
 
 from spectroparallax.catalog.stats import high_predicted_snr, high_snr, scatter_and_bias
 
+#: The held-out statistics a setting can be chosen by (switches.cv_score): eq. 2's chi^2 (paper) or
+#: the deviance of the predictive likelihood with an intrinsic fractional scatter (improved).
+SCORES = {"paper": "chi2", "improved": "deviance"}
 
 
 def chi2_terms(gaia_parallax, gaia_error, spec_parallax) -> np.ndarray:
@@ -29,12 +33,49 @@ def held_out_chi2(gaia_parallax, gaia_error, spec_parallax) -> float:
     return float(np.sum(chi2_terms(gaia_parallax, gaia_error, spec_parallax)))
 
 
+def fit_intrinsic_scatter(gaia_parallax, gaia_error, spec_parallax) -> float:
+    """Maximum-likelihood fractional scatter epsilon [dimensionless] of Gaia about the prediction.
+
+    The model: gaia - spec ~ N(0, gaia_error^2 + (epsilon spec)^2), one epsilon for all the given
+    stars (finite values only), in [0, 1]. The held-out residuals of a linear model are wider than
+    Gaia's errors by the red giants' own scatter about it (a few percent of the parallax).
+    """
+    g, e, p = (np.asarray(a, float) for a in (gaia_parallax, gaia_error, spec_parallax))
+    ok = np.isfinite(g) & np.isfinite(e) & np.isfinite(p) & (e > 0)
+    if not ok.any():
+        return float("nan")
+    r2, e2, p2 = (g[ok] - p[ok]) ** 2, e[ok] ** 2, p[ok] ** 2
+
+    def half_deviance(eps):
+        v = e2 + eps * eps * p2
+        return float(np.sum(r2 / v + np.log(v)))
+
+    return float(optimize.minimize_scalar(half_deviance, bounds=(0.0, 1.0), method="bounded",
+                                          options={"xatol": 1e-6}).x)
+
+
+def deviance_terms(gaia_parallax, gaia_error, spec_parallax, epsilon: float) -> np.ndarray:
+    """Each star's held-out deviance [dimensionless]: r^2 / v + ln(v / gaia_error^2), with r = gaia - spec
+    and v = gaia_error^2 + (epsilon spec)^2; float64 (n,).
+
+    -2 ln of the Gaussian predictive likelihood up to a constant per star (the same under every
+    setting), so the differences between settings are log-likelihood ratios. With epsilon = 0 it
+    is :func:`chi2_terms`. Weighting each star by its full predictive variance rather than Gaia's
+    error alone keeps the bright stars (Gaia errors far below the model's scatter) from dominating
+    the sum and its noise.
+    """
+    g, e, p = (np.asarray(a, float) for a in (gaia_parallax, gaia_error, spec_parallax))
+    v = e * e + (epsilon * p) ** 2
+    return (g - p) ** 2 / v + np.log(v / (e * e))
+
+
 def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float, *, offset: float = 0.0,
               subset: str = "improved") -> dict:
     """Cross-validation figures for one (lambda, offset) setting.
 
     ``gaia_parallax`` includes ``offset`` [mas]. Returns chi2 (held-out, over the training-quality
-    stars), n_chi2, and the robust fractional scatter and median bias of (spec - Gaia)/Gaia over the
+    stars), n_chi2, epsilon (:func:`fit_intrinsic_scatter` over the same stars) and deviance (the sum
+    of :func:`deviance_terms` with it), and the robust fractional scatter and median bias of (spec - Gaia)/Gaia over the
     training stars of the high-S/N subset (:func:`spectroparallax.catalog.stats.high_snr` with ``subset``,
     S/N >= ``snr_min``; n_high_snr) and over those with spectrophotometric parallax / Gaia error
     >= ``snr_min`` (``bias_high_pred_snr``, n_high_pred_snr; see
@@ -46,9 +87,12 @@ def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float
     high = use & high_snr(gaia_parallax, gaia_error, offset, snr_min, subset)
     pred = high_predicted_snr(spec_parallax, gaia_error, use, snr_min)
     scatter, bias = scatter_and_bias(gaia_parallax[high], spec_parallax[high])
+    epsilon = fit_intrinsic_scatter(gaia_parallax[use], gaia_error[use], spec_parallax[use])
     return {
         "chi2": held_out_chi2(gaia_parallax[use], gaia_error[use], spec_parallax[use]),
         "n_chi2": int(use.sum()),
+        "epsilon": epsilon,
+        "deviance": float(np.sum(deviance_terms(gaia_parallax[use], gaia_error[use], spec_parallax[use], epsilon))),
         "scatter_high_snr": scatter,
         "bias_high_snr": bias,
         "n_high_snr": int(high.sum()),
@@ -58,9 +102,10 @@ def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float
 
 
 def record_choice(table, choice: Choice) -> None:
-    """Add the columns delta_chi2, delta_chi2_se and chosen (bool) of ``choice`` to ``table`` in place."""
-    table["delta_chi2"] = choice.delta_chi2
-    table["delta_chi2_se"] = choice.delta_chi2_se
+    """Add the columns delta_<score>, delta_<score>_se (score: the statistic ``choice`` was made by,
+    chi2 or deviance) and chosen (bool) of ``choice`` to ``table`` in place."""
+    table[f"delta_{choice.score}"] = choice.delta
+    table[f"delta_{choice.score}_se"] = choice.delta_se
     table["chosen"] = np.arange(len(table)) == choice.row
     describe(table)
 
@@ -82,7 +127,11 @@ COLUMNS = {
     "lambda": (None, "L1 strength on the spectral coefficients (eq. 3)"),
     "offset": ("mas", "offset added to every Gaia DR2 parallax"),
     "chi2": (None, "held-out chi^2 of eq. 2 over the training-quality stars, out-of-fold predictions"),
-    "n_chi2": (None, "number of stars in chi2"),
+    "n_chi2": (None, "number of stars in chi2 and deviance"),
+    "epsilon": (None, "maximum-likelihood fractional scatter of Gaia about the prediction beyond Gaia's errors, "
+                "over the same stars"),
+    "deviance": (None, "held-out deviance: sum of (gaia - spec)^2 / v + ln(v / sigma_gaia^2), v = sigma_gaia^2 + "
+                 "(epsilon spec)^2, over the same stars (-2 ln likelihood up to a constant)"),
     "scatter_high_snr": (None, "robust scatter of (spec - Gaia)/Gaia, training stars with Gaia parallax/error >= snr_min "
                          "(switches.high_snr_subset: paper = before the offset is added, improved = after)"),
     "bias_high_snr": (None, "median of (spec - Gaia)/Gaia over the same stars (biased low by selecting on Gaia)"),
@@ -91,6 +140,8 @@ COLUMNS = {
     "n_high_pred_snr": (None, "number of stars with spec parallax/Gaia error >= snr_min"),
     "delta_chi2": (None, "chi2 minus the lowest chi2 of the grid"),
     "delta_chi2_se": (None, "standard error of delta_chi2 from the paired per-star differences"),
+    "delta_deviance": (None, "deviance minus the lowest deviance of the grid"),
+    "delta_deviance_se": (None, "standard error of delta_deviance from the paired per-star differences"),
     "chosen": (None, "the setting the catalog uses (results/<survey>/crossval/best.yaml)"),
     "zero_fraction": (None, "fraction of spectral coefficients exactly zero (mean over the folds' models)"),
     "small_fraction": (None, "fraction of spectral coefficients with |theta| < 1e-4 (the paper's optimizer "
@@ -108,19 +159,20 @@ def describe(table) -> None:
             table[name].description = text
 
 
-def choose(table) -> int:
-    """Row index of the setting with the lowest held-out chi^2."""
-    chi2 = np.asarray(table["chi2"], dtype=float)
-    if not np.isfinite(chi2).any():
-        raise ValueError("no cross-validation setting has a finite held-out chi2")
-    return int(np.nanargmin(chi2))
+def choose(table, score: str = "chi2") -> int:
+    """Row index of the setting with the lowest held-out ``score`` (a column: chi2 or deviance)."""
+    values = np.asarray(table[score], dtype=float)
+    if not np.isfinite(values).any():
+        raise ValueError(f"no cross-validation setting has a finite held-out {score}")
+    return int(np.nanargmin(values))
 
 
 def paired_difference(terms, best: int) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out chi^2 of every setting minus that of setting ``best``, and its standard error.
+    """Held-out score of every setting minus that of setting ``best``, and its standard error.
 
-    terms: (n_settings, n_stars) per-star chi^2 terms (:func:`chi2_terms`) of the same held-out
-    stars under every setting (NaN where a setting has no prediction). The difference is summed
+    terms: (n_settings, n_stars) per-star terms of the score (:func:`chi2_terms` or
+    :func:`deviance_terms`) of the same held-out stars under every setting (NaN where a setting has
+    no prediction). The difference is summed
     over the stars every compared pair has; its standard error is sqrt(n) times the standard
     deviation of the per-star differences (the settings are judged on the same stars, so the
     star-to-star spread that both share cancels). Returns (delta, se), float64 (n_settings,);
@@ -140,67 +192,72 @@ def paired_difference(terms, best: int) -> tuple[np.ndarray, np.ndarray]:
 class Choice:
     """Outcome of :func:`choose_setting`.
 
-    row: the chosen setting's row; lowest: the row with the lowest held-out chi^2; delta_chi2,
-    delta_chi2_se: every setting's chi^2 minus the lowest, and its paired standard error
-    (:func:`paired_difference`); tied: bool, the settings within ``tolerance`` standard errors of the lowest;
-    reason: one sentence saying why ``row`` was chosen.
+    row: the chosen setting's row; lowest: the row with the lowest held-out score; score: the
+    statistic (chi2 or deviance); delta, delta_se: every setting's score minus the lowest, and its
+    paired standard error (:func:`paired_difference`); tied: bool, the settings within ``tolerance``
+    standard errors of the lowest; reason: one sentence saying why ``row`` was chosen.
     """
 
     row: int
     lowest: int
-    delta_chi2: np.ndarray
-    delta_chi2_se: np.ndarray
+    score: str
+    delta: np.ndarray
+    delta_se: np.ndarray
     tied: np.ndarray
     reason: str
 
 
 def choose_setting(table, terms, reference_offset: float | None, *, tolerance: float | None = 1.0,
-                   fixed: bool = False) -> Choice:
-    """Choose the (lambda, offset) setting by held-out chi^2, keeping ``reference_offset`` when
+                   fixed: bool = False, score: str = "chi2") -> Choice:
+    """Choose the (lambda, offset) setting by a held-out score, keeping ``reference_offset`` when
     cross-validation cannot tell it from the best.
 
-    The setting with the lowest held-out chi^2 (eq. 2) wins unless a setting whose offset is
+    ``score`` (switches.cv_score, :data:`SCORES`): chi2, eq. 2 over the held-out stars, or deviance,
+    -2 ln of the predictive likelihood with each setting's intrinsic scatter (:func:`deviance_terms`);
+    ``terms`` are its per-star terms. The setting with the lowest score wins unless a setting whose offset is
     ``reference_offset`` [mas] lies within ``tolerance`` paired standard errors of it
     (:func:`paired_difference`): then the data do not reject the reference offset, and the best
     such setting is chosen instead (tolerance 2: the reference must be worse at about 95 %
     confidence to be dropped; None only without a reference offset).
     The offset enters the fit only through the curvature of exp(theta . x) against an additive
-    shift of the parallaxes, so with a few thousand training stars the held-out chi^2 of offsets
-    0.02 mas apart can differ by less than its own noise. ``reference_offset`` None: always the
-    lowest chi^2. ``table`` has columns lambda, offset [mas] and chi2, one row per row of ``terms``.
+    shift of the parallaxes, so with a few thousand training stars the held-out scores of offsets
+    0.02 mas apart can differ by less than their own noise. ``reference_offset`` None: always the
+    lowest score. ``table`` has columns lambda, offset [mas] and ``score``, one row per row of ``terms``.
 
     ``fixed`` (switches.hyperparameters: paper): the table's one setting is HER19's, fixed by the
-    paper mode, and is kept whatever its chi^2; the reason says so. ValueError if there are more.
+    paper mode, and is kept whatever its score; the reason says so. ValueError if there are more.
     """
+    if score not in SCORES.values():
+        raise ValueError(f"unknown cross-validation score {score!r}: expected one of {sorted(SCORES.values())}")
     if fixed:
         if len(table) != 1:
             raise ValueError(f"hyperparameters fixed by the paper mode: expected one setting, got {len(table)}")
         zero = np.zeros(1)
-        return Choice(0, 0, zero, zero, np.ones(1, bool),
+        return Choice(0, 0, score, zero, zero, np.ones(1, bool),
                       f"fixed by the paper mode (switches.hyperparameters: paper): lambda {float(table['lambda'][0]):g}, "
                       f"offset {float(table['offset'][0]):g} mas as in HER19's code (infer_parallax.py @ 7e102f0, "
                       "model.paper_lambda and model.paper_offset), not chosen by cross-validation")
-    lowest = choose(table)
+    lowest = choose(table, score)
     delta, se = paired_difference(terms, lowest)
     if reference_offset is not None and not (tolerance is not None and tolerance >= 0):
         raise ValueError(f"the reference offset's tolerance must be >= 0 standard errors, got {tolerance}")
-    tied = np.isfinite(np.asarray(table["chi2"], float)) & (delta <= (1.0 if tolerance is None else tolerance) * se)
+    tied = np.isfinite(np.asarray(table[score], float)) & (delta <= (1.0 if tolerance is None else tolerance) * se)
     offsets = np.asarray(table["offset"], float)
     lams = np.asarray(table["lambda"], float)
-    row, reason = lowest, "lowest held-out chi2"
+    row, reason = lowest, f"lowest held-out {score}"
     if reference_offset is not None and not np.isclose(offsets[lowest], reference_offset):
         candidates = np.flatnonzero(tied & np.isclose(offsets, reference_offset))
         if candidates.size:
             row = int(candidates[np.argmin(delta[candidates])])
-            reason = (f"held-out chi2 of lambda {lams[row]:g}, offset {offsets[row]:g} mas exceeds the lowest "
+            reason = (f"held-out {score} of lambda {lams[row]:g}, offset {offsets[row]:g} mas exceeds the lowest "
                       f"(lambda {lams[lowest]:g}, offset {offsets[lowest]:g} mas) by {delta[row]:.1f}, "
                       f"{delta[row] / se[row] if se[row] > 0 else 0:.2f} times its standard error {se[row]:.1f}, "
                       f"within {tolerance:g} (model.reference_offset_tolerance): cross-validation does not reject "
                       f"the reference offset {reference_offset:g} mas (model.reference_offset), so it is kept")
         else:
-            reason = (f"lowest held-out chi2; every setting with the reference offset {reference_offset:g} mas "
+            reason = (f"lowest held-out {score}; every setting with the reference offset {reference_offset:g} mas "
                       f"is worse by more than {tolerance:g} standard errors (model.reference_offset_tolerance)")
-    return Choice(row, lowest, delta, se, tied, reason)
+    return Choice(row, lowest, score, delta, se, tied, reason)
 
 
 def grid_edge_warning(table, row: int) -> str | None:

@@ -1,4 +1,4 @@
-"""Rule crossval: held-out chi^2 and high-S/N scatter for every (lambda, offset); pick the best."""
+"""Rule crossval: held-out chi^2, deviance and high-S/N scatter for every (lambda, offset); pick the best."""
 
 import logging
 import sys
@@ -23,6 +23,7 @@ error = as_float(parent["parallax_error"])
 
 models = iter(snakemake.input.models)   # ordered as SETTINGS x FOLDS in common.smk
 training = np.asarray(parent["training"], bool)
+score = crossval.SCORES[snakemake.params.cv_score]
 rows, terms = [], []
 for lam, offset in snakemake.params.settings:
     try:
@@ -34,23 +35,25 @@ for lam, offset in snakemake.params.settings:
     spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
     stats = crossval.summarize(parallax + offset, error, spec, training, snakemake.params.snr_min, offset=offset,
                                subset=snakemake.params.high_snr_subset)
-    terms.append(crossval.chi2_terms(parallax + offset, error, spec)[training])
+    terms.append(crossval.chi2_terms(parallax + offset, error, spec)[training] if score == "chi2" else
+                 crossval.deviance_terms(parallax + offset, error, spec, stats["epsilon"])[training])
     rows.append({"lambda": lam, "offset": offset, **stats, **crossval.fit_figures([fit.meta for fit in fits.values()])})
 table = Table(rows=rows)
 choice = crossval.choose_setting(table, np.array(terms), snakemake.params.reference_offset,
                                  tolerance=snakemake.params.reference_offset_tolerance,
-                                 fixed=snakemake.params.hyperparameters == "paper")
+                                 fixed=snakemake.params.hyperparameters == "paper", score=score)
 crossval.record_choice(table, choice)
 best, lowest = table[choice.row], table[choice.lowest]
 atomic.write_table(table, snakemake.output.table)
 atomic.write_text(yaml.safe_dump({"lambda": float(best["lambda"]), "offset": float(best["offset"]),
-                                  "chi2": float(best["chi2"]), "scatter_high_snr": float(best["scatter_high_snr"]),
+                                  "score": score, "chi2": float(best["chi2"]),
+                                  "deviance": float(best["deviance"]), "scatter_high_snr": float(best["scatter_high_snr"]),
                                   "bias_high_snr": float(best["bias_high_snr"]),
                                   "zero_fraction": float(best["zero_fraction"]),
                                   "small_fraction": float(best["small_fraction"]),
                                   "reason": choice.reason,
-                                  "lowest_chi2": {"lambda": float(lowest["lambda"]), "offset": float(lowest["offset"]),
-                                                  "chi2": float(lowest["chi2"])}}, sort_keys=False),
+                                  "lowest": {"lambda": float(lowest["lambda"]), "offset": float(lowest["offset"]),
+                                             score: float(lowest[score])}}, sort_keys=False),
                   snakemake.output.best)
 logging.info("choice: %s", choice.reason)
 if (warning := crossval.grid_edge_warning(table, choice.row)):
