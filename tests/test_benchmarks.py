@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,3 +100,27 @@ def test_the_uncertainty_benchmark_measures_a_completed_mock_run(figures_run):
         assert math.isfinite(figures[key]), (key, figures[key])
     assert -1.0 <= figures["two_param_s_epsilon_correlation"] <= 1.0
     assert 0.5 < figures["width_truth"] < 2.0 and figures["n_parent"] > 1000
+
+
+def test_cv_scores_rescores_a_run_as_its_crossval_chose(figures_run):
+    # benchmarks/cv_scores.py recomputes both scores from a finished run's saved models; on the
+    # session's improved-mode run its deviance choice must be the one crossval made (best.yaml), and
+    # its chi^2 numbers crossval.csv's, or the README's table of the two scores would not describe
+    # what the workflow does.
+    import yaml
+    from astropy.table import Table
+    work, _, _ = figures_run
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import cv_scores
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    best = yaml.safe_load((work / "results/mock/crossval/best.yaml").read_text())
+    table = Table.read(work / "results/mock/crossval/crossval.csv")
+    out = cv_scores.rescore(work, 0.048, 1.0)   # the config fixture's model.reference_offset and tolerance
+    assert best["score"] == "deviance" and out["deviance"]["chosen"] == [best["lambda"], best["offset"]]
+    lowest = int(np.argmin(table["chi2"]))
+    assert out["chi2"]["lowest"] == [float(table["lambda"][lowest]), float(table["offset"][lowest])]
+    assert [s["delta"] for s in out["deviance"]["settings"]] == pytest.approx(list(table["delta_deviance"]), abs=0.01)
+    assert out["true_offset"] == pytest.approx(0.048) and out["n_training"] > 500
+    assert all(math.isfinite(s["scatter_truth"]) for s in out["chi2"]["settings"])
