@@ -30,14 +30,20 @@ and the cluster members, then prints:
   of the two in it (inverse Hessian): why s is held at 1;
 - ``cluster_<name>_scatter`` (``_err``): the members' scatter over their quoted errors about their own
   weighted mean (clusters/check.csv members_scatter, bootstrap error); ``cluster_<name>_ratio``
-  (``_err``): the robust width of (spec - true) / spec_err over the members, which also holds their
-  shared offset; ``cluster_<name>_mean_offset``: weighted mean spec / cluster parallax - 1,
-  ``cluster_<name>_pull`` its pull; ``cluster_<name>_training_range``; ``clusters_pooled_scatter``,
-  ``clusters_pooled_ratio`` (and ``_err``): over every cluster's members together;
-  ``clusters_inside_scatter`` (``_err``): the scatter over the members of the clusters whose
-  training_range is "inside" together;
+  (``_err``): the robust width of (spec - true) / spec_err over the members (a width about their
+  median: an error the members share does not widen it); ``cluster_<name>_truth_offset``: the median
+  of (spec - true) / spec_err over the members, the error they share in units of their quoted errors;
+  ``cluster_<name>_offset`` and ``cluster_<name>_total`` (``_err``): check.csv members_offset and
+  members_total, the same offset against the cluster's parallax and sqrt(width^2 + offset^2), which
+  tests the total error (members_scatter falls below 1 by the share of the error the members have
+  in common; one cluster is one draw of that share); ``cluster_<name>_mean_offset``: weighted mean
+  spec / cluster parallax - 1, ``cluster_<name>_pull`` its pull; ``cluster_<name>_training_range``;
+  ``clusters_pooled_scatter``, ``clusters_pooled_ratio`` (and ``_err``): over every cluster's members
+  together; ``clusters_inside_scatter`` (``_err``): the scatter over the members of the clusters whose
+  training_range is "inside" together; ``clusters_inside_total`` (``_err``): the quadratic mean of
+  those clusters' members_total (its square averages to 1 over clusters if the errors are right);
 - ``constant_*`` and ``logg1_*``: with scatter covariates (calibration.epsilon_covariates), the same
-  widths and cluster scatters with one constant epsilon and with ln epsilon linear in logg alone
+  widths and cluster scatters and totals with one constant epsilon and with ln epsilon linear in logg alone
   (the previous default) instead, cross-fitted here on the same predictions: what the trend, and
   what [Fe/H] in it, change.
 
@@ -122,17 +128,21 @@ def measure(workdir: Path) -> dict:
             out.update(_refit(label, trend, joined, parent, a, true, ok, tercile, logg, feh, workdir))
     members = mock_truth.with_true_parallax(Table.read(workdir / "results/mock/clusters/members.ecsv"), truth_path)
     checks = {r["cluster"]: r for r in Table.read(workdir / "results/mock/clusters/check.csv")}
-    pooled, spreads, inside = [], [], []
+    pooled, spreads, inside, inside_totals = [], [], [], []
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         m = members[np.asarray(members["cluster"], str) == name]
         spec, err = as_float(m["spec_parallax"]), as_float(m["spec_parallax_err"])
         pulls = (spec - np.asarray(m["parallax_true"], float)) / err
         out[f"cluster_{name}_ratio"] = _width(pulls)
         out[f"cluster_{name}_ratio_err"] = stats.robust_scatter_err(pulls)
+        out[f"cluster_{name}_truth_offset"] = stats.median_or_nan(pulls)
         out[f"cluster_{name}_n"] = int(np.isfinite(spec).sum())
         row = checks[name]
         out[f"cluster_{name}_scatter"], out[f"cluster_{name}_scatter_err"] = (float(row["members_scatter"]),
                                                                               float(row["members_scatter_err"]))
+        out[f"cluster_{name}_offset"] = float(row["members_offset"])
+        out[f"cluster_{name}_total"], out[f"cluster_{name}_total_err"] = (float(row["members_total"]),
+                                                                          float(row["members_total_err"]))
         out[f"cluster_{name}_pull"] = float(row["pull"])
         out[f"cluster_{name}_mean_offset"] = float(row["spec_parallax_mean"] / row["cluster_parallax"] - 1)
         out[f"cluster_{name}_training_range"] = str(row["training_range"])
@@ -140,6 +150,7 @@ def measure(workdir: Path) -> dict:
         spreads.append((spec - row["spec_parallax_mean"]) / err)
         if row["training_range"] == "inside":
             inside.append(spreads[-1])
+            inside_totals.append((float(row["members_total"]), float(row["members_total_err"])))
     # All clusters' members together: one width with a usable error.
     pooled = np.concatenate(pooled) if pooled else np.array([])
     spreads = np.concatenate(spreads) if spreads else np.array([])
@@ -151,7 +162,18 @@ def measure(workdir: Path) -> dict:
     inside = inside[np.isfinite(inside)]
     out["clusters_inside_scatter"] = _width(inside)
     out["clusters_inside_scatter_err"] = stats.robust_scatter_err(inside) if inside.size > 2 else float("nan")
+    out["clusters_inside_total"], out["clusters_inside_total_err"] = _quadratic_mean(inside_totals)
     return out
+
+
+def _quadratic_mean(values_errors) -> tuple[float, float]:
+    """sqrt(mean t^2) of the clusters' members_total t and its error from theirs (first order):
+    the square of members_total averages to 1 over clusters if the quoted errors are right."""
+    if not values_errors:
+        return float("nan"), float("nan")
+    t, e = np.array(values_errors, float).T
+    q = float(np.sqrt(np.mean(t ** 2)))
+    return q, float(np.sqrt(np.sum((t * e) ** 2)) / (t.size * q))
 
 
 def _binned_widths(prefix, pull, ok, logg, feh) -> dict:
@@ -180,17 +202,21 @@ def _refit(label, trend, joined, parent, a, true, ok, tercile, logg, feh, workdi
     members = Table.read(workdir / "results/mock/clusters/members.ecsv")
     checks = {r["cluster"]: r for r in Table.read(workdir / "results/mock/clusters/check.csv")}
     row_of = {k: i for i, k in enumerate(np.asarray(joined["2MASS_ID"], str).tolist())}
-    spreads, inside = [], []
+    spreads, inside, inside_totals = [], [], []
     for name in sorted(set(np.asarray(members["cluster"], str).tolist())):
         rows = np.array([row_of[k] for k in np.asarray(members["2MASS_ID"], str)[np.asarray(members["cluster"], str) == name]])
         rows = rows[ok[rows]]
         spread = (a["spec"][rows] - clusters.weighted_mean(a["spec"][rows], err[rows])[0]) / err[rows]
         out[f"{label}_cluster_{name}_scatter"] = _width(spread)
+        total = clusters.total_width((a["spec"][rows] - checks[name]["cluster_parallax"]) / err[rows])
+        out[f"{label}_cluster_{name}_total"] = total
         spreads.append(spread)
         if checks[name]["training_range"] == "inside":
             inside.append(spread)
+            inside_totals.append((total, 0.0))
     out[f"{label}_clusters_pooled_scatter"] = _width(np.concatenate(spreads)) if spreads else float("nan")
     out[f"{label}_clusters_inside_scatter"] = _width(np.concatenate(inside)) if inside else float("nan")
+    out[f"{label}_clusters_inside_total"] = _quadratic_mean(inside_totals)[0]
     return out
 
 

@@ -136,3 +136,46 @@ def test_cluster_check_by_hand():
     assert poor_row["training_range"].endswith("; H 4.00 outside " + "{:.2f}..{:.2f}".format(
         *np.percentile(parent["H"][:190], clusters.RANGE_PERCENTILES)))     # brighter than every training star
     assert poor_row["members_width"] == pytest.approx(robust_scatter(np.array([2.0, -2.0, 4.0, 0.0])))
+    # The members' shared offset and the total width about the cluster's parallax: median 0.25 and
+    # 1.0 of the pulls above, sqrt(width^2 + median^2).
+    assert near_row["members_offset"] == pytest.approx(0.25) and poor_row["members_offset"] == pytest.approx(1.0)
+    assert near_row["members_total"] == pytest.approx(np.hypot(near_row["members_width"], 0.25))
+    assert poor_row["members_total"] == pytest.approx(np.hypot(poor_row["members_width"], 1.0))
+    assert np.isfinite(near_row["members_total_err"]) and near_row["members_total_err"] > 0
+
+
+def test_total_width_by_hand():
+    # z = -1, 0, 1, 2, 5 (mean 1.4): percentiles 16/50/84 by linear interpolation are -0.36, 1, 3.08.
+    z = np.array([-1.0, 0.0, 1.0, 2.0, 5.0, np.nan])
+    assert clusters.total_width(z) == pytest.approx(np.hypot(1.72, 1.0))
+    assert np.isnan(clusters.total_width([])) and np.isnan(clusters.total_width_err([1.0, 2.0]))
+
+
+def _simulated_check(rng, n_clusters, n_members, shared, own, quoted):
+    """cluster_check of ``n_clusters`` clusters whose members' spectrophotometric parallaxes err by a
+    part they share (sd ``shared``) plus their own (sd ``own``), in units of a true fractional
+    error, with quoted errors ``quoted`` times that."""
+    names = [f"c{k}" for k in range(n_clusters)]
+    distance = rng.uniform(1.0, 8.0, n_clusters)
+    true = np.repeat(1.0 / distance, n_members)
+    sigma = 0.1 * true
+    z = np.repeat(rng.normal(0.0, shared, n_clusters), n_members) + rng.normal(0.0, own, true.size)
+    ids = [f"2M{i:08d}" for i in range(true.size)]
+    parent = Table({"APOGEE_ID": ids, "training": np.ones(true.size, bool), "FE_H": np.zeros(true.size),
+                    "LOGG": np.ones(true.size), "bp_rp": np.ones(true.size), "H": np.full(true.size, 10.0)})
+    members = Table({"cluster": np.repeat(names, n_members), "2MASS_ID": ids, "spec_parallax": true + sigma * z,
+                     "spec_parallax_err": quoted * sigma, "Gaia_parallax": true,
+                     "Gaia_parallax_err": np.full(true.size, 0.1)})
+    return clusters.cluster_check(members, parent, {k: {"name": k, "distance": d} for k, d in zip(names, distance)})
+
+
+def test_members_total_tests_the_total_error_when_members_share_it():
+    # Members share 0.8 of their error's sd and have 0.6 of their own (0.64 + 0.36 = 1): with errors
+    # right in total, the scatter about their own mean is ~0.6 and cannot reach 1, while the total
+    # width's square averages to 1 over clusters; errors quoted 1.5 times too large show as 1/1.5.
+    rng = np.random.default_rng(11)
+    right = _simulated_check(rng, 250, 40, shared=0.8, own=0.6, quoted=1.0)
+    assert np.mean(right["members_scatter"]) == pytest.approx(0.6, abs=0.05)
+    assert np.sqrt(np.mean(np.square(right["members_total"]))) == pytest.approx(1.0, abs=0.08)
+    too_large = _simulated_check(rng, 250, 40, shared=0.8, own=0.6, quoted=1.5)
+    assert np.sqrt(np.mean(np.square(too_large["members_total"]))) == pytest.approx(1 / 1.5, abs=0.05)

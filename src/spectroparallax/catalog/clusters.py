@@ -135,12 +135,42 @@ RANGE_PERCENTILES = (1.0, 99.0)
 RANGE_COLUMNS = {"bp_rp": "BP-RP", "FE_H": "[Fe/H]", "LOGG": "logg", "H": "H"}
 
 
+def total_width(z) -> float:
+    """sqrt(width^2 + median^2) of ``z`` (width: half the 16-84 percentile range), a robust root mean
+    square about 0: for members' (spec_parallax - cluster_parallax) / spec_parallax_err it counts the
+    error the members share (their median) as well as how they differ (their width). Whatever part of
+    the quoted variance the members share, its square averages to 1 over clusters if the quoted
+    errors are right in total, while the width alone falls below 1 by that part. NaN if empty."""
+    z = np.asarray(z, dtype=float)
+    z = z[np.isfinite(z)]
+    if z.size == 0:
+        return float("nan")
+    p16, p50, p84 = np.percentile(z, [16, 50, 84])
+    return float(np.hypot(0.5 * (p84 - p16), p50))
+
+
+def total_width_err(z, n_boot: int = 2000, seed: int = 0) -> float:
+    """Bootstrap standard error of :func:`total_width` over the finite values of ``z`` (seeded);
+    NaN for fewer than 3 values. It holds the members' number only: one cluster is one draw of the
+    error its members share."""
+    z = np.asarray(z, dtype=float)
+    z = z[np.isfinite(z)]
+    if z.size < 3:
+        return float("nan")
+    draws = z[np.random.default_rng(seed).integers(0, z.size, size=(n_boot, z.size))]
+    p16, p50, p84 = np.percentile(draws, [16, 50, 84], axis=1)
+    return float(np.std(np.hypot(0.5 * (p84 - p16), p50), ddof=1))
+
+
 def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
     """One row per cluster: its members' weighted mean spectrophotometric parallax and error against
     the cluster's parallax 1 / ``distance`` (config.yaml ``clusters``: the literature value; the mock
     places its clusters there), their pull, the members' scatter over their quoted errors (the
     robust width of (spec - weighted mean) / spec_err: 1 if the quoted errors describe how the
-    members differ from one another), the robust width of (spec - cluster) / spec_err, and whether
+    members differ from one another), the robust width of (spec - cluster) / spec_err, their median
+    (the offset the members share, in units of their errors) and :func:`total_width` of it (the
+    members' spread about the cluster's parallax, shared offset included: the test of the total
+    error; the scatter leaves out what the members share), and whether
     the members lie inside the training set's range of BP-RP, [Fe/H], logg and H
     (:data:`RANGE_PERCENTILES`), so an extrapolated cluster is named rather than hidden. ``members``: :func:`member_table`; ``parent``: the Parent Sample.
     """
@@ -161,6 +191,8 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         spread = (spec[ok] - mean) / err[ok]
         width, width_err = (robust_scatter(pulls), robust_scatter_err(pulls)) if ok.sum() >= 3 else (np.nan, np.nan)
         scatter, scatter_err = (robust_scatter(spread), robust_scatter_err(spread)) if ok.sum() >= 3 else (np.nan, np.nan)
+        offset = float(np.median(pulls)) if ok.sum() >= 3 else np.nan
+        total, total_err = (total_width(pulls), total_width_err(pulls)) if ok.sum() >= 3 else (np.nan, np.nan)
         where = np.isin(ids, np.asarray(m["2MASS_ID"], dtype=str))
         outside = []
         for col, label in RANGE_COLUMNS.items():
@@ -170,11 +202,14 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
                 outside.append(f"{label} {median:.2f} outside {lo:.2f}..{hi:.2f}")
         rows.append((name, cluster.get("name", name), n, reference, mean, mean_err,
                      (mean - reference) / mean_err if n else np.nan, scatter, scatter_err, width, width_err,
+                     offset, total, total_err,
                      "; ".join(outside) if outside else "inside"))
     table = Table(rows=rows, names=("cluster", "name", "n_members", "cluster_parallax", "spec_parallax_mean",
                                     "spec_parallax_mean_err", "pull", "members_scatter", "members_scatter_err",
-                                    "members_width", "members_width_err", "training_range"),
-                  dtype=("U16", "U32", "i8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "U160"))
+                                    "members_width", "members_width_err", "members_offset", "members_total",
+                                    "members_total_err", "training_range"),
+                  dtype=("U16", "U32", "i8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8", "f8",
+                         "U160"))
     units = {"cluster_parallax": "mas", "spec_parallax_mean": "mas", "spec_parallax_mean_err": "mas"}
     descriptions = {
         "cluster": "cluster key in config.yaml clusters:",
@@ -185,11 +220,20 @@ def cluster_check(members: Table, parent: Table, clusters: dict) -> Table:
         "spec_parallax_mean_err": "its uncertainty, 1 / sqrt(sum of weights)",
         "pull": "(spec_parallax_mean - cluster_parallax) / spec_parallax_mean_err",
         "members_scatter": "the members' scatter over their quoted errors: robust width of (spec_parallax - "
-                           "spec_parallax_mean) / spec_parallax_err (1 if the errors describe how members differ)",
+                           "spec_parallax_mean) / spec_parallax_err (1 if the errors describe how members differ; below 1 "
+                           "by the share of the error the members have in common: see members_total)",
         "members_scatter_err": "bootstrap standard error of members_scatter (few members: it is large)",
         "members_width": "robust width of (spec_parallax - cluster_parallax) / spec_parallax_err over the members "
-                         "(the scatter and the members' shared offset together)",
+                         "(a width: an offset the members share does not widen it)",
         "members_width_err": "bootstrap standard error of members_width (few members: it is large)",
+        "members_offset": "median of (spec_parallax - cluster_parallax) / spec_parallax_err over the members: the "
+                          "error they share (e.g. the model's bias for their kind of star), in units of their errors",
+        "members_total": "sqrt(members_width^2 + members_offset^2): the members' spread about the cluster's parallax "
+                         "over their quoted errors, shared offset included, which tests the total error (its square "
+                         "averages to 1 over clusters if the errors are right; members_scatter falls below 1 by the "
+                         "share of the error the members have in common). One cluster is one draw of that shared "
+                         "part; in real data the literature distance's own error is in it too",
+        "members_total_err": "bootstrap standard error of members_total over the members (not over the shared draw)",
         "training_range": "inside, or which of the members' median BP-RP, [Fe/H], logg, H lies outside the "
                           "training set's 1-99 percentile range",
     }

@@ -1,6 +1,6 @@
 """Rule cluster_members: members of each Fig. 4 cluster with both parallaxes (ECSV with units), and
 each cluster's check of the quoted uncertainties (mean against the cluster's parallax, members'
-width, training range)."""
+scatter, width and total width, training range)."""
 
 import logging
 
@@ -20,6 +20,8 @@ for name, info in members.meta["clusters"].items():
                  info["n_members"], info["radius"], info["pm_radius"], info["rv_window"])
 for row in check:
     logging.info("%s: mean spec_parallax %.4f +- %.4f mas against %.4f (pull %.1f); members' scatter over their "
-                 "errors %.2f +- %.2f (about the cluster parallax %.2f); training range: %s", row["cluster"],
-                 row["spec_parallax_mean"], row["spec_parallax_mean_err"], row["cluster_parallax"], row["pull"],
-                 row["members_scatter"], row["members_scatter_err"], row["members_width"], row["training_range"])
+                 "errors %.2f +- %.2f (about the cluster parallax %.2f, median %+.2f, total %.2f +- %.2f); "
+                 "training range: %s", row["cluster"], row["spec_parallax_mean"], row["spec_parallax_mean_err"],
+                 row["cluster_parallax"], row["pull"], row["members_scatter"], row["members_scatter_err"],
+                 row["members_width"], row["members_offset"], row["members_total"], row["members_total_err"],
+                 row["training_range"])
