@@ -81,22 +81,28 @@ def test_paper_scale_reads_rule_costs_and_the_logged_wall_time(tmp_path):
     assert paper_scale.exponent(10.0, 50.0, 20_000, 100_000) == pytest.approx(1.0)
 
 
+def _benchmark_module(name: str):
+    """benchmarks/<name>.py imported as a module (its functions, not its command line)."""
+    import importlib
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
 def test_the_uncertainty_benchmark_measures_a_completed_mock_run(figures_run):
     # benchmarks/uncertainty_calibration.py runs the workflow itself (minutes at its sizes); its
     # measure() is checked here on the session's improved-mode mock run, so an API change of the
     # catalog, the calibration table or the cluster check cannot break it unnoticed.
     work, _, _ = figures_run
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import uncertainty_calibration
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-    figures = uncertainty_calibration.measure(work)
+    figures = _benchmark_module("uncertainty_calibration").measure(work)
     assert figures["error_model"] == "calibrated"
     for key in ("width_truth", "width_truth_snr_1", "width_truth_logg_1.6_2.2", "width_truth_feh_-0.5_-0.2",
                 "width_gaia_training", "epsilon_A", "b_LOGG_1_B", "b_FE_H_2_A_err", "two_param_s",
                 "constant_width_truth", "constant_width_truth_snr_3", "logg1_width_truth_feh_-0.2_0.1",
-                "logg1_clusters_pooled_scatter", "cluster_M71_scatter", "cluster_M71_mean_offset", "clusters_pooled_scatter", "phot_noise_width"):
+                "logg1_clusters_pooled_scatter", "cluster_M71_scatter", "cluster_M71_mean_offset", "clusters_pooled_scatter", "phot_noise_width",
+                "cluster_M71_total", "cluster_M71_offset", "clusters_inside_total", "logg1_clusters_inside_total"):
         assert math.isfinite(figures[key]), (key, figures[key])
     assert -1.0 <= figures["two_param_s_epsilon_correlation"] <= 1.0
     assert 0.5 < figures["width_truth"] < 2.0 and figures["n_parent"] > 1000
@@ -110,11 +116,7 @@ def test_cv_scores_rescores_a_run_as_its_crossval_chose(figures_run):
     import yaml
     from astropy.table import Table
     work, _, _ = figures_run
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import cv_scores
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    cv_scores = _benchmark_module("cv_scores")
     best = yaml.safe_load((work / "results/mock/crossval/best.yaml").read_text())
     table = Table.read(work / "results/mock/crossval/crossval.csv")
     out = cv_scores.rescore(work, 0.048, 1.0)   # the config fixture's model.reference_offset and tolerance
