@@ -88,7 +88,8 @@ _WS_GROWTH = 6
 #: Most rounds of a lasso sub-problem while KKT violators remain outside its working set (the
 #: next outer iteration adds them and solves again, so an exact answer here is mostly wasted);
 #: :data:`_QP_ROUNDS` once the working set holds them all.
-_GROWTH_ROUNDS = 5#: The Hessian cache's storage grows to this many times the columns it must hold, so that adding a
+_GROWTH_ROUNDS = 5
+#: The Hessian cache's storage grows to this many times the columns it must hold, so that adding a
 #: few columns does not copy all of it (at most min(D, 1.25 |cols|)^2 float64 kept).
 _H_GROWTH = 1.25
 
