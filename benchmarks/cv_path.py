@@ -22,6 +22,24 @@ the same data, the ratio grid wall / paper one-fold wall (target <= 0.1) and the
 Measured (shared 2-core machine; ``--blas-threads``, default 1, applies to both optimizers; CPU
 seconds are the process's, less sensitive to the load than wall seconds):
 
+* 2026-12-07, commit d51d56b (c97e34c only fixes a comment; ridge 1e-7 instead of 1e-5, working set
+  grown by |support| / 6 with at most 5 sub-problem rounds while violators remain outside it, the
+  cache's weighted columns kept for extensions), all --skip-cold:
+  paper size, 05:00-05:17, load 2.2 -> 2.8 plus the project's "not slow" tests running beside the
+  paper fold: grid 182.5 s wall / 128.5 s CPU (the lambda = 3 fits 23-46 s each, 72 % of the wall),
+  paper one fold 836.4 s wall (inflated by the tests) / 496.0 s CPU: ratio 0.26 CPU (0.23 against
+  the 555.5 s CPU of the paper fold measured at 5d69fde), 0.22 wall (not to be trusted here).
+  Objective at lambda 30: paper 9028.271, path 9002.851 (unchanged). Half size (--n-stars 7000
+  --n-features 3707), 04:50-04:53, load 4.0 -> 3.4: grid 28.2 s wall / 24.1 s CPU (the lambda = 3
+  fits 3.7-8.2 s), paper one fold 130.4 s / 112.9 s CPU: ratio 0.22 wall, 0.21 CPU (were 0.27, 0.27);
+  objective at lambda 30 paper 4659.541, path 4652.987 (unchanged). Quarter size (--n-stars 3500
+  --n-features 1854 --paper-lams 3), 04:59, load 3.1 -> 2.2: grid 2.9 s / 2.7 s CPU, paper 17.6 s /
+  17.0 s CPU: ratio 0.17 wall, 0.16 CPU (was 0.19 CPU); objectives unchanged (lambda 30: paper
+  2525.119, path 2508.592; lambda 3: paper 1572.412, path 1572.084). In one process on the half-size
+  fold A (fit_grid alone, CPU, load ~4-6): 14.2-14.7 s before; 13.7-13.9 s with the kept columns;
+  11.6-12.8 s with the ridge too; 10.9, 10.9 s with all three. Every grid objective within 3e-10
+  (relative) of the one before. The target (0.1) is not reached.
+
 * 2026-12-07, commit e3315bb (working set grown by |support| / 10 per iteration, the Hessian cache
   extended in place): quarter size (--n-stars 3500 --n-features 1854 --skip-cold --paper-lams 3),
   load 3.2 -> 5.2, 01:21: grid 3.2 s wall / 3.1 s CPU (lambda = 3 fits 0.35-0.64 s each), paper
@@ -55,7 +73,24 @@ seconds are the process's, less sensitive to the load than wall seconds):
   each, 72 % of the wall), paper one fold 700.6 s / 555.5 s: ratio 0.34 wall, 0.30 CPU. Objective at
   lambda 30: paper 9028.271, path 9002.851.
 
-Where the grid's time goes at the paper size (py-spy samples): building and extending the model
+What the 2026-12-07 (d51d56b) measurements found: the last ~10 outer iterations of a lambda = 3 fit
+(a KKT ratio of ~0.65 per step) were set by the ridge, not by the stale Hessian: exact Newton steps
+on the current Hessian (conjugate gradients with products Z^T (h * (Z v)), preconditioned by the
+stale Hessian's Cholesky factor: 3-5 iterations to a 1e-4 residual, as expected for h drifting
+< 20 %) converged no faster, with a float64 gradient too; a step removes only lambda_k /
+(lambda_k + ridge) of the error where the Hessian's eigenvalue lambda_k is below the ridge. With the
+ridge at 1e-7 those fits take 13-16 iterations instead of 25-26; the conjugate-gradient step was
+then dropped (it gained nothing more). Tried without gain (half-size fold A, within the +-7 % noise
+or worse): _CD_SWEEPS 2 or 10, _QP_ROUNDS 10 or 12, _H_DRIFT 0.1 or 0.4, _STALL_STEPS 3 or 4, an
+inner tolerance of 0.1 x KKT, the support solver's update limit |K| / 3, / 5 or / 20 instead of / 10,
+coordinate descent alone (no Newton steps) while the working set grows (40-60 % slower), and each
+lambda of the second offset warm-started from the same lambda of the first (a 0.019 mas offset is
+8 % of the median parallax: lambda = 3 still took 16-17 iterations). After the change (half size,
+fold A, phases timed in process): proximal Newton 10.4 s, of which the sub-problems 6.9 s (Newton
+directions on the sign pattern 4.7 s: Cholesky factors 1.8 s, their block updates 2.7 s;
+coordinate descent 1.3 s; line searches 0.8 s) and the Hessian cache 2.4 s (was 5.4 s).
+
+Where the grid's time goes at the paper size (py-spy samples, before d51d56b): building and extending the model
 Hessian Z^T diag(h) Z on the working set (N |W|^2 with |W| ~ 5,000 of 7,414 at lambda = 3), the
 Cholesky factors of its support block, and the slow linear tail of a stale Hessian; the paper's
 optimizer needs only products with X (13,100 of them at a quarter of the size). At half size
@@ -65,9 +100,11 @@ lambda = 3 fit each ran the sub-problem's 30-round limit (6.8 of its 8.2 s) with
 of a support changing by hundreds of pixels. After it (15.4 s in _prox_newton): building
 and extending the cached Hessian 40 %, the sub-problems 50 % (Cholesky factors, their solves and
 block copies 30 %). A matrix-free inner solver (products Z_W^T (h * (Z_W v)), 2 N |W| flops
-against N |W|^2 to form the Hessian) was not tried: it pays only if a sub-problem needs fewer
-than ~|W| / 2 such products, which these ill-conditioned supports (collinear magnitudes,
-correlated line pixels) were not shown to allow.
+against N |W|^2 to form the Hessian) pays only if a sub-problem needs fewer than ~|W| / 2 such
+products. Measured 2026-12-07 (half size, one thread): one product through Z costs ~2-3 explicit
+|W| x |W| Hessian products (memory-bound, N / |W| ~ 3), a Hessian build ~35 products, and the
+sub-problems' coordinate descent needs the Hessian's columns; as the tail's Newton solver (above)
+it converged in 3-5 products but did not shorten the fit.
 
 The last line printed is one JSON object with the figures.
 """

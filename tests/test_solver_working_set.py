@@ -1,8 +1,10 @@
 """The proximal-Newton solver's working set and Hessian cache (issue 19, the grid's speed).
 
 exp_linear adds at most max(working_set_min, |support| / _WS_GROWTH) KKT violators to the working
-set per outer iteration, and keeps the model Hessian Z^T diag(h) Z of the columns it has seen in
-storage with room to grow. Neither may change the optimum: a fit must still stop where a cold fit
+set per outer iteration (solving the sub-problem in at most _GROWTH_ROUNDS rounds while violators
+remain outside it), and keeps the model Hessian Z^T diag(h) Z of the columns it has seen, and
+their weighted copy, in storage with room to grow; its ridge is small enough not to set the pace
+of the last iterations. Neither may change the optimum: a fit must still stop where a cold fit
 stops, with every column's KKT conditions met (float64 gradient), and the cached Hessian must be
 the matrix a direct product gives, whatever order its columns arrived in.
 """
@@ -49,6 +51,9 @@ def test_hessian_cache_extended_in_pieces_is_the_direct_product(problem):
         # the ridge (1e-5 of the mean diagonal, below the float32 round-off above) exactly on the diagonal
         raw = cache.H[np.ix_(cache.pos[W], cache.pos[W])]
         assert np.array_equal(H, raw + cache.ridge * np.eye(W.size)), size
+        # the kept weighted copy of the cached columns, which the next extension multiplies
+        kept = cache._zw[:, :cache.cols.size]
+        assert np.array_equal(kept, sc.Z[:, cache.cols] * cache.sw[:, None]), size
     # an off-diagonal block: the ridge only where a row and a column are the same pixel
     rows, cols = seen[:40], seen[30:90]
     B = cache.block(rows, cols)
@@ -89,3 +94,51 @@ def test_working_set_grows_by_a_tenth_of_the_support_and_reaches_the_cold_optimu
     # the same pixels are exactly zero (a tiny coefficient may differ at float32 round-off)
     big = np.abs(cold.theta) > 1e-6 * np.abs(cold.theta[pen]).max()
     assert not np.any((res.theta == 0) & big & pen)
+
+
+def test_sub_problems_are_cut_short_while_violators_remain_outside(problem, monkeypatch):
+    """While KKT violators remain outside the working set (the next iteration adds them), a lasso
+    sub-problem gets at most _GROWTH_ROUNDS rounds; once they are all in, up to _QP_ROUNDS; and
+    the fit still stops at the cold fit's optimum."""
+    X, y, ivar, pen, _ = problem
+    calls = []
+    qp = exp_linear._lasso_qp
+
+    def recording(H, c, lam, x0, tol, max_rounds=exp_linear._QP_ROUNDS, **kw):
+        x, rounds = qp(H, c, lam, x0, tol, max_rounds, **kw)
+        calls.append((int(np.count_nonzero(x0)), H.shape[0], rounds))
+        return x, rounds
+
+    start = fit(X, y, ivar, pen, 30.0)
+    monkeypatch.setattr(exp_linear, "_lasso_qp", recording)
+    ws_min = 5
+    res = fit(X, y, ivar, pen, 1.0, theta0=start.theta, working_set_min=ws_min)
+    monkeypatch.undo()
+    assert res.converged, res.message
+    steps = [h for h in res.history if "hessian" in h]
+    assert len(calls) == len(steps)
+    growing = [h["n_violators"] > size - h["n_support"] for h, (_, size, _) in zip(steps, calls)]
+    rounds = [r for _, _, r in calls]
+    assert sum(growing) >= 3, growing
+    assert all(r <= exp_linear._GROWTH_ROUNDS for r, g in zip(rounds, growing) if g), list(zip(rounds, growing))
+    assert max(rounds) == exp_linear._GROWTH_ROUNDS          # the cap was reached, so it did cut short
+    cold = fit(X, y, ivar, pen, 1.0)
+    f_w, f_c = (objective(r.theta, X, y, ivar, pen, 1.0) for r in (res, cold))
+    assert abs(f_w - f_c) <= REL_OBJECTIVE * f_c, (f_w, f_c)
+    assert _kkt_float64(res.theta, X, y, ivar, pen, 1.0) < 1e-4
+
+
+def test_the_ridge_does_not_set_the_pace_of_a_warm_fit(problem):
+    """In directions where the model Hessian is below the ridge a step removes only
+    lambda_k / (lambda_k + ridge) of the error, so a large ridge makes the last iterations linear
+    and slow. With _RIDGE = 1e-7 the warm lambda = 3 fit from lambda = 10's answer on this problem
+    takes 7 outer iterations (13 at the former 1e-5), to the cold fit's optimum."""
+    X, y, ivar, pen, _ = problem
+    start = fit(X, y, ivar, pen, 10.0)
+    res = fit(X, y, ivar, pen, 3.0, theta0=start.theta)
+    assert res.converged, res.message
+    assert res.n_iter <= 9, [(h["kkt"], h.get("hessian")) for h in res.history]
+    cold = fit(X, y, ivar, pen, 3.0)
+    f_w, f_c = (objective(r.theta, X, y, ivar, pen, 3.0) for r in (res, cold))
+    assert abs(f_w - f_c) <= REL_OBJECTIVE * f_c, (f_w, f_c)
+    assert _kkt_float64(res.theta, X, y, ivar, pen, 3.0) < 1e-4

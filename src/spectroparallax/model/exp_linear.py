@@ -17,7 +17,8 @@ method:
   max(working_set_min, |support| / :data:`_WS_GROWTH`) of those) with the Hessian
   ``Z^T diag(ivar * p * max(2p - y, 0)) Z`` (the exact one, floored at zero per star), solves that
   weighted lasso (coordinate-descent sweeps to find the sign pattern, Newton steps on the pattern
-  with an exact piecewise-quadratic line search; loosely far from the optimum, tightly near it),
+  with an exact piecewise-quadratic line search; loosely far from the optimum, tightly near it,
+  and in a few rounds while violators remain outside the working set),
   and backtracks on the true objective;
 * it stops when the largest KKT violation over *all* D coefficients is below
   ``tol * sqrt(N) * |ivar (y - p) p|`` (the size of a unit-variance column's gradient);
@@ -46,10 +47,17 @@ from spectroparallax.model import polish
 #: Above this linear predictor the optimizer continues exp() linearly: exp(80)**2 * ivar stays far
 #: below the float64 overflow limit, and no physical parallax comes near exp(80) mas.
 _ETA_CLIP = 80.0
-#: Relative ridge added to the model Hessian so the quadratic sub-problem is strictly convex
-#: even with collinear columns (the magnitudes are nearly so) and despite the ~1e-5 relative
-#: round-off of a float32 Gram matrix; it only damps the Newton step (the gradient is exact).
-_RIDGE = 1e-5
+#: Relative ridge (of the mean diagonal) added to the model Hessian so the quadratic sub-problem
+#: is strictly convex even with collinear columns (the magnitudes are nearly so) and its support
+#: blocks have Cholesky factors despite the round-off of a float32 Gram matrix. It only damps the
+#: Newton step (the gradient is exact), but that damping set the pace of the last outer
+#: iterations: in the directions where the Hessian is below the ridge each step removed only
+#: lambda_k / (lambda_k + ridge) of the error, and 1e-5 left a KKT ratio of ~0.65 per step for the
+#: last ~10 iterations of a lambda = 3 fit (the same with exact Newton steps by conjugate gradients
+#: on the current Hessian: the ridge, not the stale Hessian, was the limit). 1e-7 cut those fits
+#: from 25-26 to 15-16 outer iterations (half-size grid, fold A, 2026-12-07) with no Cholesky
+#: failure there at 1e-7 or 1e-9; below 1e-7 the iteration counts grew again (round-off).
+_RIDGE = 1e-7
 #: Most coordinate-descent sweeps between two Newton steps of the lasso sub-problem.
 _CD_SWEEPS = 5
 #: Relative KKT tolerance of the burn-in fit: it only has to land near the good optimum.
@@ -74,13 +82,16 @@ _STALL_STEPS = 8
 #: round limit while the sign pattern changed by hundreds of pixels, and the Hessian cache grew
 #: far beyond the final support. Half-size grid, fold A (7,000 x 3,707, 2026-12-07, load ~3):
 #: 19.5-20.8 s with 1, 15.4-15.7 s with 10, 15.2 s with 20, 15.3 s with working_set_min alone.
-_WS_GROWTH = 10
+#: 6 together with :data:`_GROWTH_ROUNDS` (same grid, load ~4-6, CPU): 10.9, 10.9 s against 11.6-12.8 s
+#: with 10 and 12.3-12.8 s with 6 alone.
+_WS_GROWTH = 6
+#: Most rounds of a lasso sub-problem while KKT violators remain outside its working set (the
+#: next outer iteration adds them and solves again, so an exact answer here is mostly wasted);
+#: :data:`_QP_ROUNDS` once the working set holds them all.
+_GROWTH_ROUNDS = 5
 #: The Hessian cache's storage grows to this many times the columns it must hold, so that adding a
 #: few columns does not copy all of it (at most min(D, 1.25 |cols|)^2 float64 kept).
 _H_GROWTH = 1.25
-#: When the Hessian cache holds more than 1/_GATHER_FRACTION of Z's columns, new columns' cross
-#: terms are computed against all of Z (no copy of the cached columns); below, against a copy.
-_GATHER_FRACTION = 4
 
 
 @dataclass
@@ -274,7 +285,9 @@ class _Curvature:
     working set holds thousands of pixels; it is kept and extended by the columns a later
     working set adds (N |new| |cols| flops), and rebuilt on the current working set only when
     ``h`` has drifted (:data:`_H_DRIFT`) or the caller asks (``fresh``). One instance may serve
-    every fit on the same Z (a lambda path, several offsets).
+    every fit on the same Z (a lambda path, several offsets). The weighted columns
+    Z[:, cols] * sqrt(h_ref / h_max) are kept too (float32, column-major, N x at most
+    min(D, 1.25 |cols|)), so an extension multiplies only the new columns' copy with them.
     """
 
     def __init__(self, Z):
@@ -288,6 +301,15 @@ class _Curvature:
     def _weighted(self, cols):
         return self.Z[:, cols] * self.sw[:, None]
 
+    def _keep_columns(self, Zn, m):
+        """Store the weighted columns Zn at positions m, m + 1, ... of the column buffer."""
+        M = m + Zn.shape[1]
+        if M > self._zw.shape[1]:
+            grown = np.empty((self.Z.shape[0], min(self.Z.shape[1], int(_H_GROWTH * M) + 1)), np.float32, order="F")
+            grown[:, :m] = self._zw[:, :m]
+            self._zw = grown
+        self._zw[:, m:M] = Zn
+
     def matrix(self, W, h, fresh=False):
         """(H restricted to the columns W, with the ridge; whether it was built from this ``h``)."""
         built = (fresh or self.h_ref is None or self.h_ref.shape != h.shape
@@ -296,7 +318,9 @@ class _Curvature:
             self.h_ref = h.copy()
             self.h_max = float(h.max()) or 1.0  # scaled to <= 1 so float32 cannot overflow
             self.sw = np.sqrt(h / self.h_max).astype(np.float32)
-            Zh = self._weighted(W)
+            self._zw = np.empty((self.Z.shape[0], 0), np.float32, order="F")
+            self._keep_columns(self._weighted(W), 0)
+            Zh = self._zw[:, :W.size]
             self.H = self._store = (Zh.T @ Zh).astype(np.float64) * self.h_max
             del Zh
             self.pos[:] = -1
@@ -310,19 +334,16 @@ class _Curvature:
             new = W[self.pos[W] < 0]
             if new.size:
                 Zn = self._weighted(new)
-                if self.cols.size * _GATHER_FRACTION > self.Z.shape[1]:
-                    # against all of Z, then the cached columns: a gather of |cols| columns of the
-                    # row-major Z reads most of it anyway, and copies it (that copy was ~30 % of a
-                    # 60 s py-spy sample of the paper-size grid)
-                    ZnZ = (Zn * self.sw[:, None]).T @ self.Z
-                    cross = ZnZ[:, self.cols].astype(np.float64) * self.h_max
-                    del ZnZ
-                else:
-                    cross = (Zn.T @ self._weighted(self.cols)).astype(np.float64) * self.h_max
-                corner = (Zn.T @ Zn).astype(np.float64) * self.h_max
-                del Zn
                 m = self.cols.size
                 M = m + new.size
+                # the cached columns' weighted copy is kept (column-major, room to grow): the cross
+                # terms cost N |new| |cols| flops and no gather of |cols| columns of Z (before, a
+                # product with all of Z or a gathered copy: half-size grid, fold A, CPU 14.6, 14.7 s
+                # -> 13.7, 13.9 s, 2026-12-07)
+                cross = (Zn.T @ self._zw[:, :m]).astype(np.float64) * self.h_max
+                corner = (Zn.T @ Zn).astype(np.float64) * self.h_max
+                self._keep_columns(Zn, m)
+                del Zn
                 if M > self._store.shape[0]:
                     # room to grow: extending by a few pixels per iteration no longer copies the
                     # whole cache each time (half-size grid, fold A: 15.4-16.1 s -> 14.2-14.8 s)
@@ -666,7 +687,9 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
         bW = beta[W]
         c = g[W] - H @ bW
         # inexact sub-problem solves far from the optimum, ever tighter close to it
+        growing = n_out > W.size - int(support.sum())
         xW, qp_rounds = _lasso_qp(H, c, lam_v[W], bW, tol=max(1e-2 * kkt, 1e-3 * tol * gscale),
+                                  max_rounds=_GROWTH_ROUNDS if growing else _QP_ROUNDS,
                                   solver=curvature.solver, cols=W)
         dW = xW - bW
         # predicted decrease of the model (negative); line search on the true objective
