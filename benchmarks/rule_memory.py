@@ -87,7 +87,7 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
                       output=_Files(table=str(d / "crossval.csv"), best=str(d / "best.yaml")),
                       params=_Files(settings=[(LAM, OFFSET)] * n_settings, folds=list(FOLDS), snr_min=20.0,
                                     high_snr_subset="improved", reference_offset=None, reference_offset_tolerance=None,
-                                    hyperparameters="improved",
+                                    hyperparameters="improved", cv_score="improved",
                                     l21=False))
     if step == "catalog":
         return _Files(**common, input=_Files(best=str(d / "best.yaml"), models=models, **features),
