@@ -166,7 +166,7 @@ else:
         raise ValueError(
             f"config.yaml: {OFFSET_KEY}reference_offset ({REFERENCE_OFFSET}) is not in {OFFSET_KEY}offset_grid "
             f"{OFFSETS['offset_grid']}, so cross-validation could never keep it: add it to the grid, "
-            "or set reference_offset: null to take the lowest held-out chi^2."
+            "or set reference_offset: null to take the lowest held-out score (switches.cv_score)."
         )
 MODEL = f"{RESULTS}/models/heldout_{{fold}}/lambda_{{lam}}_offset_{{offset}}.fits"
 MODELS = [MODEL.format(fold=fold, lam=lam, offset=off) for lam, off in SETTINGS for fold in FOLDS]

@@ -1,4 +1,4 @@
-"""The cross-validation figure: held-out chi^2 and high-S/N scatter against lambda, per offset."""
+"""The cross-validation figure: held-out score (chi^2 or deviance) and high-S/N scatter against lambda."""
 
 import os
 import textwrap
