@@ -63,7 +63,19 @@ def test_hessian_cache_extended_in_pieces_is_the_direct_product(problem):
     assert np.abs(B - direct).max() <= 1e-5 * np.abs(direct).max()
 
 
-def test_working_set_grows_by_a_tenth_of_the_support_and_reaches_the_cold_optimum(problem, monkeypatch):
+def _warm_fit_recording(problem, monkeypatch, owner, name, recording, ws_min):
+    """The lambda = 1 fit from lambda = 30's answer (hundreds of violators at once) with ``owner.name``
+    replaced by ``recording`` meanwhile; returns the converged fit and its outer iterations' history."""
+    X, y, ivar, pen, _ = problem
+    start = fit(X, y, ivar, pen, 30.0)
+    monkeypatch.setattr(owner, name, recording)
+    res = fit(X, y, ivar, pen, 1.0, theta0=start.theta, working_set_min=ws_min)
+    monkeypatch.undo()
+    assert res.converged, res.message
+    return res, [h for h in res.history if "hessian" in h]
+
+
+def test_working_set_grows_by_a_sixth_of_the_support_and_reaches_the_cold_optimum(problem, monkeypatch):
     """From lambda = 30's answer at lambda = 1 (hundreds of violators at once), each outer iteration
     adds at most max(working_set_min, |support| // _WS_GROWTH) pixels to the support, and the fit
     still stops at the cold fit's optimum with every column's KKT conditions met."""
@@ -75,13 +87,8 @@ def test_working_set_grows_by_a_tenth_of_the_support_and_reaches_the_cold_optimu
         sizes.append(W.size)
         return matrix(self, W, h, fresh=fresh)
 
-    start = fit(X, y, ivar, pen, 30.0)
-    monkeypatch.setattr(_Curvature, "matrix", recording)
     ws_min = 5
-    res = fit(X, y, ivar, pen, 1.0, theta0=start.theta, working_set_min=ws_min)
-    monkeypatch.undo()
-    assert res.converged, res.message
-    steps = [h for h in res.history if "hessian" in h]
+    res, steps = _warm_fit_recording(problem, monkeypatch, _Curvature, "matrix", recording, ws_min)
     assert len(sizes) == len(steps)
     added = [size - h["n_support"] for size, h in zip(sizes, steps)]
     bound = [max(ws_min, h["n_support"] // exp_linear._WS_GROWTH) for h in steps]
@@ -109,13 +116,7 @@ def test_sub_problems_are_cut_short_while_violators_remain_outside(problem, monk
         calls.append((int(np.count_nonzero(x0)), H.shape[0], rounds))
         return x, rounds
 
-    start = fit(X, y, ivar, pen, 30.0)
-    monkeypatch.setattr(exp_linear, "_lasso_qp", recording)
-    ws_min = 5
-    res = fit(X, y, ivar, pen, 1.0, theta0=start.theta, working_set_min=ws_min)
-    monkeypatch.undo()
-    assert res.converged, res.message
-    steps = [h for h in res.history if "hessian" in h]
+    res, steps = _warm_fit_recording(problem, monkeypatch, exp_linear, "_lasso_qp", recording, 5)
     assert len(calls) == len(steps)
     growing = [h["n_violators"] > size - h["n_support"] for h, (_, size, _) in zip(steps, calls)]
     rounds = [r for _, _, r in calls]
