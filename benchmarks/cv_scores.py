@@ -36,29 +36,25 @@ sys.path.insert(0, str(REPO / "src"))
 from spectroparallax import model  # noqa: E402
 from spectroparallax.archives.columns import as_float, fit_parallax  # noqa: E402
 from spectroparallax.catalog import stats as catalog_stats  # noqa: E402
+from spectroparallax.mock import truth as mock_truth  # noqa: E402
 from spectroparallax.model import crossval, files as model_files  # noqa: E402
 
 RESULTS = "results/mock"
 
 
-def _true_offset(workdir: Path):
-    path = workdir / "resources/mock/truth.fits"
-    if not path.exists():
-        return None
-    with fits.open(path) as hdus:
-        for hdu in hdus:
-            value = hdu.header.get("PLX_ZP")   # the mock's DR2 zero point [mas]; "per star" for DR3
-            if value is not None:
-                return float(value) if not isinstance(value, str) else value
-    return None
+def _true_offset(truth_path: Path):
+    """The mock's DR2 zero point [mas] from the truth file's header (PLX_ZP; "per star" for DR3)."""
+    value = fits.getheader(truth_path, 1).get("PLX_ZP")
+    return float(value) if isinstance(value, (int, float)) else value
 
 
-def _true_parallax(workdir: Path, parent) -> np.ndarray:
+def _true_parallax(truth_path: Path, parent) -> np.ndarray:
     """The mock's true parallax [mas] of every Parent Sample row (NaN where the truth has none)."""
-    truth = Table.read(workdir / "resources/mock/truth.fits")
-    truth = truth[~np.asarray(truth["is_duplicate_row"], bool)]
-    by_id = dict(zip(np.char.strip(np.asarray(truth["APOGEE_ID"], str)), np.asarray(truth["parallax_true"], float)))
-    return np.array([by_id.get(i, np.nan) for i in np.char.strip(np.asarray(parent["APOGEE_ID"], str))])
+    rows = Table({"2MASS_ID": np.char.strip(np.asarray(parent["APOGEE_ID"], str)), "row": np.arange(len(parent))})
+    joined = mock_truth.with_true_parallax(rows, truth_path)
+    true = np.full(len(parent), np.nan)
+    true[np.asarray(joined["row"])] = np.asarray(joined["parallax_true"], float)
+    return true
 
 
 def rescore(workdir: Path, reference_offset, tolerance: float) -> dict:
@@ -69,7 +65,8 @@ def rescore(workdir: Path, reference_offset, tolerance: float) -> dict:
     parallax, error = fit_parallax(parent, False), as_float(parent["parallax_error"])
     training = np.asarray(parent["training"], bool)
     folds = sorted(set(np.asarray(parent["fold"], str)))
-    true = _true_parallax(workdir, parent)
+    truth_path = workdir / "resources/mock/truth.fits"
+    true = _true_parallax(truth_path, parent)
     rows, terms = [], {"chi2": [], "deviance": []}
     for setting in Table.read(results / "crossval/crossval.csv"):
         lam, offset = float(setting["lambda"]), float(setting["offset"])
@@ -78,14 +75,14 @@ def rescore(workdir: Path, reference_offset, tolerance: float) -> dict:
         thetas = {fold: np.asarray(fit["theta"]) for fold, fit in fitted.items()}
         spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
         stats = crossval.summarize(parallax + offset, error, spec, training, 20.0, offset=offset)
-        terms["chi2"].append(crossval.chi2_terms(parallax + offset, error, spec)[training])
-        terms["deviance"].append(crossval.deviance_terms(parallax + offset, error, spec, stats["epsilon"])[training])
+        for score in terms:
+            terms[score].append(crossval.score_terms(score, parallax + offset, error, spec, stats["epsilon"])[training])
         ratio = (spec / true - 1)[training & np.isfinite(spec) & np.isfinite(true)]
         rows.append({"lambda": lam, "offset": offset, "chi2": stats["chi2"], "deviance": stats["deviance"],
                      "epsilon": stats["epsilon"], "scatter_truth": catalog_stats.robust_scatter(ratio),
                      "bias_truth": catalog_stats.median_or_nan(ratio)})
     table = Table(rows=rows)
-    out = {"workdir": str(workdir), "n_training": int(training.sum()), "true_offset": _true_offset(workdir),
+    out = {"workdir": str(workdir), "n_training": int(training.sum()), "true_offset": _true_offset(truth_path),
            "reference_offset": reference_offset, "tolerance": tolerance}
     for score in ("chi2", "deviance"):
         choice = crossval.choose_setting(table, np.array(terms[score]), reference_offset, tolerance=tolerance,

@@ -156,6 +156,14 @@ def test_deviance_by_hand():
     assert s["deviance"] == pytest.approx(np.sum(crossval.deviance_terms(g, e, p, s["epsilon"])))
 
 
+def test_score_terms_are_the_named_scores_terms():
+    g, e, p = [1.0, 2.0], [0.5, 1.0], [0.8, 4.0]
+    assert np.array_equal(crossval.score_terms("chi2", g, e, p, 0.3), crossval.chi2_terms(g, e, p))
+    assert np.array_equal(crossval.score_terms("deviance", g, e, p, 0.3), crossval.deviance_terms(g, e, p, 0.3))
+    with pytest.raises(ValueError, match="unknown cross-validation score 'nll'"):
+        crossval.score_terms("nll", g, e, p, 0.3)
+
+
 def test_choose_setting_by_deviance_uses_its_own_column_and_names_it():
     terms = np.vstack([np.ones(4) * 3, np.ones(4), np.ones(4) * 2, np.ones(4) * 4])
     table = _grid(np.vstack([np.ones(4), np.ones(4) * 2, np.ones(4) * 3, np.ones(4) * 4]))   # chi2: row 0 lowest

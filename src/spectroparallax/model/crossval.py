@@ -44,14 +44,9 @@ def fit_intrinsic_scatter(gaia_parallax, gaia_error, spec_parallax) -> float:
     ok = np.isfinite(g) & np.isfinite(e) & np.isfinite(p) & (e > 0)
     if not ok.any():
         return float("nan")
-    r2, e2, p2 = (g[ok] - p[ok]) ** 2, e[ok] ** 2, p[ok] ** 2
-
-    def half_deviance(eps):
-        v = e2 + eps * eps * p2
-        return float(np.sum(r2 / v + np.log(v)))
-
-    return float(optimize.minimize_scalar(half_deviance, bounds=(0.0, 1.0), method="bounded",
-                                          options={"xatol": 1e-6}).x)
+    g, e, p = g[ok], e[ok], p[ok]
+    return float(optimize.minimize_scalar(lambda eps: float(np.sum(deviance_terms(g, e, p, eps))), bounds=(0.0, 1.0),
+                                          method="bounded", options={"xatol": 1e-6}).x)
 
 
 def deviance_terms(gaia_parallax, gaia_error, spec_parallax, epsilon: float) -> np.ndarray:
@@ -67,6 +62,20 @@ def deviance_terms(gaia_parallax, gaia_error, spec_parallax, epsilon: float) -> 
     g, e, p = (np.asarray(a, float) for a in (gaia_parallax, gaia_error, spec_parallax))
     v = e * e + (epsilon * p) ** 2
     return (g - p) ** 2 / v + np.log(v / (e * e))
+
+
+def score_terms(score: str, gaia_parallax, gaia_error, spec_parallax, epsilon: float) -> np.ndarray:
+    """Each star's term of the held-out ``score`` (:data:`SCORES`): :func:`chi2_terms` for chi2,
+    :func:`deviance_terms` with ``epsilon`` (the setting's, :func:`summarize`) for deviance."""
+    _check_score(score)
+    if score == "chi2":
+        return chi2_terms(gaia_parallax, gaia_error, spec_parallax)
+    return deviance_terms(gaia_parallax, gaia_error, spec_parallax, epsilon)
+
+
+def _check_score(score: str) -> None:
+    if score not in SCORES.values():
+        raise ValueError(f"unknown cross-validation score {score!r}: expected one of {sorted(SCORES.values())}")
 
 
 def summarize(gaia_parallax, gaia_error, spec_parallax, training, snr_min: float, *, offset: float = 0.0,
@@ -227,8 +236,7 @@ def choose_setting(table, terms, reference_offset: float | None, *, tolerance: f
     ``fixed`` (switches.hyperparameters: paper): the table's one setting is HER19's, fixed by the
     paper mode, and is kept whatever its score; the reason says so. ValueError if there are more.
     """
-    if score not in SCORES.values():
-        raise ValueError(f"unknown cross-validation score {score!r}: expected one of {sorted(SCORES.values())}")
+    _check_score(score)
     if fixed:
         if len(table) != 1:
             raise ValueError(f"hyperparameters fixed by the paper mode: expected one setting, got {len(table)}")

@@ -35,8 +35,7 @@ for lam, offset in snakemake.params.settings:
     spec, _ = crossval.out_of_fold(parent["fold"], thetas, X, X_err, model.predict)
     stats = crossval.summarize(parallax + offset, error, spec, training, snakemake.params.snr_min, offset=offset,
                                subset=snakemake.params.high_snr_subset)
-    terms.append(crossval.chi2_terms(parallax + offset, error, spec)[training] if score == "chi2" else
-                 crossval.deviance_terms(parallax + offset, error, spec, stats["epsilon"])[training])
+    terms.append(crossval.score_terms(score, parallax + offset, error, spec, stats["epsilon"])[training])
     rows.append({"lambda": lam, "offset": offset, **stats, **crossval.fit_figures([fit.meta for fit in fits.values()])})
 table = Table(rows=rows)
 choice = crossval.choose_setting(table, np.array(terms), snakemake.params.reference_offset,
