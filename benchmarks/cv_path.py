@@ -140,6 +140,28 @@ from train_speed import synthetic_training_set  # noqa: E402
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 
 
+def workflow_design(run: Path):
+    """The training design of a finished workflow folder ``run`` (results/<survey>/features and
+    samples/parent.fits, as rule train reads them): {held-out fold: (X of the other folds' training
+    stars, their Gaia parallax [mas] without offset, 1 / error^2)}, and the penalized mask. Gaia DR2
+    parallaxes as they are (no L21 zero point: the mock is DR2)."""
+    from astropy.table import Table
+
+    from spectroparallax.archives.columns import as_float, fit_parallax
+    from spectroparallax.sample import folds
+
+    results = next((run / "results").iterdir())
+    X = np.load(results / "features/X.npy", mmap_mode="r")
+    index = Table.read(results / "features/features.ecsv")
+    parent = Table.read(results / "samples/parent.fits")
+    parallax, error = fit_parallax(parent, False), as_float(parent["parallax_error"])
+    data = {}
+    for fold in sorted(set(np.asarray(parent["fold"], str).tolist())):
+        rows = folds.training_rows(parent["training"], parent["fold"], fold)
+        data[fold] = (np.ascontiguousarray(X[rows]), parallax[rows], 1.0 / error[rows] ** 2)
+    return data, np.asarray(index["penalized"], bool)
+
+
 def main():
     model = yaml.safe_load(CONFIG.read_text())["model"]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -154,6 +176,10 @@ def main():
                     help="offset [mas] of the paper-optimizer fold (must be in --offsets)")
     ap.add_argument("--burn-in-snr", type=float, default=model["burn_in_snr"])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--design", type=Path, default=None,
+                    help="a workflow's folder (e.g. a paper-size mock run): take its training stars' design matrix, "
+                         "Gaia parallaxes and errors, folds and penalized mask instead of the synthetic set "
+                         "(--n-stars and --n-features are then ignored)")
     ap.add_argument("--skip-cold", action="store_true", help="do not time the grid cold")
     ap.add_argument("--paper-lams", type=float, nargs="*", default=[],
                     help="further lambdas at which to run the paper's optimizer (objectives compared, not timed)")
@@ -166,13 +192,19 @@ def main():
                          f"(lambdas {a.lambdas}, offsets {a.offsets}) so the objectives can be compared")
 
     t = time.perf_counter()
-    X, y0, ivar, pen, _ = synthetic_training_set(2 * a.n_stars, a.n_features, a.seed)
-    half = np.arange(2 * a.n_stars) < a.n_stars
-    train_rows = {"A": np.flatnonzero(~half), "B": np.flatnonzero(half)}   # held-out fold -> training rows
-    data = {fold: (np.ascontiguousarray(X[rows]), y0[rows], ivar[rows]) for fold, rows in train_rows.items()}
-    del X
-    print(f"problem: 2 folds x {a.n_stars} training stars x {a.n_features} features; lambdas {a.lambdas}, "
-          f"offsets {a.offsets} ({time.perf_counter() - t:.1f} s to build)", flush=True)
+    if a.design is None:
+        X, y0, ivar, pen, _ = synthetic_training_set(2 * a.n_stars, a.n_features, a.seed)
+        half = np.arange(2 * a.n_stars) < a.n_stars
+        train_rows = {"A": np.flatnonzero(~half), "B": np.flatnonzero(half)}   # held-out fold -> training rows
+        data = {fold: (np.ascontiguousarray(X[rows]), y0[rows], ivar[rows]) for fold, rows in train_rows.items()}
+        del X
+    else:
+        data, pen = workflow_design(a.design)
+        a.n_stars, a.n_features = max(len(d[1]) for d in data.values()), pen.size
+    source = "synthetic" if a.design is None else str(a.design)
+    print(f"problem ({source}): 2 folds x {', '.join(str(len(d[1])) for d in data.values())} training stars x "
+          f"{a.n_features} features; lambdas {a.lambdas}, offsets {a.offsets} ({time.perf_counter() - t:.1f} s to "
+          "build)", flush=True)
 
     def lam_key(lam):
         return float(lam)
@@ -235,7 +267,7 @@ def main():
     print(f"lambda {a.paper_lam:g}, held-out {fold}, offset {off:g}: objective paper {f_paper:.6f}, path "
           f"{f_ours:.6f} (path lower by {f_paper - f_ours:.6g})")
     out = dict(
-        n_stars_per_fold=a.n_stars, n_features=a.n_features, lambdas=sorted(a.lambdas, reverse=True),
+        design=source, n_stars_per_fold=a.n_stars, n_features=a.n_features, lambdas=sorted(a.lambdas, reverse=True),
         offsets=a.offsets, n_settings=len(warm), seconds_grid_path=round(t_warm, 2),
         seconds_grid_cold=round(t_cold, 2), seconds_paper_one_fold=round(paper.time, 2),
         ratio_grid_over_paper=round(ratio, 5), cpu_seconds_grid_path=round(c_warm, 2),

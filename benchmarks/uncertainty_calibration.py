@@ -163,7 +163,21 @@ def measure(workdir: Path) -> dict:
     out["clusters_inside_scatter"] = _width(inside)
     out["clusters_inside_scatter_err"] = stats.robust_scatter_err(inside) if inside.size > 2 else float("nan")
     out["clusters_inside_total"], out["clusters_inside_total_err"] = _quadratic_mean(inside_totals)
-    return out
+    return out, (inside, inside_totals)
+
+
+def pooled_over_seeds(insides) -> dict:
+    """The clusters inside the training range over several runs (seeds) together: one cluster in one
+    seed is one draw of the error its members share, so a single run's scatter and total move by
+    ~0.1-0.2. ``insides``: each run's (members' spreads about their own weighted mean over their
+    errors, [(members_total, its error)]) from :func:`measure`."""
+    spreads = np.concatenate([s for s, _ in insides]) if insides else np.array([])
+    totals = [t for _, ts in insides for t in ts]
+    total, total_err = _quadratic_mean(totals)
+    return {"runs": len(insides), "members": int(spreads.size), "clusters": len(totals),
+            "clusters_inside_scatter": _width(spreads),
+            "clusters_inside_scatter_err": stats.robust_scatter_err(spreads) if spreads.size > 2 else float("nan"),
+            "clusters_inside_total": total, "clusters_inside_total_err": total_err}
 
 
 def _quadratic_mean(values_errors) -> tuple[float, float]:
@@ -275,14 +289,21 @@ def main():
     ap.add_argument("--cluster-members", type=int, default=60)
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
-    results = {}
+    results, insides = {}, {}
     for seed in args.seeds:
         for mode in args.modes:
             work = args.workdir / f"{mode}_seed{seed}"
             mock_accuracy.build(work, args.n_stars, None, None, args.cores, seed, mode=mode,
                                 mock={"cluster_members": args.cluster_members}, targets=TARGETS)
-            results[f"{mode}_seed{seed}"] = figures = measure(work)
+            results[f"{mode}_seed{seed}"], inside = measure(work)
+            insides.setdefault(mode, []).append(inside)
+            figures = results[f"{mode}_seed{seed}"]
             print(f"{mode:8s} seed {seed}: " + ", ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()), flush=True)
+    if len(args.seeds) > 1:
+        for mode, runs in insides.items():
+            results[f"{mode}_all_seeds"] = figures = pooled_over_seeds(runs)
+            print(f"{mode:8s} seeds {' '.join(map(str, args.seeds))} together: " + ", ".join(
                 f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()), flush=True)
     print(json.dumps({run: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()}
                       for run, figures in results.items()}))

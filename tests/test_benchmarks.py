@@ -96,7 +96,8 @@ def test_the_uncertainty_benchmark_measures_a_completed_mock_run(figures_run):
     # measure() is checked here on the session's improved-mode mock run, so an API change of the
     # catalog, the calibration table or the cluster check cannot break it unnoticed.
     work, _, _ = figures_run
-    figures = _benchmark_module("uncertainty_calibration").measure(work)
+    benchmark = _benchmark_module("uncertainty_calibration")
+    figures, inside = benchmark.measure(work)
     assert figures["error_model"] == "calibrated"
     for key in ("width_truth", "width_truth_snr_1", "width_truth_logg_1.6_2.2", "width_truth_feh_-0.5_-0.2",
                 "width_gaia_training", "epsilon_A", "b_LOGG_1_B", "b_FE_H_2_A_err", "two_param_s",
@@ -106,6 +107,11 @@ def test_the_uncertainty_benchmark_measures_a_completed_mock_run(figures_run):
         assert math.isfinite(figures[key]), (key, figures[key])
     assert -1.0 <= figures["two_param_s_epsilon_correlation"] <= 1.0
     assert 0.5 < figures["width_truth"] < 2.0 and figures["n_parent"] > 1000
+    # the same run twice, pooled as two seeds would be: the members counted twice, the same widths
+    pooled = benchmark.pooled_over_seeds([inside, inside])
+    assert pooled["members"] == 2 * inside[0].size and pooled["clusters"] == 2 * len(inside[1])
+    assert pooled["clusters_inside_scatter"] == pytest.approx(figures["clusters_inside_scatter"])
+    assert pooled["clusters_inside_total"] == pytest.approx(figures["clusters_inside_total"])
 
 
 def test_cv_scores_rescores_a_run_as_its_crossval_chose(figures_run):
@@ -126,3 +132,17 @@ def test_cv_scores_rescores_a_run_as_its_crossval_chose(figures_run):
     assert [s["delta"] for s in out["deviance"]["settings"]] == pytest.approx(list(table["delta_deviance"]), abs=0.01)
     assert out["true_offset"] == pytest.approx(0.048) and out["n_training"] > 500
     assert all(math.isfinite(s["scatter_truth"]) for s in out["chi2"]["settings"])
+
+
+def test_clusters_pooled_over_seeds_by_hand():
+    # uncertainty_calibration.py pools the clusters inside the training range over the seeds it ran:
+    # the members' spreads together (not the mean of each run's width) and the totals' quadratic mean.
+    benchmark = _benchmark_module("uncertainty_calibration")
+    wide = np.array([-2.0, -1.0, 0.0, 1.0, 2.0] * 20)
+    narrow = 0.25 * wide[:40]
+    pooled = benchmark.pooled_over_seeds([(wide, [(1.2, 0.1)]), (narrow, [(0.6, 0.1), (0.9, 0.2)])])
+    together = np.concatenate([wide, narrow])
+    half_range = (np.percentile(together, 84) - np.percentile(together, 16)) / 2
+    assert pooled["members"] == 140 and pooled["clusters"] == 3 and pooled["runs"] == 2
+    assert pooled["clusters_inside_scatter"] == pytest.approx(half_range)
+    assert pooled["clusters_inside_total"] == pytest.approx(np.sqrt((1.44 + 0.36 + 0.81) / 3))
