@@ -19,8 +19,19 @@ the same data, the ratio grid wall / paper one-fold wall (target <= 0.1) and the
     python benchmarks/cv_path.py --skip-cold                         # paper size (30-60 min when loaded)
     python benchmarks/cv_path.py --n-stars 3500 --n-features 1854    # a quarter of each dimension
 
+With ``--design RUN`` the two folds' training stars, Gaia parallaxes, errors and penalized mask
+come from a finished workflow folder instead (e.g. benchmarks/paper_scale.py's 100,000-row mock, the
+paper's size), so the optimum is as sparse as the workflow's own data make it.
+
 Measured (shared 2-core machine; ``--blas-threads``, default 1, applies to both optimizers; CPU
 seconds are the process's, less sensitive to the load than wall seconds):
+
+* 2026-12-07, the solver of fa2b591, ``--design`` on the 100,000-row paper_scale mock
+  (2 x 12,714 / 12,842 training stars x 7,414 features), --skip-cold, load 3.5 -> 3.2: grid 125.3 s
+  wall / 77.5 s CPU (the lambda = 3 fits 18.0-26.8 s, 42-44 % of pixels non-zero, 71 % of the wall),
+  paper one fold 804.6 s wall / 409.1 s CPU: ratio 0.16 wall, 0.19 CPU. Objective at lambda 30:
+  paper 9130.649, path 9015.012. On the 20,000-row mock's design (2 x 2,518 / 2,631 stars): grid
+  16.5 s / 8.0 s CPU, paper 123.2 s / 83.5 s: 0.13 wall, 0.096 CPU; objectives 2263.083 / 2035.807.
 
 * 2026-12-07, commit d51d56b (c97e34c only fixes a comment; ridge 1e-7 instead of 1e-5, working set
   grown by |support| / 6 with at most 5 sub-problem rounds while violators remain outside it, the

@@ -42,6 +42,10 @@ and the cluster members, then prints:
   together; ``clusters_inside_scatter`` (``_err``): the scatter over the members of the clusters whose
   training_range is "inside" together; ``clusters_inside_total`` (``_err``): the quadratic mean of
   those clusters' members_total (its square averages to 1 over clusters if the errors are right);
+- ``<mode>_all_seeds`` (with more than one seed): ``clusters_inside_scatter`` (``_err``) over the
+  members of every seed's clusters inside the training range together, and ``clusters_inside_total``
+  (``_err``), the quadratic mean of all those clusters' members_total: one cluster in one seed is
+  one draw of what its members share, so a single seed's figures move by ~0.1-0.2;
 - ``constant_*`` and ``logg1_*``: with scatter covariates (calibration.epsilon_covariates), the same
   widths and cluster scatters and totals with one constant epsilon and with ln epsilon linear in logg alone
   (the previous default) instead, cross-fitted here on the same predictions: what the trend, and
