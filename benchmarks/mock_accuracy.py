@@ -35,12 +35,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int, seed: int | None = None, *,
-          mode: str = "improved", mock: dict | None = None, targets=("catalog",)) -> None:
+          mode: str = "improved", mock: dict | None = None, targets=("catalog",), overrides: dict | None = None) -> None:
     """Run the workflow on a mock of ``n_stars`` rows in ``workdir`` (Snakemake reuses what exists).
 
     ``mode``: the workflow's mode (default improved: the lambda grid is cross-validated; the paper
     mode fixes lambda and the offset and ignores ``lambdas``/``offsets``); ``mock``: further
-    mock.* keys; ``targets``: what Snakemake builds (default the catalog only).
+    mock.* keys; ``targets``: what Snakemake builds (default the catalog only); ``overrides``: further
+    config keys, dotted ("switches.photometry_basis") -> value.
     """
     cfg = yaml.safe_load((REPO / "config.yaml").read_text())
     cfg["survey"] = "mock"
@@ -53,6 +54,12 @@ def build(workdir: Path, n_stars: int, lambdas, offsets, cores: int, seed: int |
         cfg["model"]["lambda_grid"] = lambdas
     if offsets:
         cfg["model"]["offset_grid"] = offsets
+    for key, value in (overrides or {}).items():
+        *parents, leaf = key.split(".")
+        section = cfg
+        for name in parents:
+            section = section[name]
+        section[leaf] = value
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
     subprocess.run([sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO / "Snakefile"),

@@ -52,7 +52,7 @@ and the cluster members, then prints:
   what [Fe/H] in it, change.
 
     python benchmarks/uncertainty_calibration.py --workdir /scratch/unc [--seeds 1234 2027] [--modes improved paper]
-        [--n-stars 20000] [--cluster-members 60]
+        [--n-stars 20000] [--cluster-members 60] [--config-override switches.photometry_basis=magnitudes]
 
 Runs are reused from --workdir (one folder per seed and mode; Snakemake reruns what changed).
 About 6 minutes per run from scratch on 2 cores at 20,000 rows (3 at 4,000). Run it with the package of this checkout importable by
@@ -292,13 +292,17 @@ def main():
     ap.add_argument("--n-stars", type=int, default=20000)
     ap.add_argument("--cluster-members", type=int, default=60)
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--config-override", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config key for every run, e.g. switches.photometry_basis=magnitudes (YAML value)")
     args = ap.parse_args()
+    overrides = {key: yaml.safe_load(value) for key, value in (o.split("=", 1) for o in args.config_override)}
     results, insides = {}, {}
     for seed in args.seeds:
         for mode in args.modes:
             work = args.workdir / f"{mode}_seed{seed}"
             mock_accuracy.build(work, args.n_stars, None, None, args.cores, seed, mode=mode,
-                                mock={"cluster_members": args.cluster_members}, targets=TARGETS)
+                                mock={"cluster_members": args.cluster_members}, targets=TARGETS,
+                                overrides=overrides)
             results[f"{mode}_seed{seed}"], inside = measure(work)
             insides.setdefault(mode, []).append(inside)
             figures = results[f"{mode}_seed{seed}"]

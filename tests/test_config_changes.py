@@ -92,6 +92,7 @@ SWITCH_RULES = {
     "hyperparameters": ("crossval",),
     "cv_score": ("crossval",),
     "optimizer": ("train",),
+    "photometry_basis": ("train",),   # and repeat_train, not in the DAG unless model.split_repeats > 0
     "zero_point": (),    # on Gaia DR3 only; the mock runs DR2
 
     # catalog and figures

@@ -10,7 +10,8 @@ hands each rule only the switches it uses, as params, so changing ``mode`` rerun
 whose switches changed. README.md's deviation table has one row per switch.
 
 Each value is a word: ``paper`` or ``improved`` for most switches; the optimizer's are ``paper``
-(the paper's L-BFGS-B on the sign() subgradient) and ``exact`` (the project's solver).
+(the paper's L-BFGS-B on the sign() subgradient) and ``exact`` (the project's solver); the
+photometry basis's ``magnitudes`` (the paper's) and ``colours``.
 """
 
 from dataclasses import dataclass
@@ -103,6 +104,15 @@ SWITCHES = {
         "maxfun 50000 (infer_parallax.py)",
         "exact: the project's solver of eq. 3, which reaches lower objectives on the same data; paper mode "
         "uses it too unless set to paper"),
+    "photometry_basis": Switch(
+        "magnitudes", "colours", ("magnitudes", "colours"), "model",
+        "magnitudes: the eight magnitudes G, BP, RP, J, H, K, W1, W2 as features, unpenalized (HER19 eq. 11, "
+        "infer_parallax.py); nearly collinear, so the fit trades large cancelling coefficients between them, "
+        "which eq. 5 multiplies by the photometric errors",
+        "colours: the same model fitted as K (unpenalized: the distance modulus) plus the adjacent colours "
+        "BP-G, G-RP, RP-J, J-H, H-K, K-W1, W1-W2, L1-penalized with the pixels' lambda, so cross-validation "
+        "shrinks the colour terms (spectroparallax.model.photometry_basis); theta is written back in the magnitude basis, "
+        "so prediction and eq. 5 are unchanged downstream"),
     "catalog": _pi(
         "catalog",
         "the paper's training_set flag (visibility, parallax_error, chi2 cuts) and values rounded to 4 decimals",

@@ -12,6 +12,8 @@ rule train:
         burn_in_snr=config["model"]["burn_in_snr"],
         high_snr_subset=SWITCH["high_snr_subset"],
         optimizer=SWITCH["optimizer"],
+        # magnitudes (the paper's) or one magnitude plus L1-penalized colours
+        photometry_basis=SWITCH["photometry_basis"],
         # switches.zero_point: subtract the L21 zero point (Gaia DR3, improved mode only)
         l21=L21,
         # model.cv_path(_offsets): {lam, offset} of the model input ``start`` (checked against its header), or None

@@ -48,6 +48,8 @@ rule repeat_train:
         burn_in_snr=config["model"]["burn_in_snr"],
         high_snr_subset=SWITCH["high_snr_subset"],
         optimizer=SWITCH["optimizer"],
+        # the fit's photometric basis, as in rule train
+        photometry_basis=SWITCH["photometry_basis"],
         # switches.zero_point: subtract the L21 zero point (Gaia DR3, improved mode only)
         l21=L21,
     wildcard_constraints:

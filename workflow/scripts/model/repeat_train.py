@@ -24,7 +24,8 @@ try:
     result = training.train_fold(snakemake.output[0], X, index, repeats.with_folds(parent, labels), fold, lam, offset,
                                  burn_in_snr=snakemake.params.burn_in_snr,
                                  high_snr_subset=snakemake.params.high_snr_subset,
-                                 optimizer=snakemake.params.optimizer, l21=snakemake.params.l21, repeat=repeat, rseed=seed)
+                                 optimizer=snakemake.params.optimizer, l21=snakemake.params.l21,
+                                 photometry_basis=snakemake.params.photometry_basis, repeat=repeat, rseed=seed)
 except ValueError as err:   # an empty fold, no burn-in stars (non-convergence raises its own line)
     sys.exit(f"repeat_train: repeat {repeat}, held-out fold {fold}, lambda {lam:g}, offset {offset:g} mas: {err}")
 logging.info("repeat %d (fold seed %s), held-out fold %s, lambda %g, offset %g mas (%s): %d training stars, "
