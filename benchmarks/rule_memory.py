@@ -80,7 +80,7 @@ def _stand_in(step: str, d: Path, n_settings: int, threads: int):
         fold = "A" if step == "train_A" else "B"
         return _Files(**common, input=_Files(index=str(d / "features.ecsv"), **features), output=_Files(_model(d, fold)),
                       params=_Files(burn_in_snr=20.0, high_snr_subset="improved", optimizer="exact", l21=False,
-                                    start=None, photometry_basis="colours"),
+                                    start=None, photometry_basis="magnitudes"),
                       wildcards=_Files(fold=fold, lam=str(LAM), offset=str(OFFSET)))
     if step == "crossval":
         return _Files(**common, input=_Files(models=models, **features),
