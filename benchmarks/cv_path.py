@@ -158,18 +158,16 @@ def workflow_design(run: Path):
     parallaxes as they are (no L21 zero point: the mock is DR2)."""
     from astropy.table import Table
 
-    from spectroparallax.archives.columns import as_float, fit_parallax
-    from spectroparallax.sample import folds
+    from spectroparallax.model.training import fold_training_data
 
     results = next((run / "results").iterdir())
     X = np.load(results / "features/X.npy", mmap_mode="r")
     index = Table.read(results / "features/features.ecsv")
     parent = Table.read(results / "samples/parent.fits")
-    parallax, error = fit_parallax(parent, False), as_float(parent["parallax_error"])
     data = {}
     for fold in sorted(set(np.asarray(parent["fold"], str).tolist())):
-        rows = folds.training_rows(parent["training"], parent["fold"], fold)
-        data[fold] = (np.ascontiguousarray(X[rows]), parallax[rows], 1.0 / error[rows] ** 2)
+        rows, parallax, error = fold_training_data(parent, fold, l21=False)
+        data[fold] = (np.ascontiguousarray(X[rows]), parallax, 1.0 / error ** 2)
     return data, np.asarray(index["penalized"], bool)
 
 

@@ -164,9 +164,10 @@ def measure(workdir: Path) -> dict:
     # The issue's target is for the clusters inside the training set's range: their members together.
     inside = np.concatenate(inside) if inside else np.array([])
     inside = inside[np.isfinite(inside)]
-    out["clusters_inside_scatter"] = _width(inside)
-    out["clusters_inside_scatter_err"] = stats.robust_scatter_err(inside) if inside.size > 2 else float("nan")
-    out["clusters_inside_total"], out["clusters_inside_total_err"] = _quadratic_mean(inside_totals)
+    alone = pooled_over_seeds([(inside, inside_totals)])
+    for key in ("clusters_inside_scatter", "clusters_inside_scatter_err", "clusters_inside_total",
+                "clusters_inside_total_err"):
+        out[key] = alone[key]
     return out, (inside, inside_totals)
 
 
@@ -176,6 +177,7 @@ def pooled_over_seeds(insides) -> dict:
     ~0.1-0.2. ``insides``: each run's (members' spreads about their own weighted mean over their
     errors, [(members_total, its error)]) from :func:`measure`."""
     spreads = np.concatenate([s for s, _ in insides]) if insides else np.array([])
+    spreads = spreads[np.isfinite(spreads)]
     totals = [t for _, ts in insides for t in ts]
     total, total_err = _quadratic_mean(totals)
     return {"runs": len(insides), "members": int(spreads.size), "clusters": len(totals),
@@ -284,6 +286,11 @@ def _photometry(workdir: Path, ids, ok, high) -> dict:
             "phot_noise_width": _width(noise[ok] / quoted[ok]), "phot_noise_scatter": _width(noise[ok])}
 
 
+def _print_figures(label, figures):
+    print(f"{label}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()),
+          flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", type=Path, required=True)
@@ -305,14 +312,11 @@ def main():
                                 overrides=overrides)
             results[f"{mode}_seed{seed}"], inside = measure(work)
             insides.setdefault(mode, []).append(inside)
-            figures = results[f"{mode}_seed{seed}"]
-            print(f"{mode:8s} seed {seed}: " + ", ".join(
-                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()), flush=True)
+            _print_figures(f"{mode:8s} seed {seed}", results[f"{mode}_seed{seed}"])
     if len(args.seeds) > 1:
         for mode, runs in insides.items():
-            results[f"{mode}_all_seeds"] = figures = pooled_over_seeds(runs)
-            print(f"{mode:8s} seeds {' '.join(map(str, args.seeds))} together: " + ", ".join(
-                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()), flush=True)
+            results[f"{mode}_all_seeds"] = pooled_over_seeds(runs)
+            _print_figures(f"{mode:8s} seeds {' '.join(map(str, args.seeds))} together", results[f"{mode}_all_seeds"])
     print(json.dumps({run: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in figures.items()}
                       for run, figures in results.items()}))
 

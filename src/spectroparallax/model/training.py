@@ -54,6 +54,14 @@ def train(X, y, ivar, penalized, lam, burn_in, optimizer: str, theta0=None, *, b
     return result
 
 
+def fold_training_data(parent, fold: str, l21: bool = True):
+    """The training stars of the model that holds out ``fold``: (their Parent Sample rows, their Gaia
+    parallax [mas] without offset (DR3 with ``l21``: minus the L21 zero point where the parent has
+    one), its error [mas])."""
+    rows = folds.training_rows(parent["training"], parent["fold"], fold)
+    return rows, fit_parallax(parent, l21)[rows], as_float(parent["parallax_error"])[rows]
+
+
 def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, burn_in_snr: float,
                high_snr_subset: str, optimizer: str, l21: bool = True, start=None, start_setting=None,
                photometry_basis: str = "magnitudes", **meta) -> FitResult:
@@ -76,9 +84,8 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     the file holds theta in the magnitude basis either way, header PHOTBAS says which).
     ``meta`` adds header keywords (e.g. the split repeat's REPEAT and RSEED, :mod:`.repeats`).
     """
-    rows = folds.training_rows(parent["training"], parent["fold"], fold)
-    y = fit_parallax(parent, l21)[rows] + offset    # Gaia parallax (DR3, l21: minus its L21 zero point) + offset [mas]
-    error = as_float(parent["parallax_error"])[rows]
+    rows, parallax, error = fold_training_data(parent, fold, l21)
+    y = parallax + offset
     ivar = 1.0 / error ** 2
     burn_in = high_snr(y, error, offset, burn_in_snr, high_snr_subset, strict=True)
     theta0 = None
