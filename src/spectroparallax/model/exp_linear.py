@@ -259,7 +259,9 @@ class _Scaled:
             mu[self.icpt] = 0.0
             sd[self.icpt] = self.c  # the scaled intercept column is exactly 1
         self.mu, self.s = mu, sd
-        self.Z = np.empty((n, d), dtype=np.float32)
+        # column-major: the Hessian cache gathers working-set columns (a copy per column instead of a
+        # strided gather across every row: 0.65 s of a 16.8 s paper-size lambda = 3 fit, 2026-12-07)
+        self.Z = np.empty((n, d), dtype=np.float32, order="F")
         step = max(1, 2**22 // max(d, 1))
         for i in range(0, n, step):
             self.Z[i : i + step] = (X[i : i + step] - mu) / sd
@@ -298,17 +300,17 @@ class _Curvature:
         self.h_ref = None
         self.builds = 0
 
-    def _weighted(self, cols):
-        return self.Z[:, cols] * self.sw[:, None]
-
-    def _keep_columns(self, Zn, m):
-        """Store the weighted columns Zn at positions m, m + 1, ... of the column buffer."""
-        M = m + Zn.shape[1]
+    def _keep_columns(self, cols, m):
+        """Write the weighted columns Z[:, cols] * sw at positions m, m + 1, ... of the column buffer
+        (grown by :data:`_H_GROWTH` when full) and return that view of them."""
+        M = m + cols.size
         if M > self._zw.shape[1]:
             grown = np.empty((self.Z.shape[0], min(self.Z.shape[1], int(_H_GROWTH * M) + 1)), np.float32, order="F")
             grown[:, :m] = self._zw[:, :m]
             self._zw = grown
-        self._zw[:, m:M] = Zn
+        out = self._zw[:, m:M]
+        np.multiply(self.Z[:, cols], self.sw[:, None], out=out)
+        return out
 
     def matrix(self, W, h, fresh=False):
         """(H restricted to the columns W, with the ridge; whether it was built from this ``h``)."""
@@ -319,8 +321,7 @@ class _Curvature:
             self.h_max = float(h.max()) or 1.0  # scaled to <= 1 so float32 cannot overflow
             self.sw = np.sqrt(h / self.h_max).astype(np.float32)
             self._zw = np.empty((self.Z.shape[0], 0), np.float32, order="F")
-            self._keep_columns(self._weighted(W), 0)
-            Zh = self._zw[:, :W.size]
+            Zh = self._keep_columns(W, 0)
             self.H = self._store = (Zh.T @ Zh).astype(np.float64) * self.h_max
             del Zh
             self.pos[:] = -1
@@ -333,16 +334,15 @@ class _Curvature:
         else:
             new = W[self.pos[W] < 0]
             if new.size:
-                Zn = self._weighted(new)
                 m = self.cols.size
                 M = m + new.size
                 # the cached columns' weighted copy is kept (column-major, room to grow): the cross
                 # terms cost N |new| |cols| flops and no gather of |cols| columns of Z (before, a
                 # product with all of Z or a gathered copy: half-size grid, fold A, CPU 14.6, 14.7 s
                 # -> 13.7, 13.9 s, 2026-12-07)
+                Zn = self._keep_columns(new, m)
                 cross = (Zn.T @ self._zw[:, :m]).astype(np.float64) * self.h_max
                 corner = (Zn.T @ Zn).astype(np.float64) * self.h_max
-                self._keep_columns(Zn, m)
                 del Zn
                 if M > self._store.shape[0]:
                     # room to grow: extending by a few pixels per iteration no longer copies the
@@ -595,7 +595,7 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS, *, solver=None, cols=No
     """Solve the weighted lasso QP exactly (to ``tol`` in the KKT violation).
 
     Alternates coordinate-descent sweeps (which find the sign pattern) with Newton steps on that
-    sign pattern followed by an exact line search (:func:`_line_search`), at most ``max_rounds``
+    sign pattern followed by an exact line search (:func:`_newton_step`), at most ``max_rounds``
     times: a partial solve still lowers the model, so the outer step still descends.
     ``solver``/``cols``: a :class:`_SupportSolver` of the Hessian H is a block of (H = its
     rows and columns ``cols``), shared between sub-problems. Returns (x, rounds).
@@ -620,10 +620,38 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS, *, solver=None, cols=No
             return x, rounds
         d = _newton_direction(q, x, lam, solver, cols)
         if d is not None:
-            _line_search(H, c, q, x, lam, d)
+            _newton_step(H, c, q, x, lam, d, solver, cols)
         if polish.kkt_violation(x, q, lam)[live].max(initial=0.0) <= tol:
             return x, rounds
     return x, max_rounds
+
+
+def _newton_step(H, c, q, x, lam, d, solver, cols):
+    """Move x (and q = c + H x) along the Newton direction ``d`` of its sign pattern, in place.
+
+    The exact line search (:func:`_line_search`) stops at the first kink where stopping pays, so
+    when the Newton step would take several coefficients across zero, a round removed one of them
+    and moved the rest by a tiny step (t ~ 1e-3): near the optimum of a paper-size lambda = 3 fit
+    the sub-problems ran their 30-round limit one coefficient at a time. So the step is also tried
+    with every coefficient that ``d`` takes across zero set to zero at once, then the Newton
+    direction of the sign pattern that leaves, with its own exact line search; the lower of the
+    two QP values is kept (never above the start: both line searches accept only decreases).
+    Measured on the 14 sub-problems of one such fit (100,000-row mock, fold A, 2026-12-07): 1-4
+    rounds instead of 1-30, 6.6 s instead of 14.4 s, every one at a QP value as low or lower.
+    """
+    cross = (x != 0) & (np.sign(x + d) != np.sign(x))
+    if not cross.any():
+        _line_search(H, c, q, x, lam, d)
+        return
+    x2 = x.copy()
+    x2[cross] = 0.0
+    q2 = q - H[cross].T @ x[cross]   # H is symmetric: its rows are its columns
+    d2 = _newton_direction(q2, x2, lam, solver, cols)
+    if d2 is not None:
+        _line_search(H, c, q2, x2, lam, d2)
+    _line_search(H, c, q, x, lam, d)
+    if d2 is not None and _qp_value(c, q2, x2, lam) < _qp_value(c, q, x, lam):
+        x[:], q[:] = x2, q2
 
 
 # ----------------------------------------------------------------------------------------------
