@@ -8,8 +8,8 @@ On a synthetic training set of the paper's size (benchmarks/train_speed.py's syn
   lambda ``--paper-lam`` and offset ``--paper-offset``;
 * the project's whole grid (config.yaml's model.lambda_grid x model.offset_grid, both folds) as
   spectroparallax.model.exp_linear.fit_grid runs it: per fold X is scaled once and the model
-  Hessian kept between fits; per offset the lambdas from the largest down, each warm-started
-  from the previous answer, and each later offset's largest lambda from the previous offset's;
+  Hessian kept between fits; the first offset's lambdas from the largest down, each warm-started
+  from the previous answer, and each later offset's lambdas from the previous offset's answers;
 * the same grid cold (every setting from its own burn-in fit), unless --skip-cold;
 * with --paper-lams, the paper's optimizer on the same fold at those lambdas too (objectives only).
 

@@ -192,16 +192,17 @@ CHANGES = {
     "model.offset_grid": C([0.029, 0.048, 0.0], "crossval", jobs={"train": 8}),
     "model.reference_offset": C(0.029, "crossval"),
     "model.reference_offset_tolerance": C(2.0, "crossval"),
-    # One lambda changed (30 -> 20): with model.cv_path each (fold, offset) is a chain from the largest
-    # lambda down, so lambda 20 is 4 new jobs (2 folds x 2 offsets) and the jobs below it in the chain,
-    # lambdas 10 and 3, rerun from its answer (8 jobs); lambda 100 stays.
+    # One lambda changed (30 -> 20): with model.cv_path the first offset is a chain from the largest
+    # lambda down and the second offset's jobs start from the first's at the same lambda
+    # (model.cv_path_offsets), so lambda 20 is 4 new jobs (2 folds x 2 offsets) and lambdas 10 and 3
+    # rerun at both offsets (8 jobs: their start models changed); lambda 100 stays.
     "model.lambda_grid": C([3.0, 10.0, 20.0, 100.0], "crossval", jobs={"train": 12}),
-    # Off: the 12 train jobs below the largest lambda and the 2 at the second offset's largest lambda
-    # (model.cv_path_offsets) lose their start model (input) and rerun cold; the 2 at the first
-    # offset's largest lambda started cold already and stay.
+    # Off: the 6 train jobs below the first offset's largest lambda and the second offset's 8 (each from
+    # the first offset's model at its lambda, model.cv_path_offsets) lose their start model (input) and
+    # rerun cold; the 2 at the first offset's largest lambda started cold already and stay.
     "model.cv_path": C(False, "train", jobs={"train": 14}),
-    # Off: the second offset's largest lambda (2 folds) loses its start and reruns cold, and the 6 jobs
-    # below it in its chain rerun from its new model; the first offset's 8 jobs stay.
+    # Off: the second offset's 8 jobs lose their start (the first offset's model at their lambda) and
+    # rerun, the largest lambda cold and the others along their own chain; the first offset's 8 stay.
     "model.cv_path_offsets": C(False, "train", jobs={"train": 8}),
     "model.paper_lambda": C(10.0, why="read only with switches.hyperparameters: paper (the grid otherwise)"),
     "model.paper_offset": C(0.05, why="read only with switches.hyperparameters: paper (the grid otherwise)"),

@@ -1,9 +1,8 @@
 """model.cv_path_offsets: the offsets of the cross-validation grid chained too (issue 19).
 
 With model.cv_path each (held-out fold, offset) is a chain along lambda, largest first; with
-model.cv_path_offsets the largest lambda of every offset but the first (offset_grid order) starts
-from the previous offset's largest-lambda model of the same fold, so a fold's grid is one cold fit
-plus warm ones. An offset changes y only, and the objective (eq. 3) is convex: the fit started from
+model.cv_path_offsets every lambda of every offset but the first (offset_grid order) starts from the
+previous offset's model at the same lambda and fold, so a fold's grid is one cold fit plus warm ones. An offset changes y only, and the objective (eq. 3) is convex: the fit started from
 another offset's answer must stop at the optimum a cold fit stops at. The start must be the one the
 workflow names (rule train's param ``start``) and the header must say so (WARMFROM, WARMOFF).
 """
@@ -28,7 +27,7 @@ OFFSETS = ["0.048", "0.029", "0.0"]
 
 
 @pytest.mark.parametrize("chain_offsets", [True, False])
-def test_the_dag_chains_each_folds_offsets_at_the_largest_lambda(config, tmp_path, chain_offsets):
+def test_the_dag_chains_each_folds_offsets_at_every_lambda(config, tmp_path, chain_offsets):
     write_mock_config(config, tmp_path, mode="improved",
                       model={"lambda_grid": [3.0, 30.0, 10.0], "offset_grid": [float(o) for o in OFFSETS],
                              "cv_path": True, "cv_path_offsets": chain_offsets})
@@ -37,10 +36,10 @@ def test_the_dag_chains_each_folds_offsets_at_the_largest_lambda(config, tmp_pat
     for output, starts in plan.items():
         fold, lam, off = NAME.search(output).groups()
         k = OFFSETS.index(off)
-        if lam != "30.0":    # along lambda, as model.cv_path alone: the next larger lambda, same offset
+        if k > 0 and chain_offsets:     # the previous offset in the grid's order, the same lambda
+            expected = (fold, lam, OFFSETS[k - 1])
+        elif lam != "30.0":  # along lambda, as model.cv_path alone: the next larger lambda, same offset
             expected = (fold, {"3.0": "10.0", "10.0": "30.0"}[lam], off)
-        elif k > 0 and chain_offsets:   # the previous offset in the grid's order, its largest lambda
-            expected = (fold, "30.0", OFFSETS[k - 1])
         else:                # the first offset's largest lambda (or every offset's, unchained): cold
             expected = None
         got = [NAME.search(s).groups() for s in starts]

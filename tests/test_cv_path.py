@@ -272,7 +272,7 @@ def _kkt_float64(theta, X, y, ivar, pen, lam):
 
 
 def test_grid_warm_across_offsets_reaches_each_cold_optimum_and_its_kkt_conditions(problem):
-    """fit_grid (lambda path per offset, each offset's largest lambda from the previous offset, one
+    """fit_grid (lambda path at the first offset, every later offset's lambdas from the previous offset's, one
     shared Hessian) stops where a cold fit stops, and no pixel it screened out violates the KKT
     conditions (checked with a float64 gradient over every column)."""
     from spectroparallax.model.exp_linear import fit_grid
@@ -280,7 +280,8 @@ def test_grid_warm_across_offsets_reaches_each_cold_optimum_and_its_kkt_conditio
     X, y, ivar, pen, _ = problem
     lams, offsets = [100.0, 10.0, 3.0], [0.029, 0.048]
     grid = fit_grid(X, y, ivar, pen, lams, offsets)
-    assert list(grid) == [(lam, off) for off in offsets for lam in lams]
+    # fitting order: the first offset from the largest lambda down, the second from the smallest up
+    assert list(grid) == [(lam, 0.029) for lam in lams] + [(lam, 0.048) for lam in lams[::-1]]
     assert [k for k, r in grid.items() if r.burn_in is not None] == [(100.0, 0.029)]   # one cold start
     for (lam, off), res in grid.items():
         assert res.converged, (lam, off, res.message)

@@ -174,8 +174,8 @@ MODELS = [MODEL.format(fold=fold, lam=lam, offset=off) for lam, off in SETTINGS 
 # job starting from the model of the next larger lambda (same optimum, a warm start). The paper's
 # optimizer takes no start (it stops where its start leads it), and the paper mode has one setting.
 CV_PATH = config["model"]["cv_path"] and SWITCH["optimizer"] == "exact"
-# model.cv_path_offsets (with cv_path): the largest lambda of every offset but the first (offset_grid
-# order) starts from the previous offset's largest-lambda model of the same held-out fold, as
+# model.cv_path_offsets (with cv_path): every lambda of every offset but the first (offset_grid order)
+# starts from the previous offset's model at the same lambda and held-out fold, as
 # spectroparallax.model.exp_linear.fit_grid does in one process: one cold fit per fold.
 CV_PATH_OFFSETS = CV_PATH and config["model"]["cv_path_offsets"]
 GRID_OFFSETS = list(dict.fromkeys(off for _, off in SETTINGS))   # offset_grid order
@@ -183,20 +183,22 @@ GRID_OFFSETS = list(dict.fromkeys(off for _, off in SETTINGS))   # offset_grid o
 
 def warm_start(wildcards):
     """{"lam", "offset"} (as config.yaml spells them) of the model the train job of ``wildcards``
-    starts from, or None: cold. model.cv_path: the grid's next larger lambda at the same offset;
-    model.cv_path_offsets: at the largest lambda, the largest lambda of the previous offset."""
+    starts from, or None: cold. model.cv_path_offsets: at every offset but the first, the same lambda
+    at the previous offset; otherwise (model.cv_path) the grid's next larger lambda at the same offset."""
     lam, offset = float(wildcards.lam), float(wildcards.offset)
     if not CV_PATH or not any(np.isclose(l, lam) and np.isclose(o, offset) for l, o in SETTINGS):
         return None
+    k = next(k for k, o in enumerate(GRID_OFFSETS) if np.isclose(o, offset))
+    if CV_PATH_OFFSETS and k > 0:
+        previous = GRID_OFFSETS[k - 1]
+        same = [l for l, off in SETTINGS if off == previous and np.isclose(l, lam)]
+        if same:
+            return {"lam": same[0], "offset": previous}
     chain = sorted({l for l, off in SETTINGS if np.isclose(off, offset)})
     larger = [l for l in chain if l > lam and not np.isclose(l, lam)]
     if larger:
-        return {"lam": larger[0], "offset": next(o for o in GRID_OFFSETS if np.isclose(o, offset))}
-    k = next(k for k, o in enumerate(GRID_OFFSETS) if np.isclose(o, offset))
-    if not CV_PATH_OFFSETS or k == 0:
-        return None
-    previous = GRID_OFFSETS[k - 1]
-    return {"lam": max(l for l, off in SETTINGS if off == previous), "offset": previous}
+        return {"lam": larger[0], "offset": GRID_OFFSETS[k]}
+    return None
 
 
 def train_inputs(wildcards):

@@ -7,7 +7,7 @@ e.g. one written before those rules, so cross-validation never scores such a fit
 OPTIMIZR says which optimizer wrote the file (switches.optimizer: exact or paper); WARMFROM and
 WARMOFF where the fit started: COLD (from the burn-in fit) or the lambda and offset of the model it
 was warm-started from (same held-out fold; model.cv_path: the same offset, the next larger lambda of
-the grid; model.cv_path_offsets: the previous offset's largest lambda).
+the grid; model.cv_path_offsets: the same lambda at the previous offset).
 """
 
 import numpy as np
@@ -122,7 +122,7 @@ def read_start(path, *, heldout: str, lam: float, offset: float, n_train: int, i
     over the features of ``index`` (same names, same order: the same pixel and feature set). Its
     setting must be the one the workflow names, ``expected`` ({"lam", "offset"}, rule train's param
     ``start``): at the same offset a larger lambda (the path runs from the largest down), at another
-    offset (model.cv_path_offsets: the previous offset's largest lambda) no smaller a lambda. Without
+    offset (model.cv_path_offsets: the previous offset's same lambda) no smaller a lambda. Without
     ``expected`` only the same offset is a legal start. Another fold's or another setting's model would
     still lead to the same optimum, but the chain the header reports (WARMFROM, WARMOFF) would be
     false, so it is refused with one line naming the file.

@@ -75,7 +75,7 @@ def train_fold(path, X, index, parent, fold: str, lam: float, offset: float, *, 
     writes nothing if the fit did not converge or collapsed; ValueError for bad training data.
     ``start``: the model file the fit starts from (its theta), of the same held-out fold at
     ``start_setting`` ({"lam", "offset"}, rule train's param ``start``: the next larger lambda at
-    ``offset`` (model.cv_path), or the previous offset's largest lambda (model.cv_path_offsets));
+    ``offset`` (model.cv_path), or the same lambda at the previous offset (model.cv_path_offsets));
     without ``start_setting``, any larger lambda at ``offset``. It is checked to be that setting of
     ``fold``, with these training stars and features (:func:`.files.read_start`); the header's
     WARMFROM and WARMOFF record its lambda and offset, or COLD.
