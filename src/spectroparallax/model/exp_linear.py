@@ -294,7 +294,7 @@ class _Scaled:
         # column-major: the Hessian cache gathers working-set columns (a copy per column instead of a
         # strided gather across every row: 0.65 s of a 16.8 s paper-size lambda = 3 fit, 2026-12-07)
         self.Z = np.empty((n, d), dtype=np.float32, order="F")
-        step = max(1, 2**22 // max(d, 1))
+        step = max(1, 2**18 // max(d, 1))   # ~35 rows at the paper's D: 0.27 s against 0.47 s with 565
         for i in range(0, n, step):
             self.Z[i : i + step] = (X[i : i + step] - mu) / sd
 
