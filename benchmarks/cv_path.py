@@ -26,6 +26,22 @@ paper's size), so the optimum is as sparse as the workflow's own data make it.
 Measured (shared 2-core machine; ``--blas-threads``, default 1, applies to both optimizers; CPU
 seconds are the process's, less sensitive to the load than wall seconds):
 
+* 2026-12-07, idle machine (load < 1), ``--design`` on the 100,000-row paper_scale mock (2 x 12,714 /
+  12,842 x 7,414), --skip-cold, one BLAS thread; the paper fold took 424.3, 425.6 and 425.4 s (wall =
+  CPU) in three runs. The grid, one change at a time: 77.5 s CPU under load 3.5 at 153fc8e (the entry
+  below; its lambda = 3 fits 16-17 s CPU idle); 62.7 s with the Newton step of the sub-problem taking
+  every coefficient that crosses zero out at once (ratio 0.147); 51.9 s with at most 10 rounds per
+  sub-problem and X's moments in blocks (ratio 0.122);
+  44.8 s with each later offset's lambdas started from the previous offset's at the same lambda
+  (ratio 0.1054; the lambda = 3 fits 9.1 / 6.1 / 8.1 / 5.3 s, 64 % of it). Objective at lambda 30:
+  paper 9130.649, path 9015.012 (unchanged). The grid alone (fit_grid per fold, an ad-hoc driver)
+  varies by +-5 % between runs of the same code (47.2, 47.2 s where this script read 44.8 s): the
+  iteration counts follow float32 round-off. In a fold (cProfile, 23.3 s): the model Hessian 7.4 s
+  (building and extending it on the working set at ~100 GFlop/s, the column gathers), gradients 2.7 s,
+  Cholesky factors, block solves and block copies 5.5 s, the scaling of X 1.4 s. Two BLAS threads
+  (same machine, the solver before these changes): the grid 106 s wall against 62 s on one; the
+  paper fold had not finished after 14 minutes (stopped).
+
 * 2026-12-07, the solver of fa2b591, ``--design`` on the 100,000-row paper_scale mock
   (2 x 12,714 / 12,842 training stars x 7,414 features), --skip-cold, load 3.5 -> 3.2: grid 125.3 s
   wall / 77.5 s CPU (the lambda = 3 fits 18.0-26.8 s, 42-44 % of pixels non-zero, 71 % of the wall),

@@ -36,6 +36,10 @@ MEASURED_AT_PAPER_SIZE = {
     # the same run with the solver's column caches (session 9, paper_scale.py): holding out B, 12,842 stars
     "train (column caches)": (2739.9, lambda: jobsize.train_mem_mb(12_842, 7414)),
     "train (column caches, 20,000 rows)": (757.0, lambda: jobsize.train_mem_mb(2575, 7414)),
+    # after the sub-problem's Newton step took every crossing pixel out at once (2026-12-07,
+    # paper_scale.py): lambda = 3 holding out A (fold B's 12,714 stars) and B (12,842)
+    "train (Newton step, held-out A)": (3135.7, lambda: jobsize.train_mem_mb(12_714, 7414)),
+    "train (Newton step, held-out B)": (3117.6, lambda: jobsize.train_mem_mb(12_842, 7414)),
     "crossval": (3857.0, lambda: jobsize.predict_mem_mb(18_543, 7414)),   # 100,000 rows, larger fold A
     "catalog": (3745.0, lambda: jobsize.predict_mem_mb(18_543, 7414)),
 }

@@ -8,10 +8,16 @@ with twice as much. Memory models (peak RSS, Linux VmHWM, of the rule's package 
 ==============  =================================================  =================================
 rule            peak [MB]; sizes in MiB                            measured (MB at MiB)
 ==============  =================================================  =================================
-train           163 + 7.2 x training matrix (n_train x D float32)  757 at 73 and 2644-2740 at 363 (++;
-                                                                   595 and 2251-2430 before the
-                                                                   solver's column caches, for which
-                                                                   163 + 5.8 x gave 2730 < 2740);
+train           163 + 7.6 x training matrix (n_train x D float32)  757 at 73 and 2979-3136 at 360-363
+                                                                   (lambda = 3; 2715-2855 at 10-100)
+                                                                   since the sub-problem's Newton step
+                                                                   takes crossing pixels out at once
+                                                                   (++, 2026-12-07: more columns in
+                                                                   its solver's caches; 7.2 x gave
+                                                                   3310, 5.6 % above 3136); 2644-2740
+                                                                   before it; 595 and 2251-2430
+                                                                   before the solver's column caches,
+                                                                   for which 163 + 5.8 x gave 2730;
                                                                    rule_memory.py's stand-in peaks
                                                                    lower: 1689 at 399 (HER19)
 crossval,       120 + 3.51 x X and X_err rows of the larger fold   259 at 41 (default mock); 4555 at
@@ -185,7 +191,7 @@ def _f32_mib(rows: int, cols: int) -> float:
 
 
 def train_mem_mb(n_train: int, n_features: int, attempt: int = 1) -> int:
-    return _mem(163 + 7.2 * _f32_mib(n_train, n_features), attempt)
+    return _mem(163 + 7.6 * _f32_mib(n_train, n_features), attempt)
 
 
 #: A small lambda keeps more pixels non-zero and the fit takes longer: train's CPU time at the
