@@ -57,7 +57,7 @@ def _columns_equal(got: Table, want: Table) -> None:
 
 
 def test_a_failed_train_job_is_rerun_alone_and_the_catalog_is_as_without_the_failure(mock_run, tmp_path):
-    src, _ = mock_run
+    src, cfg = mock_run
     work = copy_run(src, tmp_path / "run")
     models = work / "results/mock/models"
     # A run that stopped while training: fold A's models and one of fold B's not written yet, so
@@ -65,9 +65,12 @@ def test_a_failed_train_job_is_rerun_alone_and_the_catalog_is_as_without_the_fai
     redo_a = sorted((models / "heldout_A").glob("*.fits"))
     fold_b = sorted((models / "heldout_B").glob("*.fits"))
     assert len(redo_a) == len(fold_b) >= 2
-    # The end of a warm-start chain (model.cv_path: each lambda starts from the next larger one of its
-    # fold and offset), so no other job waits for the one that fails.
-    failing = min(fold_b, key=lambda path: float(path.stem.split("_")[1]))
+    # The end of a warm-start chain, so no other job waits for the one that fails: the smallest lambda
+    # (model.cv_path: each lambda starts from the next larger one of its fold and offset) at the last
+    # offset of the grid (model.cv_path_offsets: each later offset's lambda starts from the previous
+    # offset's at that lambda, so a job of the first offset starts another).
+    last = [p for p in fold_b if np.isclose(float(p.stem.split("_")[3]), cfg["model"]["offset_grid"][-1])]
+    failing = min(last, key=lambda path: float(path.stem.split("_")[1]))
     others_b = [path for path in fold_b if path != failing]
     downstream = [work / CATALOG, work / "results/mock/crossval/crossval.csv", work / "results/mock/crossval/best.yaml"]
     for path in redo_a + [failing] + downstream:
