@@ -627,7 +627,7 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS, *, solver=None, cols=No
     """Solve the weighted lasso QP exactly (to ``tol`` in the KKT violation).
 
     Alternates coordinate-descent sweeps (which find the sign pattern) with Newton steps on that
-    sign pattern followed by an exact line search (:func:`_newton_step`), at most ``max_rounds``
+    sign pattern and exact line searches (:func:`_newton_step`), at most ``max_rounds``
     times: a partial solve still lowers the model, so the outer step still descends.
     ``solver``/``cols``: a :class:`_SupportSolver` of the Hessian H is a block of (H = its
     rows and columns ``cols``), shared between sub-problems. Returns (x, rounds).
@@ -917,10 +917,11 @@ def fit_grid(X, y, ivar, penalized, lams, offsets, burn_in_snr=20.0, *, burn_in=
     between all the fits; every fit still stops on its own KKT conditions over all columns, so each
     answer is the optimum a cold :func:`fit` reaches.
 
-    Why the later offsets start from the same lambda (measured on the 100,000-row mock's design,
-    2 x 12,714 / 12,842 x 7,414, 2026-12-07, CPU): the second offset's lambda = 3 fits took 6.3 /
-    5.0 s from the first offset's lambda = 3 against 8.9 / 8.4 s along their own path from lambda
-    = 10, whose cache had been rebuilt for the larger lambdas; the whole grid 44.7 s against 51.9 s.
+    Why the later offsets start from the same lambda (benchmarks/cv_path.py --design on the
+    100,000-row mock, 2 x 12,714 / 12,842 x 7,414, 2026-12-07, idle): the second offset's lambda = 3
+    fits took 6.1 / 5.3 s from the first offset's lambda = 3 against 8.9 / 8.4 s along their own
+    path from lambda = 10, whose cache had been rebuilt for the larger lambdas; the whole grid
+    44.8 s against 51.9 s.
     """
     t0 = time.perf_counter()
     X, y, ivar, penalized, _ = _check_inputs(X, y, ivar, penalized, 0.0)
