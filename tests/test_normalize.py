@@ -442,3 +442,31 @@ def test_a_shard_with_no_spectra_writes_empty_arrays_and_an_empty_table(tmp_path
     assert len(table) == 0 and "status" in table.colnames
     for name in ("flux.npy", "err.npy"):
         assert np.load(tmp_path / name).shape == (0, apogee_grid.N_PIXELS)
+
+
+def test_the_compiled_small_solves_agree_with_numpy_and_fail_only_where_they_must():
+    from spectroparallax.spectra.normalize_kernels import solve_normal
+
+    rng = np.random.default_rng(3)
+    p = 3
+    upper = np.triu_indices(p)
+    place = np.empty((p, p), dtype=np.int64)
+    place[upper] = np.arange(upper[0].size)
+    place[upper[1], upper[0]] = place[upper]
+    basis = rng.normal(size=(4, 2, 50, p))
+    normal = np.einsum("ikna,iknb->ikab", basis, basis)
+    # a symmetric matrix that needs a row swap (zero first pivot), and an exactly singular one
+    normal[1, 0] = [[0.0, 2.0, 1.0], [2.0, 1.0, 0.5], [1.0, 0.5, 3.0]]
+    normal[2, 1] = 0.0
+    triangle = normal[..., upper[0], upper[1]]
+    rhs = rng.normal(size=(4, 2, p))
+    ok = np.ones((4, 2), dtype=bool)
+    ok[3, 0] = False   # too few pixels: not solved
+    coef = np.full((4, 2, p), np.nan)
+    solve_normal(triangle, rhs, place.ravel(), ok, coef)
+    expected_ok = np.ones((4, 2), dtype=bool)
+    expected_ok[3, 0] = expected_ok[2, 1] = False
+    np.testing.assert_array_equal(ok, expected_ok)
+    np.testing.assert_array_equal(coef[~expected_ok], 0.0)
+    np.testing.assert_allclose(coef[expected_ok], np.linalg.solve(normal[expected_ok], rhs[expected_ok][..., None])[..., 0],
+                               rtol=1e-12, atol=1e-12)

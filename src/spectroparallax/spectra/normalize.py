@@ -489,49 +489,35 @@ def _fit_block(geom, flux, err, rules, buffers=None):
             geom.cont_bounds, near.adjacent, rules.grow, rules.thr, _NO_DATA, weights, count, margins, refit)
     # Pass 1, against the flat level.
     normalize_kernels.fit_weights(flux, err, coef, True, *args)
-    coef, ok = _solve(near, weights, count >= rules.min_pixels)
+    ok = count >= rules.min_pixels
+    _solve(near, weights, ok, coef)
     # Pass 2, against the first fit. The kernel leaves the weights of a chip as they are where no
     # pixel's decision can change, so solving again is needed only if some chip's did; the whole
     # block is solved, keeping the shapes (and so each star's numbers) independent of the others.
     normalize_kernels.fit_weights(flux, err, coef, False, *args)
     if refit.any():
-        coef, ok = _solve(near, weights, count >= rules.min_pixels)
+        ok = count >= rules.min_pixels
+        _solve(near, weights, ok, coef)
     return coef, ok, count
 
 
-def _solve(near, weights, ok):
+def _solve(near, weights, ok, coef):
     """Weighted least-squares Chebyshev coefficients of every star in every chip.
 
     near: the :class:`_Relevant` pixels; weights: float64 (2n, n_rel), the inverse variances of
     the pixels to fit (0 elsewhere), then those times the flux; ok: bool (n, n_chips), the chips
-    with enough pixels. Returns (coef float64 (n, n_chips, degree + 1), ok); a chip not ok (or
-    whose solve failed) has ok False and coef 0.
+    with enough pixels, set False here where a solve fails. Writes coef float64 (n, n_chips,
+    degree + 1), 0 where not ok.
     """
+    from spectroparallax.spectra import normalize_kernels
+
     n, n_chips, p = weights.shape[0] // 2, len(near.chip_cols), near.design_cont[0].shape[1]
-    # Each numpy call here costs microseconds, as much as a third of the block's arithmetic, so
-    # they are few: the triangles are gathered into the symmetric matrices in one call, and the
-    # failed or non-finite chips are handled only where there are some.
     triangle = np.empty((n, n_chips, near.design_outer[0].shape[1]))
     rhs = np.empty((n, n_chips, p))
-    with np.errstate(invalid="ignore", over="ignore"):
-        for k, cols in enumerate(near.chip_cols):
-            triangle[:, k] = weights[:n, cols] @ near.design_outer[k]
-            rhs[:, k] = weights[n:, cols] @ near.design_cont[k]
-    normal = triangle[..., near.symmetric].reshape(n, n_chips, p, p)
-    failed = ~ok
-    if failed.any():
-        normal[failed] = np.eye(p)
-        rhs[failed] = 0.0
-    try:
-        coef = np.linalg.solve(normal, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:  # only reachable through overflowing weights; pinv never raises
-        coef = (np.linalg.pinv(normal) @ rhs[..., None])[..., 0]
-    finite = np.isfinite(coef)
-    if not finite.all():
-        ok = ok & finite.all(axis=-1)
-    if not ok.all():
-        coef[~ok] = 0.0
-    return coef, ok
+    for k, cols in enumerate(near.chip_cols):
+        triangle[:, k] = weights[:n, cols] @ near.design_outer[k]
+        rhs[:, k] = weights[n:, cols] @ near.design_cont[k]
+    normalize_kernels.solve_normal(triangle, rhs, near.symmetric, ok, coef)
 
 
 def normalize_reference(

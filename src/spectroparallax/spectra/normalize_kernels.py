@@ -5,7 +5,8 @@ neighbours; written as whole-array numpy operations it took a dozen passes over 
 (division, three tests, index lists for the growth, writes) and was most of the cost of the
 normalization. These numba kernels do it in a few loops per star and chip, written without
 branches where they run over every pixel so that they compile to vector instructions. The
-least-squares fits stay in :mod:`spectroparallax.spectra.normalize` as batched linear algebra.
+least-squares normal equations are built in :mod:`spectroparallax.spectra.normalize` by matrix
+products; their small solves are here (:func:`solve_normal`).
 
 The masking arithmetic follows the per-star reference
 (:func:`spectroparallax.spectra.normalize.normalize_reference`) operation by operation: the continuum is
@@ -365,6 +366,54 @@ def divide(flux, err, coef, fit_ok, basis, chip_start, chip_stop, thr, grow, no_
                             n_masked[i] += 1
 
 
+@njit(cache=True, error_model="numpy")
+def solve_normal(triangle, rhs, symmetric, ok, coef):
+    """Solve every star's and chip's weighted least-squares normal equations for its coefficients.
+
+    triangle float64 (n_stars, n_chips, p (p + 1) / 2): the upper triangle of each symmetric
+    normal matrix; symmetric int64 (p * p,): for each entry (a, b), row-major, its place in the
+    triangle; rhs float64 (n_stars, n_chips, p). Writes coef float64 (n_stars, n_chips, p) by
+    Gaussian elimination with partial pivoting (as LAPACK's gesv solves, in float64); where ok
+    (bool (n_stars, n_chips)) is False, or the solution is not finite (a zero pivot), coef is 0
+    and ok is set False. One compiled loop: numpy's batched solve and the calls around it cost
+    as much as the matrix products that build the systems (about 60 us a block of 32 stars).
+    """
+    p = rhs.shape[2]
+    a = np.empty((p, p))
+    x = np.empty(p)
+    for i in range(rhs.shape[0]):
+        for k in range(rhs.shape[1]):
+            if ok[i, k]:
+                for r in range(p):
+                    x[r] = rhs[i, k, r]
+                    for c in range(p):
+                        a[r, c] = triangle[i, k, symmetric[r * p + c]]
+                for c in range(p):
+                    best = c
+                    for r in range(c + 1, p):
+                        if abs(a[r, c]) > abs(a[best, c]):
+                            best = r
+                    if best != c:
+                        for m in range(p):
+                            a[c, m], a[best, m] = a[best, m], a[c, m]
+                        x[c], x[best] = x[best], x[c]
+                    for r in range(c + 1, p):
+                        factor = a[r, c] / a[c, c]
+                        for m in range(c + 1, p):
+                            a[r, m] -= factor * a[c, m]
+                        x[r] -= factor * x[c]
+                finite = True
+                for r in range(p - 1, -1, -1):
+                    acc = x[r]
+                    for m in range(r + 1, p):
+                        acc -= a[r, m] * x[m]
+                    x[r] = acc / a[r, r]
+                    finite = finite & (abs(x[r]) < np.inf)
+                ok[i, k] = finite
+            for r in range(p):
+                coef[i, k, r] = x[r] if ok[i, k] else 0.0
+
+
 _announced = False
 
 
@@ -384,6 +433,6 @@ def announce_compilation(file=None) -> None:
     if _announced:
         return
     _announced = True
-    if not all(_cached(k) for k in (fit_weights, divide)):
+    if not all(_cached(k) for k in (fit_weights, divide, solve_normal)):
         print("spectroparallax: compiling the normalization kernels (numba), ~1 min the first time; "
               f"cached in {fit_weights._cache._cache_path} for later runs", file=file or sys.stderr, flush=True)
