@@ -28,9 +28,9 @@ TOY_RUNS = {
     "train_speed.py": (["--n-stars", "300", "--n-features", "120"], None),
     "mock_speed.py": (["--workdir", "mock", "--n-stars", "300", "--baseline-files", "5"],
                       ["simulator_cpu_s", "cpu_ms_per_file", "astropy_write_cpu_ms_per_file", "ratio_to_astropy_write"]),
-    "cv_path.py": (["--n-stars", "300", "--n-features", "120", "--paper-lams", "3"],
+    "cv_path.py": (["--n-stars", "300", "--n-features", "120", "--paper-lams", "3", "--perturbations", "2"],
                    ["seconds_grid_path", "seconds_grid_cold", "seconds_paper_one_fold", "ratio_grid_over_paper",
-                    "objective_paper", "objective_path"]),
+                    "ratio_grid_over_paper_min", "ratio_grid_over_paper_max", "objective_paper", "objective_path"]),
 }
 
 
