@@ -216,3 +216,22 @@ def test_too_few_training_stars_do_not_blame_burn_in_snr(problem):
     assert "burn_in_snr" not in str(info.value)
     with pytest.raises(ValueError, match="burn-in: only 0 of 50 training stars .* lower model.burn_in_snr"):
         fit(X[:50], y[:50], ivar[:50], pen, LAM, burn_in_snr=1e9)
+
+
+def test_the_linear_predictor_on_the_non_zero_columns_is_the_full_product():
+    """polish.linear_predictor(X, theta, columns) reads only theta's non-zero columns of a float32 X
+    (row blocks as the full product); the result is X theta, and _objective(finite=True) uses it."""
+    from spectroparallax.model import polish
+    from spectroparallax.model.exp_linear import _objective
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(700, 300)).astype(np.float32)
+    theta = np.where(rng.random(300) < 0.03, rng.normal(size=300), 0.0)
+    cols = np.flatnonzero(theta)
+    exact = X.astype(np.float64) @ theta
+    np.testing.assert_allclose(polish.linear_predictor(X, theta, cols), exact, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(polish.linear_predictor(X, theta), exact, rtol=1e-12, atol=1e-12)
+    y, ivar, lam_v = np.exp(exact) * 1.01, np.full(700, 4.0), np.full(300, 2.0)
+    full = 0.5 * np.sum(ivar * (y - np.exp(exact)) ** 2) + np.sum(lam_v * np.abs(theta))
+    assert _objective(theta, X, y, ivar, lam_v, finite=True) == pytest.approx(full, rel=1e-12)
+    assert _objective(theta, X, y, ivar, lam_v) == pytest.approx(full, rel=1e-12)

@@ -215,9 +215,16 @@ def objective(theta, X, y, ivar, penalized, lam) -> float:
     return _objective(_check_theta(theta, X.shape[1]), X, y, ivar, lam_v)
 
 
-def _objective(theta, X, y, ivar, lam_v) -> float:
-    """:func:`objective` on arrays already checked (lam_v: (D,), zero on unpenalized columns)."""
-    eta = polish.linear_predictor(X, theta)
+def _objective(theta, X, y, ivar, lam_v, *, finite=False) -> float:
+    """:func:`objective` on arrays already checked (lam_v: (D,), zero on unpenalized columns).
+
+    ``finite``: X is known to hold no NaN or inf, so where theta has at most 5 % non-zero entries
+    only those columns are read (a fit's objectives, two per warm fit: 8 against 43 ms at 1 %
+    non-zero for the paper-size fold; the column gather costs more than it saves from ~10 %: 48
+    against 37 ms; ad hoc, 2026-12-07).
+    """
+    cols = np.flatnonzero(theta) if finite else None
+    eta = polish.linear_predictor(X, theta, cols if cols is not None and cols.size <= 0.05 * theta.size else None)
     with np.errstate(over="ignore"):
         r = y - np.exp(eta)
         chi2 = np.dot(ivar * r, r)
@@ -853,7 +860,7 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=No
         )
         th = sc.to_theta(beta)
         burn = FitResult(
-            theta=th, objective=_objective(th, X[hi], y[hi], ivar[hi], lam_v), n_iter=it,
+            theta=th, objective=_objective(th, X[hi], y[hi], ivar[hi], lam_v, finite=True), n_iter=it,
             converged=conv, message=msg, zero_fraction=_zero_fraction(th, penalized), kkt_violation=kkt,
             time=time.perf_counter() - tb, n_stars=int(hi.sum()), history=hist,
         )
@@ -869,12 +876,12 @@ def fit(X, y, ivar, penalized, lam, burn_in_snr=20.0, theta0=None, *, burn_in=No
         if violation <= threshold:
             theta, conv, kkt = polished, True, violation
             msg += f"; finished in float64 on the support (KKT {violation:.3g} <= {threshold:.3g})"
-    obj = _objective(theta, X, y, ivar, lam_v)
+    obj = _objective(theta, X, y, ivar, lam_v, finite=True)
     if theta0 is not None:
         # float32 round-off can move a converged answer by ~1e-12 relative: never return worse
         # than the start (restarting from a fit's own answer must not raise the objective).
         start = _check_theta(theta0, d, "theta0").copy()
-        obj0 = _objective(start, X, y, ivar, lam_v)
+        obj0 = _objective(start, X, y, ivar, lam_v, finite=True)
         if obj0 <= obj:
             theta, obj = start, obj0
             msg += "; kept theta0 (no lower objective found)"

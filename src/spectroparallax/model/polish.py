@@ -127,11 +127,23 @@ def _newton_on_support(X, y, w, lam_v, theta, sign, *, tol, scale, max_iter):
     return theta, sign
 
 
-def linear_predictor(X, theta) -> np.ndarray:
-    """X theta in float64, converting a float32 X one block of rows at a time (no full copy)."""
+def linear_predictor(X, theta, columns=None) -> np.ndarray:
+    """X theta in float64, converting a float32 X one block of rows at a time (no full copy).
+
+    columns: optional int array holding every index where theta is non-zero; then only those
+    columns of X are read (a fit's own theta, most of whose pixels are exactly 0 at a large
+    lambda; a NaN in a skipped column of X then does not reach the result, so the caller must
+    know X to be finite).
+    """
+    if columns is not None:
+        theta = theta[columns]
     if X.dtype == np.float64:
-        return X @ theta
+        return (X if columns is None else X[:, columns]) @ theta
     # ~1 MB float64 blocks stay in the CPU cache between the conversion and the product: 34 ms
     # against 74 ms with 32 MB blocks for 12,714 x 7,414 (2026-12-07)
-    step = max(1, 2**20 // max(X.shape[1], 1))
-    return np.concatenate([np.asarray(X[i : i + step], dtype=np.float64) @ theta for i in range(0, X.shape[0], step)])
+    step = max(1, 2**20 // max(theta.size, 1))
+    if columns is None:
+        blocks = (X[i : i + step] for i in range(0, X.shape[0], step))
+    else:
+        blocks = (X[i : i + step, columns] for i in range(0, X.shape[0], step))
+    return np.concatenate([np.asarray(b, dtype=np.float64) @ theta for b in blocks])
