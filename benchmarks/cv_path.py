@@ -32,6 +32,18 @@ paper's size), so the optimum is as sparse as the workflow's own data make it.
 Measured (shared 2-core machine; ``--blas-threads``, default 1, applies to both optimizers; CPU
 seconds are the process's, less sensitive to the load than wall seconds):
 
+* 2026-12-07 afternoon, idle machine, the same design, --skip-cold --perturbations 4, one BLAS thread:
+  grid 42.3, 44.0, 48.6, 45.7 s (mean 45.1 s), paper fold 446.3 s: ratio 0.101 (0.095-0.109); against
+  the morning's 425 s paper fold, 0.106. Target 0.1: not met. The changes since the entry below:
+  _STALL_STEPS 8 -> 4, the scaled matrix filled in tiles, the fits' objectives from their non-zero
+  columns. The same code before the last of
+  these: 47.1, 41.3, 43.2, 42.4 s (mean 43.5 s), paper fold 442.6 s, ratio 0.0982. With an ad-hoc
+  driver of fit_grid (CPU, the four draws' mean): _STALL_STEPS 8 / 5 / 4 / 3 / 2 -> 44.3 / 44.0 / 42.3
+  / 42.5 / 45.1 s; without gain: _H_DRIFT 0.1 (44.5 s), a refresh of the Hessian through the stars
+  whose curvature moved most (54.6 s), Hessians from the stars carrying 99 % of the curvature (stopped
+  after its first draw, 181 s) or 95 % (stopped unfinished after 7.5 min), Z times a step through its
+  columns in float64 (57.3 s), a Hessian within 0.1 % of h counted as current (50.6 s).
+
 * 2026-12-07, idle machine (load < 1), ``--design`` on the 100,000-row paper_scale mock (2 x 12,714 /
   12,842 x 7,414), --skip-cold, one BLAS thread; the paper fold took 424.3, 425.6 and 425.4 s (wall =
   CPU) in three runs. The grid, one change at a time: 77.5 s CPU under load 3.5 at 153fc8e (the entry
