@@ -373,7 +373,8 @@ def solve_normal(triangle, rhs, symmetric, ok, coef):
     triangle float64 (n_stars, n_chips, p (p + 1) / 2): the upper triangle of each symmetric
     normal matrix; symmetric int64 (p * p,): for each entry (a, b), row-major, its place in the
     triangle; rhs float64 (n_stars, n_chips, p). Writes coef float64 (n_stars, n_chips, p) by
-    Gaussian elimination with partial pivoting (as LAPACK's gesv solves, in float64); where ok
+    Gaussian elimination with partial pivoting in float64 (the method of LAPACK's gesv, which
+    numpy's solve called, not its order of operations: the coefficients agree to rounding); where ok
     (bool (n_stars, n_chips)) is False, or the solution is not finite (a zero pivot), coef is 0
     and ok is set False. One compiled loop: numpy's batched solve and the calls around it cost
     as much as the matrix products that build the systems (about 60 us a block of 32 stars).
