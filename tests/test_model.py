@@ -231,6 +231,9 @@ def test_the_linear_predictor_on_the_non_zero_columns_is_the_full_product():
     exact = X.astype(np.float64) @ theta
     np.testing.assert_allclose(polish.linear_predictor(X, theta, cols), exact, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(polish.linear_predictor(X, theta), exact, rtol=1e-12, atol=1e-12)
+    dense = np.where(rng.random(300) < 0.5, rng.normal(size=300), 0.0)   # above 5 %: the full product
+    np.testing.assert_allclose(polish.linear_predictor(X, dense, np.flatnonzero(dense)), X.astype(np.float64) @ dense,
+                               rtol=1e-12, atol=1e-12)
     y, ivar, lam_v = np.exp(exact) * 1.01, np.full(700, 4.0), np.full(300, 2.0)
     full = 0.5 * np.sum(ivar * (y - np.exp(exact)) ** 2) + np.sum(lam_v * np.abs(theta))
     assert _objective(theta, X, y, ivar, lam_v, finite=True) == pytest.approx(full, rel=1e-12)
