@@ -141,7 +141,7 @@ def test_support_solver_updates_give_the_exact_solve():
     A = rng.standard_normal((400, 80))
     A[:, 1::2] += A[:, ::2]                       # correlated columns, like neighbouring pixels
     H = A.T @ A + 1e-3 * np.eye(80)
-    solver = _SupportSolver(lambda i, j: H[np.ix_(i, j)])
+    solver = _SupportSolver(lambda i, j, out=None: H[np.ix_(i, j)])
     S = np.sort(rng.choice(80, 50, replace=False))
     n_updates = 0
     for step in range(8):
@@ -170,7 +170,7 @@ def test_support_solver_kept_columns_give_the_exact_solve_and_are_dropped_on_ref
     H = A.T @ A + 1e-3 * np.eye(60)
     calls = []
 
-    def block(i, j):
+    def block(i, j, out=None):
         calls.append((i.size, j.size))
         return H[np.ix_(i, j)]
 
@@ -223,6 +223,39 @@ def test_curvature_cache_extends_to_the_exact_weighted_gram():
         np.testing.assert_allclose(H4, exact, rtol=1e-5, atol=1e-3)
 
 
+def test_kept_storage_never_changes_a_block_in_use():
+    """_Curvature and its _SupportSolver write their large matrices into storage they keep (the QP's
+    block, the factor, the cache and its weighted columns) instead of new arrays. A block matrix()
+    returned must survive the solver's factorizations, a rebuild on fewer columns must not read the
+    larger one's leftovers, and every solve must stay exact."""
+    from spectroparallax.model.exp_linear import _Curvature
+
+    rng = np.random.default_rng(11)
+    Z = rng.standard_normal((500, 90)).astype(np.float32)
+    Zd = Z.astype(np.float64)
+    cache = _Curvature(Z)
+
+    def direct(W, h):
+        return (Zd[:, W] * h[:, None]).T @ Zd[:, W] + cache.ridge * np.eye(W.size)
+
+    h = rng.uniform(0.5, 2.0, 500)
+    for W in (np.arange(0, 90), np.arange(0, 90, 3), np.arange(5, 60, 2)):
+        h = rng.uniform(0.5, 2.0, 500)
+        H, built = cache.matrix(W, h, fresh=True)
+        assert built
+        before = H.copy()
+        np.testing.assert_allclose(H, direct(W, h), rtol=1e-5, atol=1e-3)
+        for S in (W[::2], W[1::2], W[: W.size // 2]):    # each a refactorization into kept storage
+            v = rng.standard_normal(S.size)
+            d = cache.solver.solve(S, v)
+            np.testing.assert_allclose(direct(S, h) @ d, v, rtol=1e-6, atol=1e-6 * np.abs(v).max())
+        assert np.array_equal(H, before)          # the QP's block was not overwritten
+    W = np.union1d(np.arange(1, 90, 4), np.arange(5, 60, 2))   # extend the smaller rebuild
+    H, built = cache.matrix(W, h)
+    assert not built
+    np.testing.assert_allclose(H, direct(W, h), rtol=1e-5, atol=1e-3)
+
+
 def test_a_stale_hessian_that_stalls_convergence_is_rebuilt(problem):
     """Near the optimum a stale model Hessian converges only linearly (lambda = 3 of the paper-size
     grid once took 195 outer iterations). Here every Hessian fit is given is 3x too large until
@@ -240,8 +273,8 @@ def test_a_stale_hessian_that_stalls_convergence_is_rebuilt(problem):
             H, _ = super().matrix(W, h, fresh=fresh)
             return H, fresh
 
-        def block(self, rows, cols):
-            return self.scale * super().block(rows, cols)
+        def block(self, rows, cols, out=None):
+            return self.scale * super().block(rows, cols, out=out)
 
     X, y, ivar, pen, _ = problem
     start = fit(X, y, ivar, pen, 10.0)

@@ -344,6 +344,8 @@ class _Curvature:
         self.pos = np.full(Z.shape[1], -1, dtype=np.intp)  # column -> row of self.H (-1: absent)
         self.cols = np.empty(0, dtype=np.intp)
         self.H = self._store = np.empty((0, 0))   # H: the top-left block of _store in use
+        self._zw = np.empty((Z.shape[0], 0), np.float32, order="F")
+        self._qp_block = np.empty(0)   # storage of the block matrix() returns (see there)
         self.h_ref = None
         self.builds = 0
 
@@ -356,28 +358,36 @@ class _Curvature:
             grown[:, :m] = self._zw[:, :m]
             self._zw = grown
         out = self._zw[:, m:M]
-        np.multiply(self.Z[:, cols], self.sw[:, None], out=out)
+        _weigh_columns(self.Z, np.asarray(cols, dtype=np.intp), self.sw, out)
         return out
 
     def matrix(self, W, h, fresh=False):
-        """(H restricted to the columns W, with the ridge; whether it was built from this ``h``)."""
+        """(H restricted to the columns W, with the ridge; whether it was built from this ``h``).
+
+        The block is written into storage kept by the cache: it is valid until the next call.
+        """
         built = (fresh or self.h_ref is None or self.h_ref.shape != h.shape
                  or float(np.sum(np.abs(h - self.h_ref))) > _H_DRIFT * float(np.sum(self.h_ref)))
         if built:
             self.h_ref = h.copy()
             self.h_max = float(h.max()) or 1.0  # scaled to <= 1 so float32 cannot overflow
             self.sw = np.sqrt(h / self.h_max).astype(np.float32)
-            self._zw = np.empty((self.Z.shape[0], 0), np.float32, order="F")
-            Zh = self._keep_columns(W, 0)
-            self.H = self._store = (Zh.T @ Zh).astype(np.float64) * self.h_max
+            Zh = self._keep_columns(W, 0)   # into the previous build's buffer when it has room
+            gram = Zh.T @ Zh
             del Zh
+            m = W.size
+            if m > self._store.shape[0]:
+                self._store = np.empty((min(self.Z.shape[1], int(_H_GROWTH * m) + 1),) * 2)
+            # float64 (strong) scalar: the float32 product is widened first, as astype(float64) did
+            self.H = np.multiply(gram, np.float64(self.h_max), out=self._store[:m, :m])
+            del gram
             self.pos[:] = -1
             self.cols = np.array(W, dtype=np.intp)
             self.pos[self.cols] = np.arange(self.cols.size)
             self.builds += 1
             # fixed per build (not per working set) so that any block of H is the same matrix
             self.ridge = _RIDGE * float(np.mean(np.diag(self.H))) + 1e-300
-            self.solver = _SupportSolver(self.block)
+            self.solver = _SupportSolver(self.block, getattr(self, "solver", None))
         else:
             new = W[self.pos[W] < 0]
             if new.size:
@@ -403,17 +413,46 @@ class _Curvature:
                 self.H = self._store[:M, :M]
                 self.pos[new] = m + np.arange(new.size)
                 self.cols = np.concatenate([self.cols, new])
-        return self.block(W, W), built
+        if self._qp_block.size < W.size**2:
+            self._qp_block = np.empty(int(_H_GROWTH**2 * W.size**2) + 1)
+        return self.block(W, W, out=self._qp_block), built
 
-    def block(self, rows, cols):
-        """H (with the ridge) at the columns ``rows`` x ``cols`` of Z (all in the cache)."""
+    def block(self, rows, cols, out=None):
+        """H (with the ridge) at the columns ``rows`` x ``cols`` of Z (all in the cache); ``out``: a
+        float64 buffer of at least |rows| |cols| elements to hold it (returned as a view of it).
+
+        A block of thousands of columns is ~100 MB: a new array for it each time cost more in page
+        faults than the copy itself (3,300 x 3,300 at the paper's size, ad hoc, 2026-12-07: 37 ms
+        through np.ix_, 12.5 ms compiled into kept storage).
+        """
         i, j = self.pos[rows], self.pos[cols]
-        B = self.H[np.ix_(i, j)]
+        B = np.empty((i.size, j.size)) if out is None else out[: i.size * j.size].reshape(i.size, j.size)
+        _gather(self._store, i, j, B)
         if rows is cols or (rows.size == cols.size and np.array_equal(rows, cols)):
             B.flat[:: B.shape[0] + 1] += self.ridge   # a diagonal block: no |rows| x |cols| mask
         else:
             B[i[:, None] == j[None, :]] += self.ridge
         return B
+
+
+@njit(cache=True)
+def _weigh_columns(Z, cols, sw, out):
+    """out[:, k] = Z[:, cols[k]] * sw without a copy of those columns first (Z, out column-major)."""
+    for k in range(cols.shape[0]):
+        src = Z[:, cols[k]]
+        dst = out[:, k]
+        for i in range(sw.shape[0]):
+            dst[i] = src[i] * sw[i]
+
+
+@njit(cache=True)
+def _gather(H, rows, cols, out):
+    """out[a, b] = H[rows[a], cols[b]] (np.ix_'s gather into given storage)."""
+    for a in range(rows.shape[0]):
+        src = H[rows[a]]
+        dst = out[a]
+        for b in range(cols.shape[0]):
+            dst[b] = src[cols[b]]
 
 
 def _smooth(eta, y, w):
@@ -519,7 +558,8 @@ def _line_search(H, c, q, x, lam, d):
 class _SupportSolver:
     """Solves H_SS d = v for the changing sign-pattern supports S of one Hessian.
 
-    ``block(rows, cols)`` returns H's entries (with its ridge) for index arrays. The last
+    ``block(rows, cols, out=None)`` returns H's entries (with its ridge) for index arrays (in the
+    storage ``out`` if it uses it). The last
     Cholesky factor (of H_KK, K the support it was computed for) is kept; a support that differs
     from K by a few columns (entering: A, leaving: R) is solved exactly by block elimination on it
     (the Schur complement of A, and Lagrange multipliers that hold the R coefficients at zero), in
@@ -530,15 +570,20 @@ class _SupportSolver:
     paper's size these solves were ~60 % of a 90 s py-spy sample of the grid before they were kept).
     """
 
-    def __init__(self, block):
+    def __init__(self, block, previous=None):
         self.block = block
         self.K = None
         self.cf = None
+        # storage of the factor, taken over from the solver this one replaces (see _Curvature.block)
+        self._ws = np.empty(0) if previous is None else previous._ws
 
     def _factor(self, S):
         self._entering, self._entering_solved, self._leaving = {}, {}, {}
+        if self._ws.size < S.size**2:
+            self._ws = np.empty(int(_H_GROWTH**2 * S.size**2) + 1)
         try:
-            self.cf = cho_factor(self.block(S, S), check_finite=False)
+            # the block is gathered into the old factor's storage and factored in place
+            self.cf = cho_factor(self.block(S, S, out=self._ws), overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
             self.K = self.cf = None
             return False
@@ -582,7 +627,7 @@ class _SupportSolver:
             HKA = self._kept(self._entering, A, lambda a: self.block(K, a))
             U = self._kept(self._entering_solved, A, lambda a: cho_solve(cf, self.block(K, a), check_finite=False))
             try:
-                sc = cho_factor(self.block(A, A) - HKA.T @ U, check_finite=False)
+                sc = cho_factor(self.block(A, A) - HKA.T @ U, overwrite_a=True, check_finite=False)
             except np.linalg.LinAlgError:
                 return None
 
@@ -654,7 +699,7 @@ def _lasso_qp(H, c, lam, x0, tol, max_rounds=_QP_ROUNDS, *, solver=None, cols=No
     q = c + H @ x
     if solver is None:
         cols = np.arange(x.size)
-        solver = _SupportSolver(lambda i, j: H[np.ix_(i, j)])
+        solver = _SupportSolver(lambda i, j, out=None: H[np.ix_(i, j)])
     for rounds in range(1, max_rounds + 1):
         # coordinate descent until the sign pattern settles (cheap per sweep but slow on
         # correlated columns), then a Newton step on that pattern with an exact line search
