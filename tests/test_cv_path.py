@@ -256,6 +256,24 @@ def test_kept_storage_never_changes_a_block_in_use():
     np.testing.assert_allclose(H, direct(W, h), rtol=1e-5, atol=1e-3)
 
 
+def test_products_through_a_few_columns_are_the_full_product():
+    """The solver's steps and predictors read only their non-zero columns of the column-major Z while
+    those are at most a third (_product_on); BLAS takes more, and a row-major Z (the burn-in's
+    subset of rows). Every path must equal Z[:, cols] @ v to float32 round-off."""
+    from spectroparallax.model.exp_linear import _product_on
+
+    rng = np.random.default_rng(4)
+    Z = np.asfortranarray(rng.standard_normal((700, 300)).astype(np.float32))
+    for Zk in (Z, np.ascontiguousarray(Z)):
+        for m in (0, 1, 40, 99, 100, 101, 250):          # through the columns up to 100, then BLAS
+            cols = np.sort(rng.choice(300, m, replace=False))
+            v = rng.standard_normal(m)
+            exact = Zk[:, cols].astype(np.float64) @ v.astype(np.float32).astype(np.float64)
+            got = _product_on(Zk, cols, v)
+            assert got.dtype == np.float64 and got.shape == (700,)
+            np.testing.assert_allclose(got, exact, rtol=0, atol=1e-5 * (np.abs(v).sum() + 1))
+
+
 def test_a_stale_hessian_that_stalls_convergence_is_rebuilt(problem):
     """Near the optimum a stale model Hessian converges only linearly (lambda = 3 of the paper-size
     grid once took 195 outer iterations). Here every Hessian fit is given is 3x too large until

@@ -445,6 +445,38 @@ def _weigh_columns(Z, cols, sw, out):
             dst[i] = src[i] * sw[i]
 
 
+@njit(cache=True, fastmath={"contract"})
+def _column_product(Z, cols, v, out):
+    """out = Z[:, cols] @ v in float32, one column of the column-major Z at a time."""
+    for i in range(out.shape[0]):
+        out[i] = 0.0
+    for k in range(cols.shape[0]):
+        src = Z[:, cols[k]]
+        vk = v[k]
+        for i in range(out.shape[0]):
+            out[i] += src[i] * vk
+
+
+def _product_on(Z, cols, v):
+    """Z[:, cols] @ v (float64 result of float32 sums) for the scaled matrix Z, reading only the
+    columns ``cols`` while they are at most a third of Z's.
+
+    The solver's steps and predictors are non-zero on the working set only (1-15 % of the pixels at
+    lambda >= 10, ~45 % at 3), and a product with all of Z streams 377 MB at the paper's size:
+    15 ms against 0.2 / 3.8 / 12.6 ms through 1 / 13 / 45 % of the columns (ad hoc, 2026-12-07), so
+    from about a third on little is gained and BLAS keeps the product. The sums are float32 as
+    BLAS's, in another order (differences of ~1e-7 relative). The burn-in's Z (a subset of rows) is
+    row-major, where a column is strided: BLAS too.
+    """
+    if 3 * cols.size > Z.shape[1] or not Z.flags.f_contiguous:
+        full = np.zeros(Z.shape[1], dtype=np.float32)
+        full[cols] = v
+        return (Z @ full).astype(np.float64)
+    out = np.empty(Z.shape[0], dtype=np.float32)
+    _column_product(Z, np.asarray(cols, dtype=np.intp), np.asarray(v, dtype=np.float32), out)
+    return out.astype(np.float64)
+
+
 @njit(cache=True)
 def _gather(H, rows, cols, out):
     """out[a, b] = H[rows[a], cols[b]] (np.ix_'s gather into given storage)."""
@@ -756,14 +788,14 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
     ``curvature``: a :class:`_Curvature` of Z to reuse (shared along a path), else a new one.
     Returns (beta, n_iter, converged, message, kkt_violation).
     """
-    n, d = Z.shape
+    n = Z.shape[0]
     if curvature is None:
         curvature = _Curvature(Z)
     fresh = False
     kkt_before, stalled = None, 0  # KKT violation before the last stale-Hessian step; such slow steps in a row
     beta = beta.copy()
     unpen = lam_v == 0
-    eta = (Z @ beta.astype(np.float32)).astype(np.float64)
+    eta = _product_on(Z, np.flatnonzero(beta), beta[beta != 0])
     p, dp, r, f = _smooth(eta, y, w)
     F = f + float(np.dot(lam_v, np.abs(beta)))
     message = "maximum number of iterations reached"
@@ -824,9 +856,7 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
             converged = kkt <= 100 * tol * gscale
             message = "no descent direction left at float32 precision"
             break
-        step = np.zeros(d, dtype=np.float32)
-        step[W] = dW
-        deta = (Z @ step).astype(np.float64)
+        deta = _product_on(Z, W, dW)
         t = 1.0
         for _ in range(60):
             bt = bW + t * dW
@@ -847,7 +877,7 @@ def _prox_newton(Z, y, w, lam_v, beta, max_iter, tol, ws_min, history, *, curvat
         F, p, dp, r = F_t, p_t, dp_t, r_t
         eta = eta + t * deta
         if it % 10 == 0:  # refresh eta to stop float32 round-off accumulating
-            eta = (Z @ beta.astype(np.float32)).astype(np.float64)
+            eta = _product_on(Z, np.flatnonzero(beta), beta[beta != 0])
             p, dp, r, f = _smooth(eta, y, w)
             F = f + float(np.dot(lam_v, np.abs(beta)))
         if dF <= 1e-13 * abs(F) and n_out == 0:
