@@ -32,6 +32,20 @@ paper's size), so the optimum is as sparse as the workflow's own data make it.
 Measured (shared 2-core machine; ``--blas-threads``, default 1, applies to both optimizers; CPU
 seconds are the process's, less sensitive to the load than wall seconds):
 
+* 2026-12-07 evening, idle machine, the same design, --skip-cold --perturbations 4, one BLAS thread:
+  grid 42.2, 39.5, 37.3, 39.2 s (mean 39.6 s), paper fold 463.8 s: ratio 0.0853 (0.080-0.091): target
+  0.1 met; against the morning's 425 s paper fold 0.093. Objective at lambda 30: path 9015.012, paper
+  9130.649. The changes since the entry below: the solver's large blocks (the QP's Hessian block, the
+  factor, the cache, the weighted columns) written into kept storage instead of new ~100 MB arrays,
+  whose page faults cost as much as the copies (the same arithmetic: the 16 thetas bitwise equal;
+  alone: 37.5, 42.4, 42.2, 48.4 s, mean 42.6 s, paper fold 456.7 s, ratio 0.0933); then the steps'
+  and predictors' products with Z through their non-zero columns while those are at most a third
+  (the lambda >= 10 fits; the warm ones 8.8-9.3 -> 6.6-7.8 s in an ad-hoc four-draw driver). Tried
+  without gain there (ad hoc, four-draw means of both folds' CPU, 42.4 s for the code they started
+  from): the intercept of a warm start moved to its exact optimum first (44.3 s: the second offset's
+  lambda = 3 fits 0.3-0.7 s slower), coordinate descent alone (no Newton steps) while the working set
+  grows (~70 s, stopped after two draws), _WS_GROWTH 4 (44.7, 51.0, 51.5 s, stopped).
+
 * 2026-12-07 afternoon, idle machine, the same design, --skip-cold --perturbations 4, one BLAS thread:
   grid 42.3, 44.0, 48.6, 45.7 s (mean 45.1 s), paper fold 446.3 s: ratio 0.101 (0.095-0.109); against
   the morning's 425 s paper fold, 0.106. Target 0.1: not met. The changes since the entry below:

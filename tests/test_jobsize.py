@@ -40,8 +40,15 @@ MEASURED_AT_PAPER_SIZE = {
     # paper_scale.py): lambda = 3 holding out A (fold B's 12,714 stars) and B (12,842)
     "train (Newton step, held-out A)": (3135.7, lambda: jobsize.train_mem_mb(12_714, 7414)),
     "train (Newton step, held-out B)": (3117.6, lambda: jobsize.train_mem_mb(12_842, 7414)),
+    # with the solver's large blocks in kept storage (2026-12-07 evening, paper_scale.py): lambda = 3
+    "train (kept storage, held-out A)": (3335.0, lambda: jobsize.train_mem_mb(12_714, 7414)),
+    "train (kept storage, held-out B)": (3349.3, lambda: jobsize.train_mem_mb(12_842, 7414)),
+    # 20,000 rows of the same run: lambda = 100 holding out A (fold B's 2,518 stars)
+    "train (kept storage, 20,000 rows)": (720.1, lambda: jobsize.train_mem_mb(2518, 7414)),
     "crossval": (3857.0, lambda: jobsize.predict_mem_mb(18_543, 7414)),   # 100,000 rows, larger fold A
     "catalog": (3745.0, lambda: jobsize.predict_mem_mb(18_543, 7414)),
+    "crossval (2026-12-07 evening)": (3829.3, lambda: jobsize.predict_mem_mb(18_543, 7414)),
+    "catalog (2026-12-07 evening)": (3826.2, lambda: jobsize.predict_mem_mb(18_543, 7414)),
 }
 
 

@@ -8,7 +8,11 @@ with twice as much. Memory models (peak RSS, Linux VmHWM, of the rule's package 
 ==============  =================================================  =================================
 rule            peak [MB]; sizes in MiB                            measured (MB at MiB)
 ==============  =================================================  =================================
-train           163 + 7.6 x training matrix (n_train x D float32)  757 at 73 and 2979-3136 at 360-363
+train           163 + 7.6 x training matrix (n_train x D float32)  720 at 71 and 3179-3349 at 360-363
+                                                                   (lambda = 3; 2372-2780 at 10-100)
+                                                                   since the solver keeps its large
+                                                                   blocks' storage (2026-12-07
+                                                                   evening); 757 at 73 and 2979-3136
                                                                    (lambda = 3; 2715-2855 at 10-100)
                                                                    since the sub-problem's Newton step
                                                                    takes crossing pixels out at once
