@@ -470,3 +470,26 @@ def test_the_compiled_small_solves_agree_with_numpy_and_fail_only_where_they_mus
     np.testing.assert_array_equal(coef[~expected_ok], 0.0)
     np.testing.assert_allclose(coef[expected_ok], np.linalg.solve(normal[expected_ok], rhs[expected_ok][..., None])[..., 0],
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("degree", [2, 3])
+def test_the_kernels_normal_equations_are_the_weighted_sums_of_basis_products(degree):
+    """fit_weights sums each star's and chip's normal equations itself (_normal_sums: one pass over
+    T_1, T_2 for degree 2, since T_0 = 1; the products of the basis otherwise): they must be
+    sum w T_a T_b (upper triangle, np.triu_indices order) and sum w f T_a, zero weights included."""
+    from spectroparallax.spectra.normalize import _relevant
+    from spectroparallax.spectra.normalize_kernels import _normal_sums
+
+    near = _relevant(degree, 1)
+    p = degree + 1
+    upper = np.triu_indices(p)
+    rng = np.random.default_rng(9)
+    for k, cols in enumerate(near.chip_cols):
+        n = cols.stop - cols.start
+        w = rng.uniform(0.5, 2.0, n) * (rng.random(n) < 0.7)      # unused pixels weigh 0
+        wf = w * rng.uniform(100.0, 900.0, n)
+        T = near.design_cont[k]                                     # (n, p): the basis at these pixels
+        triangle, rhs = np.empty(upper[0].size), np.empty(p)
+        _normal_sums(w, wf, near.outer_t, near.cont_t, cols.start, triangle, rhs)
+        np.testing.assert_allclose(triangle, (T[:, upper[0]] * T[:, upper[1]] * w[:, None]).sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(rhs, (T * wf[:, None]).sum(axis=0), rtol=1e-12)

@@ -30,10 +30,9 @@ The final mask is then computed with the final continuum. Stars are processed in
 kernels of :mod:`spectroparallax.spectra.normalize_kernels`, a few loops per star and chip; the fit's
 masking looks only at the continuum pixels and their neighbours within the growth (about a third
 of a chip), the only pixels that decide which continuum pixels a fit uses. The fits are batched
-linear algebra: for every star and chip of a block, the normal equations are built by one matrix
-product of the kernels' inverse-variance weights (0 off the used continuum pixels) with products
-of the Chebyshev basis (the upper triangle of the symmetric normal matrix), and solved as a stack
-of (degree + 1) x (degree + 1) systems.
+linear algebra: for every star and chip, the kernel sums its inverse-variance weights (0 off the
+used continuum pixels) times products of the Chebyshev basis into the upper triangle of the
+symmetric normal matrix, and the block's (degree + 1) x (degree + 1) systems are solved together.
 
 The paper's own normalization (``mode: paper``; normalize_all_spectra.py @ ee877c7,
 ``NormalizeData``) differs in two switches of :mod:`spectroparallax.modes`, each a keyword of
@@ -190,6 +189,8 @@ class _Relevant:
     design_outer: tuple
     design_cont: tuple  # per chip, float64 (n_rel_k, degree + 1): the basis at its relevant pixels
     chip_cols: tuple  # per chip, the slice of its columns in rel
+    outer_t: np.ndarray  # float64 ((degree + 1)(degree + 2) / 2, n_rel): design_outer, all chips, transposed
+    cont_t: np.ndarray  # float64 (degree + 1, n_rel): design_cont, all chips, transposed
     # int64 ((degree + 1)^2,): for each entry (a, b) of a normal matrix, row-major, its column among
     # the products T_a T_b of design_outer (the symmetric matrix from its upper triangle)
     symmetric: np.ndarray
@@ -220,7 +221,8 @@ def _relevant(degree: int, grow: int) -> _Relevant:
     column[upper[1], upper[0]] = column[upper]
     chip_cols = tuple(slice(int(a), int(b)) for a, b in zip(rel_bounds[:-1], rel_bounds[1:]))
     return _Relevant(rel, rel_bounds, geom.is_cont[rel].copy(), rel_runs, rel_run_bounds, adjacent,
-                     design_outer, design_cont, chip_cols, column.ravel())
+                     design_outer, design_cont, chip_cols, np.ascontiguousarray(np.concatenate(design_outer).T),
+                     np.ascontiguousarray(np.concatenate(design_cont).T), column.ravel())
 
 
 def _runs(source, dest, bounds):
@@ -333,8 +335,8 @@ def normalize(
         b = min(a + _BLOCK, n)
         f, e = flux[a:b], err[a:b]
         if b - a < _BLOCK:
-            # Pad the last block with empty rows: every matrix product then has the same
-            # shape, so a star's numbers do not depend on which block (or shard) it is in.
+            # Pad the last block with empty rows to the buffers' shape (a star's numbers are its
+            # own either way: the kernels fit and solve star by star).
             f = np.vstack([f, np.full((_BLOCK - (b - a), f.shape[1]), np.nan, np.float32)])
             e = np.vstack([e, np.full((_BLOCK - (b - a), e.shape[1]), np.nan, np.float32)])
         coef, ok, count = _fit_block(geom, f, e, rules, buffers)
@@ -463,13 +465,15 @@ def _normalize_switched(geom, flux, err, rules, continuum_fit, masking, out_flux
 
 
 def _fit_buffers(geom, rules, n):
-    """The kernel's working arrays for blocks of n stars, reused from block to block (the
-    weights alone are 1.2 MB for 32 stars): (coef, weights, count, margins, refit), as
-    :func:`_fit_block` takes them. Every element is written by pass 1 before it is read."""
+    """The kernel's working arrays for blocks of n stars, reused from block to block: (coef,
+    weights, count, margins, refit, triangle, rhs), as :func:`_fit_block` takes them (weights: one
+    star's scratch; triangle and rhs: the normal equations). Every element is written by pass 1
+    before it is read."""
     n_chips, p = geom.chip_start.size, geom.basis.shape[0]
     n_rel = _relevant(p - 1, rules.grow).rel.size
-    return (np.zeros((n, n_chips, p)), np.empty((2 * n, n_rel)), np.empty((n, n_chips), dtype=np.int64),
-            np.empty((n, n_chips, 2), dtype=np.float32), np.empty((n, n_chips), dtype=bool))
+    return (np.zeros((n, n_chips, p)), np.empty((2, n_rel)), np.empty((n, n_chips), dtype=np.int64),
+            np.empty((n, n_chips, 2), dtype=np.float32), np.empty((n, n_chips), dtype=bool),
+            np.empty((n, n_chips, p * (p + 1) // 2)), np.empty((n, n_chips, p)))
 
 
 def _fit_block(geom, flux, err, rules, buffers=None):
@@ -484,40 +488,21 @@ def _fit_block(geom, flux, err, rules, buffers=None):
 
     p = geom.basis.shape[0]
     near = _relevant(p - 1, rules.grow)
-    coef, weights, count, margins, refit = buffers or _fit_buffers(geom, rules, flux.shape[0])
+    coef, weights, count, margins, refit, triangle, rhs = buffers or _fit_buffers(geom, rules, flux.shape[0])
     args = (geom.basis, near.rel, near.rel_bounds, near.rel_cont, near.rel_runs, near.rel_run_bounds, geom.cont,
-            geom.cont_bounds, near.adjacent, rules.grow, rules.thr, _NO_DATA, weights, count, margins, refit)
+            geom.cont_bounds, near.adjacent, rules.grow, rules.thr, _NO_DATA, weights, count, margins, refit,
+            near.outer_t, near.cont_t, triangle, rhs)
     # Pass 1, against the flat level.
     normalize_kernels.fit_weights(flux, err, coef, True, *args)
     ok = count >= rules.min_pixels
-    _solve(near, weights, ok, coef)
-    # Pass 2, against the first fit. The kernel leaves the weights of a chip as they are where no
-    # pixel's decision can change, so solving again is needed only if some chip's did; the whole
-    # block is solved, keeping the shapes (and so each star's numbers) independent of the others.
+    normalize_kernels.solve_normal(triangle, rhs, near.symmetric, ok, coef)
+    # Pass 2, against the first fit. The kernel leaves the normal equations of a chip as they are
+    # where no pixel's decision can change, so solving again is needed only if some chip's did.
     normalize_kernels.fit_weights(flux, err, coef, False, *args)
     if refit.any():
         ok = count >= rules.min_pixels
-        _solve(near, weights, ok, coef)
+        normalize_kernels.solve_normal(triangle, rhs, near.symmetric, ok, coef)
     return coef, ok, count
-
-
-def _solve(near, weights, ok, coef):
-    """Weighted least-squares Chebyshev coefficients of every star in every chip.
-
-    near: the :class:`_Relevant` pixels; weights: float64 (2n, n_rel), the inverse variances of
-    the pixels to fit (0 elsewhere), then those times the flux; ok: bool (n, n_chips), the chips
-    with enough pixels, set False here where a solve fails. Writes coef float64 (n, n_chips,
-    degree + 1), 0 where not ok.
-    """
-    from spectroparallax.spectra import normalize_kernels
-
-    n, n_chips, p = weights.shape[0] // 2, len(near.chip_cols), near.design_cont[0].shape[1]
-    triangle = np.empty((n, n_chips, near.design_outer[0].shape[1]))
-    rhs = np.empty((n, n_chips, p))
-    for k, cols in enumerate(near.chip_cols):
-        triangle[:, k] = weights[:n, cols] @ near.design_outer[k]
-        rhs[:, k] = weights[n:, cols] @ near.design_cont[k]
-    normalize_kernels.solve_normal(triangle, rhs, near.symmetric, ok, coef)
 
 
 def normalize_reference(

@@ -5,14 +5,17 @@ neighbours; written as whole-array numpy operations it took a dozen passes over 
 (division, three tests, index lists for the growth, writes) and was most of the cost of the
 normalization. These numba kernels do it in a few loops per star and chip, written without
 branches where they run over every pixel so that they compile to vector instructions. The
-least-squares normal equations are built in :mod:`spectroparallax.spectra.normalize` by matrix
-products; their small solves are here (:func:`solve_normal`).
+least-squares normal equations are summed here too, per star and chip, from the weights
+(:func:`_normal_sums`), and solved (:func:`solve_normal`).
 
 The masking arithmetic follows the per-star reference
 (:func:`spectroparallax.spectra.normalize.normalize_reference`) operation by operation: the continuum is
 evaluated in float64 and rounded to float32, divisions and cuts are float32, inverse-variance
 weights float64; fastmath stays off, so nothing is reordered (``error_model="numpy"`` only makes
-a division by zero give inf or NaN, as numpy does, instead of raising). The kernels are compiled
+a division by zero give inf or NaN, as numpy does, instead of raising). The one exception is
+:func:`_normal_sums`, whose float64 sums of the normal equations may be reordered, as the BLAS
+products they replaced were; the reference's own least squares (``Chebyshev.fit``) differs from
+both at that level anyway, and the outputs agree to 0 ulp in the benchmark. The kernels are compiled
 on first use (about 45 s of CPU on a busy 2-core machine, measured in a fresh process: 46.5 s, then
 2.5 s with the cache) and cached on disk next to this file, in ``__pycache__`` (``cache=True``; numba
 falls back to a per-user cache folder where that is not writable). :func:`announce_compilation`
@@ -101,17 +104,59 @@ def _continuum(coef, i, k, basis, q):
     return np.float32(c)
 
 
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _normal_sums(w_inv, w_flux, outer_t, cont_t, r0, triangle, rhs):
+    """One star's and chip's normal equations from its weights at the chip's relevant pixels
+    (w_inv, w_flux float64 (n,), rel places r0 .. r0 + n): triangle[t] = sum w_inv outer_t[t],
+    rhs[m] = sum w_flux cont_t[m]. The only kernel whose sums may be reordered (so that they run in
+    vector registers): float64 sums of a few thousand terms, as the matrix products were."""
+    n = w_inv.shape[0]
+    if cont_t.shape[0] == 3:
+        # degree 2 (T_0 = 1): the nine sums in one pass over the weights and T_1, T_2 alone, which
+        # stay in the L1 cache (the six products of outer_t are twice the data)
+        x1, x2 = cont_t[1, r0:r0 + n], cont_t[2, r0:r0 + n]
+        t00 = t01 = t02 = t11 = t12 = t22 = b0 = b1 = b2 = 0.0
+        for q in range(n):
+            w, wf, a, b = w_inv[q], w_flux[q], x1[q], x2[q]
+            wa, wb = w * a, w * b
+            t00 += w
+            t01 += wa
+            t02 += wb
+            t11 += wa * a
+            t12 += wa * b
+            t22 += wb * b
+            b0 += wf
+            b1 += wf * a
+            b2 += wf * b
+        triangle[0], triangle[1], triangle[2], triangle[3], triangle[4], triangle[5] = t00, t01, t02, t11, t12, t22
+        rhs[0], rhs[1], rhs[2] = b0, b1, b2
+        return
+    for weights, design, out in ((w_inv, outer_t, triangle), (w_flux, cont_t, rhs)):
+        for t in range(design.shape[0]):
+            row = design[t, r0:r0 + n]
+            acc = 0.0
+            for q in range(n):
+                acc += weights[q] * row[q]
+            out[t] = acc
+
+
 @njit(cache=True, error_model="numpy")
 def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_runs, rel_run_bounds, cont,
-                cont_bounds, adjacent, grow, thr, no_data, weights, count, margins, refit):
+                cont_bounds, adjacent, grow, thr, no_data, weights, count, margins, refit, outer_t, cont_t,
+                triangle, rhs):
     """Inverse-variance weights of the continuum pixels that a fit may use.
 
     The error cut is made against a flat continuum at the median of the chip's usable, positive
     continuum-pixel fluxes if ``flat`` (pass 1), else against the continuum ``coef`` (pass 2).
     A continuum pixel is used unless it fails the rules itself or a pixel within ``grow`` of it
-    in the same chip fails them and holds data. Writes weights float64 (2 n_stars, n_rel),
-    a column per relevant pixel (below): 1 / err^2 at the used continuum pixels and 0 elsewhere in rows [0, n), those times the flux in rows
-    [n, 2n); and count int64 (n_stars, n_chips), the used pixels.
+    in the same chip fails them and holds data. Per star and chip it writes the weights into
+    the scratch weights float64 (2, n_rel), a column per relevant pixel (below): 1 / err^2 at the
+    used continuum pixels and 0 elsewhere in row 0, those times the flux in row 1; from them the
+    normal equations of the weighted least-squares fit (:func:`_normal_sums`): triangle float64
+    (n_stars, n_chips, p (p + 1) / 2), the upper triangle of the normal matrix, the weights times
+    outer_t float64 (p (p + 1) / 2, n_rel) (products T_a T_b of the basis at the relevant pixels),
+    and rhs float64 (n_stars, n_chips, p), the flux weights times cont_t float64 (p, n_rel) (the
+    basis there); and count int64 (n_stars, n_chips), the used pixels.
 
     Only the "relevant" pixels decide a weight: the continuum pixels and their neighbours within
     ``grow`` in the same chip, about a third of a chip's pixels. rel int64 (n_rel,) lists them in
@@ -130,8 +175,8 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
     margins float32 (n_stars, n_chips, 2): pass 1 writes the largest err of a usable relevant
     pixel that passed the cut and the smallest err of one that failed. Pass 2 reads them: where
     thr times a lower bound of the new continuum is at least the first and thr times an upper
-    bound is below the second, every relevant pixel is decided as in pass 1, so its weights and
-    count are left as they are and ``refit`` (bool (n_stars, n_chips), written by pass 2) is False;
+    bound is below the second, every relevant pixel is decided as in pass 1, so its normal
+    equations and count are left as they are and ``refit`` (bool (n_stars, n_chips), written by pass 2) is False;
     likewise for chips that pass 1 could not fit (coef all 0), which stay failed.
 
     The exact continuum is needed only for a pixel whose err lies between thr times a lower and
@@ -254,7 +299,7 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
                     left, right = adjacent[2 * d - 2, r0:r1], adjacent[2 * d - 1, r0:r1]
                     for q in range(r1 - r0):
                         g_rel[q] &= np.uint8(1) - ((seed_pad[grow + q - d] & left[q]) | (seed_pad[grow + q + d] & right[q]))
-            w_inv, w_flux = weights[i, r0:r1], weights[n + i, r0:r1]
+            w_inv, w_flux = weights[0, r0:r1], weights[1, r0:r1]
             used = 0
             for q in range(r1 - r0):
                 e = np.float64(e_in[q])
@@ -264,6 +309,7 @@ def fit_weights(flux, err, coef, flat, basis, rel, rel_bounds, rel_cont, rel_run
                 w_flux[q] = inv_var * np.float64(f_in[q]) if good else 0.0
                 used += np.int64(good)
             count[i, k] = used
+            _normal_sums(w_inv, w_flux, outer_t, cont_t, r0, triangle[i, k], rhs[i, k])
 
 
 @njit(cache=True, error_model="numpy")
